@@ -1,0 +1,947 @@
+//! The JobManager side: Flink's `CheckpointCoordinator` as a pure step function
+//! `(state, context{now, storage health}, input) -> outputs` (reference §1).
+//!
+//! It triggers periodic, manual and end-of-data checkpoints, savepoints and stop-with-savepoint;
+//! runs the trigger pipeline (plan, id allocation, pending creation, storage location, operator
+//! coordinator snapshot); handles acknowledgements, declines and expiry; completes, subsumes and
+//! aborts checkpoints and notifies tasks; counts failures; and on a task failure or a failure-
+//! manager verdict fails the job over to the latest completed checkpoint. Nothing here does I/O,
+//! reads a clock or draws a random number.
+
+pub mod decider;
+pub mod failure_manager;
+pub mod store;
+
+use crate::bugs::Bug;
+use crate::protocol::{
+    Attempt, Barrier, CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet, Tick,
+};
+use crate::spec::Spec;
+use crate::task::TaskSnapshot;
+use decider::{Decision, RequestQueue, Submitted, TriggerRequest};
+use failure_manager::{FailureLevel, FailureManager};
+use store::{CompletedCheckpoint, CompletedStore};
+
+/// Flink remembers the 16 most recently expired ids to classify late messages.
+const RECENT_EXPIRED: usize = 16;
+
+/// A checkpoint that has been triggered and is collecting acknowledgements (`PendingCheckpoint`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PendingCheckpoint {
+    pub id: CheckpointId,
+    pub barrier: Barrier,
+    /// When the canceller fires (armed at creation, reference §1.7 step 5).
+    pub expires_at: Tick,
+    pub not_yet_acked: TaskSet,
+    /// Acknowledged snapshots, sorted by task.
+    pub acks: Vec<(TaskId, TaskSnapshot)>,
+    /// `tasksToTrigger` and `tasksToCommitTo` of the plan.
+    pub tasks_to_trigger: TaskSet,
+    pub tasks_to_commit: TaskSet,
+    /// Tasks already finished when planned (FLIP-147).
+    pub finished: TaskSet,
+}
+
+impl PendingCheckpoint {
+    pub fn kind(&self) -> SnapshotKind {
+        self.barrier.kind
+    }
+
+    pub fn acked(&self) -> TaskSet {
+        let mut set = TaskSet::default();
+        for (task, _) in &self.acks {
+            set.insert(*task);
+        }
+        set
+    }
+}
+
+/// The job as the coordinator sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum JobStatus {
+    Running,
+    /// Stop-with-savepoint: the periodic scheduler is stopped and a synchronous savepoint is
+    /// requested or in flight.
+    StoppingWithSavepoint,
+    /// The synchronous savepoint completed; the tasks stop once its notification reaches them.
+    Suspending,
+    /// Stopped after a successful stop-with-savepoint; the job may be resumed from it.
+    Suspended,
+    /// Every task finished.
+    Finished,
+}
+
+/// The coordinator's state.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Coordinator {
+    pub job: JobStatus,
+    pub attempt: Attempt,
+    /// Pending checkpoints, ascending by id.
+    pub pending: Vec<PendingCheckpoint>,
+    pub queue: RequestQueue,
+    /// `isTriggering`: a request is in its trigger pipeline.
+    pub is_triggering: bool,
+    /// The pending checkpoint whose operator-coordinator snapshot (the asynchronous part of the
+    /// trigger pipeline) is in progress.
+    pub coordinator_snapshot: Option<CheckpointId>,
+    pub periodic_scheduling: bool,
+    /// When the periodic trigger fires next.
+    pub periodic_due: Option<Tick>,
+    pub last_completion: Tick,
+    pub recent_expired: Vec<CheckpointId>,
+    /// HA state: survives coordinator failover.
+    pub store: CompletedStore,
+    /// HA state: the next checkpoint id (`CheckpointIDCounter`).
+    pub next_id: CheckpointId,
+    pub failure_manager: FailureManager,
+    /// Tasks the coordinator knows have finished / reported end of data.
+    pub finished_tasks: TaskSet,
+    pub end_of_data_tasks: TaskSet,
+    pub end_of_data_requested: bool,
+    /// Submission counter for the queue's tie-break.
+    pub request_seq: u32,
+}
+
+/// What the coordinator needs besides its state: the model and the present.
+#[derive(Clone, Copy)]
+pub struct CoordinatorContext<'a> {
+    pub spec: &'a Spec,
+    pub now: Tick,
+    /// The next write to checkpoint storage fails (an injected fault).
+    pub storage_write_fails: bool,
+}
+
+/// A request from the user (the environment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UserRequest {
+    ManualCheckpoint,
+    Savepoint,
+    StopWithSavepoint,
+}
+
+/// One input to the coordinator step function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoordinatorInput {
+    PeriodicTimer,
+    /// The canceller of a pending checkpoint fired.
+    CheckpointTimeout(CheckpointId),
+    User(UserRequest),
+    /// The operator-coordinator snapshot of the triggering checkpoint finished.
+    TriggerPhaseDone,
+    Ack {
+        task: TaskId,
+        attempt: Attempt,
+        id: CheckpointId,
+        snapshot: TaskSnapshot,
+    },
+    Decline {
+        task: TaskId,
+        attempt: Attempt,
+        id: CheckpointId,
+        reason: FailureReason,
+    },
+    EndOfData {
+        task: TaskId,
+        attempt: Attempt,
+    },
+    TaskFinished {
+        task: TaskId,
+        attempt: Attempt,
+    },
+    TaskFailed {
+        task: TaskId,
+        attempt: Attempt,
+    },
+}
+
+/// Something that happened, for invariants, statistics and timelines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoordinatorEvent {
+    Allocated(CheckpointId),
+    RequestFailed {
+        kind: SnapshotKind,
+        reason: FailureReason,
+    },
+    Completed {
+        id: CheckpointId,
+        kind: SnapshotKind,
+    },
+    Aborted {
+        id: CheckpointId,
+        kind: SnapshotKind,
+        reason: FailureReason,
+    },
+    /// A failure reached the failure manager (id `None`: before allocation).
+    FailureReported {
+        id: Option<CheckpointId>,
+        kind: SnapshotKind,
+        reason: FailureReason,
+        level: FailureLevel,
+    },
+    /// The failure manager failed the job.
+    FailedByFailureManager,
+    Restored {
+        id: Option<CheckpointId>,
+        /// A checkpoint newer than the restored one was pending when the job failed over.
+        newer_pending: bool,
+    },
+}
+
+/// One effect of a coordinator step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoordinatorOutput {
+    TriggerTask {
+        task: TaskId,
+        barrier: Barrier,
+    },
+    NotifyComplete {
+        task: TaskId,
+        id: CheckpointId,
+    },
+    NotifyAborted {
+        task: TaskId,
+        id: CheckpointId,
+        latest_completed: CheckpointId,
+    },
+    /// Global failover: restart every task from this checkpoint (or from scratch).
+    Restore {
+        checkpoint: Option<CompletedCheckpoint>,
+    },
+    /// A savepoint completed; the user keeps it (it is not in the store).
+    SavepointCompleted(CompletedCheckpoint),
+    /// The injected storage fault was used up by this step.
+    StorageFaultConsumed,
+    Event(CoordinatorEvent),
+}
+
+pub type Outputs = Vec<CoordinatorOutput>;
+
+impl Coordinator {
+    /// The coordinator of a freshly submitted job: scheduler started, nothing stored.
+    pub fn new(spec: &Spec, now: Tick) -> Coordinator {
+        let mut coordinator = Coordinator {
+            job: JobStatus::Running,
+            attempt: Attempt(0),
+            pending: Vec::new(),
+            queue: RequestQueue::default(),
+            is_triggering: false,
+            coordinator_snapshot: None,
+            periodic_scheduling: false,
+            periodic_due: None,
+            last_completion: 0,
+            recent_expired: Vec::new(),
+            store: CompletedStore::default(),
+            next_id: CheckpointId(1),
+            failure_manager: FailureManager::default(),
+            finished_tasks: TaskSet::default(),
+            end_of_data_tasks: TaskSet::default(),
+            end_of_data_requested: false,
+            request_seq: 0,
+        };
+        coordinator.start_scheduler(spec, now);
+        coordinator
+    }
+
+    /// A job resumed from a savepoint: the savepoint is its first store entry (CLAIM mode) and
+    /// ids continue after it (reference §1.13, §3.2).
+    pub fn resumed_from(
+        spec: &Spec,
+        now: Tick,
+        savepoint: CompletedCheckpoint,
+        attempt: Attempt,
+    ) -> Coordinator {
+        let mut coordinator = Coordinator::new(spec, now);
+        coordinator.next_id = CheckpointId(savepoint.id.0 + 1);
+        coordinator.attempt = attempt;
+        coordinator.store.entries.push(savepoint);
+        coordinator
+    }
+
+    /// A new leader after a coordinator (JobManager) failover: only the HA state survives (the
+    /// store and the id counter); pending checkpoints vanish without notifications; the job is
+    /// restored from the latest completed checkpoint.
+    pub fn recover(&self, ctx: &CoordinatorContext, out: &mut Outputs) -> Coordinator {
+        let mut next = Coordinator::new(ctx.spec, ctx.now);
+        next.store = self.store.clone();
+        // BUG reuse-checkpoint-ids: the counter is not HA-persisted.
+        next.next_id = if ctx.spec.has_bug(Bug::ReuseCheckpointIds) {
+            CheckpointId(1)
+        } else {
+            self.next_id
+        };
+        next.attempt = self.attempt;
+        next.job = match self.job {
+            JobStatus::Suspended | JobStatus::Finished => self.job,
+            _ => JobStatus::Running,
+        };
+        if next.job == JobStatus::Running {
+            next.restart_job(ctx, out);
+        } else {
+            next.stop_scheduler();
+        }
+        next
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.job,
+            JobStatus::Running | JobStatus::StoppingWithSavepoint | JobStatus::Suspending
+        )
+    }
+
+    pub fn pending(&self, id: CheckpointId) -> Option<&PendingCheckpoint> {
+        self.pending.iter().find(|p| p.id == id)
+    }
+
+    /// The step function.
+    pub fn step(&mut self, ctx: &CoordinatorContext, input: CoordinatorInput) -> Outputs {
+        let mut out = Outputs::new();
+        match input {
+            CoordinatorInput::PeriodicTimer => self.on_periodic_timer(ctx, &mut out),
+            CoordinatorInput::CheckpointTimeout(id) => {
+                if self.pending(id).is_some() {
+                    self.abort(
+                        ctx,
+                        id,
+                        FailureReason::CheckpointExpired,
+                        FailureLevel::Job,
+                        &mut out,
+                    );
+                }
+            }
+            CoordinatorInput::User(request) => self.on_user_request(ctx, request, &mut out),
+            CoordinatorInput::TriggerPhaseDone => self.on_trigger_phase_done(ctx, &mut out),
+            CoordinatorInput::Ack {
+                task,
+                attempt,
+                id,
+                snapshot,
+            } => self.on_ack(ctx, task, attempt, id, snapshot, &mut out),
+            CoordinatorInput::Decline {
+                task: _,
+                attempt: _,
+                id,
+                reason,
+            } => {
+                // `receiveDeclineMessage`: abort the pending checkpoint with the task's reason.
+                if self.is_running() && self.pending(id).is_some() {
+                    self.abort(ctx, id, reason, FailureLevel::Task, &mut out);
+                }
+            }
+            CoordinatorInput::EndOfData { task, attempt } => {
+                if attempt == self.attempt && self.is_running() {
+                    self.end_of_data_tasks.insert(task);
+                    self.maybe_request_end_of_data_checkpoint(ctx, &mut out);
+                }
+            }
+            CoordinatorInput::TaskFinished { task, attempt } => {
+                if attempt == self.attempt {
+                    self.on_task_finished(ctx, task, &mut out);
+                }
+            }
+            CoordinatorInput::TaskFailed { task, attempt } => {
+                if attempt == self.attempt && self.is_running() {
+                    self.on_task_failed(ctx, task, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Scheduling and requests
+    // -----------------------------------------------------------------------------------------
+
+    /// `startScheduler`: the first periodic trigger fires after the base interval (Flink draws a
+    /// random delay in [minPause, baseInterval]; a fixed one keeps runs deterministic).
+    fn start_scheduler(&mut self, spec: &Spec, now: Tick) {
+        self.periodic_scheduling = spec.checkpointing.interval.is_some();
+        self.periodic_due = spec
+            .checkpointing
+            .base_interval()
+            .map(|base| now.saturating_add(base));
+    }
+
+    /// `stopScheduler` (queued requests and pending checkpoints are failed by the caller).
+    fn stop_scheduler(&mut self) {
+        self.periodic_scheduling = false;
+        self.periodic_due = None;
+    }
+
+    fn on_periodic_timer(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        let Some(due) = self.periodic_due else {
+            return;
+        };
+        if !self.periodic_scheduling || !self.is_running() {
+            return;
+        }
+        // Fixed rate: the next firing is one interval after this one, not after completion.
+        self.periodic_due = ctx
+            .spec
+            .checkpointing
+            .base_interval()
+            .map(|interval| due.saturating_add(interval));
+        self.submit(ctx, SnapshotKind::Checkpoint, true, out);
+    }
+
+    fn on_user_request(
+        &mut self,
+        ctx: &CoordinatorContext,
+        request: UserRequest,
+        out: &mut Outputs,
+    ) {
+        if !self.is_running() {
+            return;
+        }
+        match request {
+            UserRequest::ManualCheckpoint => self.submit(ctx, SnapshotKind::Checkpoint, false, out),
+            UserRequest::Savepoint => self.submit(ctx, SnapshotKind::Savepoint, false, out),
+            UserRequest::StopWithSavepoint => {
+                if self.job == JobStatus::StoppingWithSavepoint {
+                    return;
+                }
+                // `SchedulerBase.stopWithSavepoint`: stop periodic checkpointing first (aborting
+                // pending checkpoints and queued requests), then the synchronous savepoint.
+                self.job = JobStatus::StoppingWithSavepoint;
+                self.stop_scheduler();
+                self.fail_queue(FailureReason::CheckpointCoordinatorSuspend, out);
+                self.abort_all(ctx, FailureReason::CheckpointCoordinatorSuspend, true, out);
+                self.submit(ctx, SnapshotKind::SyncSavepoint, false, out);
+            }
+        }
+    }
+
+    fn submit(
+        &mut self,
+        ctx: &CoordinatorContext,
+        kind: SnapshotKind,
+        periodic: bool,
+        out: &mut Outputs,
+    ) {
+        let forced = kind.is_savepoint() && ctx.spec.checkpointing.savepoints_forced();
+        let request = TriggerRequest {
+            kind,
+            periodic,
+            forced,
+            created: ctx.now,
+            seq: self.request_seq,
+        };
+        self.request_seq += 1;
+        if let Submitted::Rejected(rejected) = self.queue.submit(request) {
+            self.request_failed(ctx, rejected, FailureReason::TooManyCheckpointRequests, out);
+        }
+        self.choose(ctx, out);
+    }
+
+    fn request_failed(
+        &mut self,
+        ctx: &CoordinatorContext,
+        request: TriggerRequest,
+        reason: FailureReason,
+        out: &mut Outputs,
+    ) {
+        out.push(CoordinatorOutput::Event(CoordinatorEvent::RequestFailed {
+            kind: request.kind,
+            reason,
+        }));
+        if request.kind.is_synchronous() && self.job == JobStatus::StoppingWithSavepoint {
+            self.stop_with_savepoint_failed(ctx);
+        }
+    }
+
+    /// The stop-with-savepoint handler re-enables periodic checkpointing when the savepoint fails
+    /// without the job failing.
+    fn stop_with_savepoint_failed(&mut self, ctx: &CoordinatorContext) {
+        self.job = JobStatus::Running;
+        self.start_scheduler(ctx.spec, ctx.now);
+    }
+
+    fn fail_queue(&mut self, reason: FailureReason, out: &mut Outputs) {
+        for request in self.queue.drain() {
+            out.push(CoordinatorOutput::Event(CoordinatorEvent::RequestFailed {
+                kind: request.kind,
+                reason,
+            }));
+        }
+    }
+
+    /// `CheckpointRequestDecider.chooseRequestToExecute`, repeated while requests fail before
+    /// entering the trigger pipeline.
+    fn choose(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        loop {
+            let config = &ctx.spec.checkpointing;
+            let decision = decider::choose(
+                &mut self.queue,
+                self.is_triggering,
+                self.pending.len(),
+                config.max_concurrent,
+                self.last_completion,
+                config.min_pause,
+                ctx.now,
+            );
+            match decision {
+                Decision::Wait => return,
+                Decision::DropForMinPause { request, delay } => {
+                    self.request_failed(ctx, request, decider::drop_reason(), out);
+                    // BUG periodic-trigger-not-rearmed: the dropped request leaves no timer.
+                    if ctx.spec.has_bug(Bug::PeriodicTriggerNotRearmed) {
+                        self.periodic_due = None;
+                    } else if self.periodic_scheduling {
+                        // `rescheduleTrigger`: next periodic firing once the pause is over.
+                        self.periodic_due = Some(ctx.now.saturating_add(delay));
+                    }
+                }
+                Decision::Execute(request) => {
+                    self.start_triggering(ctx, request, out);
+                    if self.is_triggering {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The trigger pipeline up to the asynchronous operator-coordinator snapshot (§1.7).
+    fn start_triggering(
+        &mut self,
+        ctx: &CoordinatorContext,
+        request: TriggerRequest,
+        out: &mut Outputs,
+    ) {
+        // 1. Pre-checks.
+        if !self.is_running() {
+            return self.request_failed(
+                ctx,
+                request,
+                FailureReason::CheckpointCoordinatorShutdown,
+                out,
+            );
+        }
+        if request.periodic && !self.periodic_scheduling {
+            return self.request_failed(
+                ctx,
+                request,
+                FailureReason::PeriodicSchedulerShutdown,
+                out,
+            );
+        }
+        // 3. The plan (DefaultCheckpointPlanCalculator, FLIP-147): running tasks are waited for
+        // and notified; those without a running predecessor are triggered.
+        let all = ctx.spec.all_tasks();
+        let running = TaskSet(all.0 & !self.finished_tasks.0);
+        let to_trigger = TaskSet(
+            running
+                .iter()
+                .filter(|t| TaskSet(ctx.spec.task(*t).predecessors.0 & running.0).is_empty())
+                .fold(0u64, |bits, t| bits | (1 << t.0)),
+        );
+        if running.is_empty() || to_trigger.is_empty() {
+            return self.request_failed(
+                ctx,
+                request,
+                FailureReason::NotAllRequiredTasksRunning,
+                out,
+            );
+        }
+        // 4. Allocate the id: consumed even if the attempt fails later.
+        let id = self.next_id;
+        self.next_id = CheckpointId(id.0 + 1);
+        out.push(CoordinatorOutput::Event(CoordinatorEvent::Allocated(id)));
+        self.is_triggering = true;
+        // 5. Create the pending checkpoint and arm its canceller.
+        let barrier = Barrier {
+            id,
+            timestamp: ctx.now,
+            kind: request.kind,
+            alignment: ctx.spec.checkpointing.alignment_for(request.kind),
+        };
+        self.pending.push(PendingCheckpoint {
+            id,
+            barrier,
+            expires_at: ctx.now.saturating_add(ctx.spec.checkpointing.timeout),
+            not_yet_acked: running,
+            acks: Vec::new(),
+            tasks_to_trigger: to_trigger,
+            tasks_to_commit: running,
+            finished: self.finished_tasks,
+        });
+        // 6. Initialise the storage location: a failed write aborts with IO_EXCEPTION.
+        if ctx.storage_write_fails {
+            out.push(CoordinatorOutput::StorageFaultConsumed);
+            self.abort(ctx, id, FailureReason::IoException, FailureLevel::Job, out);
+            self.is_triggering = false;
+            return;
+        }
+        // 7-8. The operator-coordinator snapshot runs asynchronously.
+        self.coordinator_snapshot = Some(id);
+    }
+
+    /// Step 9 of the trigger pipeline: send the trigger RPCs, unless the checkpoint was disposed
+    /// meanwhile (then no RPC goes out).
+    fn on_trigger_phase_done(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        let Some(id) = self.coordinator_snapshot.take() else {
+            return;
+        };
+        match self.pending.iter().position(|p| p.id == id) {
+            Some(index) => {
+                let pending = &self.pending[index];
+                for task in pending.tasks_to_trigger.iter() {
+                    out.push(CoordinatorOutput::TriggerTask {
+                        task,
+                        barrier: pending.barrier,
+                    });
+                }
+                self.is_triggering = false;
+                if self.pending[index].not_yet_acked.is_empty() {
+                    self.complete(ctx, index, out);
+                    return;
+                }
+            }
+            None => {
+                // Disposed while triggering (expired, declined, ...): the failure path.
+                // BUG triggering-flag-stuck: the flag is never reset on this path.
+                if !ctx.spec.has_bug(Bug::TriggeringFlagStuck) {
+                    self.is_triggering = false;
+                }
+            }
+        }
+        self.choose(ctx, out);
+    }
+
+    /// FLIP-147: once every task reported end of data, one checkpoint commits the final data.
+    fn maybe_request_end_of_data_checkpoint(
+        &mut self,
+        ctx: &CoordinatorContext,
+        out: &mut Outputs,
+    ) {
+        // While stopping with a savepoint, that savepoint is the final checkpoint.
+        if self.job != JobStatus::Running {
+            return;
+        }
+        if !self.end_of_data_requested && self.end_of_data_tasks == ctx.spec.all_tasks() {
+            self.end_of_data_requested = true;
+            self.submit(ctx, SnapshotKind::Checkpoint, false, out);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Acknowledgements, completion, abort
+    // -----------------------------------------------------------------------------------------
+
+    fn on_ack(
+        &mut self,
+        ctx: &CoordinatorContext,
+        task: TaskId,
+        attempt: Attempt,
+        id: CheckpointId,
+        snapshot: TaskSnapshot,
+        out: &mut Outputs,
+    ) {
+        if !self.is_running() || attempt != self.attempt {
+            return; // Unknown attempt: its state is discarded.
+        }
+        let Some(index) = self.pending.iter().position(|p| p.id == id) else {
+            return; // Late or unknown: discarded.
+        };
+        let pending = &mut self.pending[index];
+        if !pending.not_yet_acked.remove(task) {
+            return; // Duplicate (kept) or unknown task (discarded).
+        }
+        let at = pending.acks.partition_point(|(t, _)| *t < task);
+        pending.acks.insert(at, (task, snapshot));
+        // BUG complete-with-missing-ack: one outstanding ack is treated as none.
+        let fully_acknowledged = pending.not_yet_acked.is_empty()
+            || (ctx.spec.has_bug(Bug::CompleteWithMissingAck)
+                && pending.not_yet_acked.len() == 1
+                && !pending.acks.is_empty());
+        if fully_acknowledged && self.coordinator_snapshot != Some(id) {
+            self.complete(ctx, index, out);
+        }
+    }
+
+    /// `completePendingCheckpoint` (§1.9).
+    fn complete(&mut self, ctx: &CoordinatorContext, index: usize, out: &mut Outputs) {
+        let kind = self.pending[index].kind();
+        let id = self.pending[index].id;
+        let completed = {
+            let pending = &self.pending[index];
+            CompletedCheckpoint {
+                id,
+                kind,
+                timestamp: pending.barrier.timestamp,
+                snapshots: pending.acks.clone(),
+                expected: TaskSet(pending.not_yet_acked.0 | pending.acked().0),
+                finished: pending.finished,
+            }
+        };
+        if !kind.is_savepoint() {
+            // Finalize and add to the store; a failed write aborts (FINALIZE, counted).
+            if ctx.storage_write_fails {
+                out.push(CoordinatorOutput::StorageFaultConsumed);
+                self.abort(
+                    ctx,
+                    id,
+                    FailureReason::FinalizeCheckpointFailure,
+                    FailureLevel::Job,
+                    out,
+                );
+                return;
+            }
+            self.store.add(completed, ctx.spec.checkpointing.retained);
+        } else {
+            out.push(CoordinatorOutput::SavepointCompleted(completed));
+        }
+        self.failure_manager.on_success(id);
+        let pending = self.pending.remove(index);
+        self.last_completion = ctx.now;
+        out.push(CoordinatorOutput::Event(CoordinatorEvent::Completed {
+            id,
+            kind,
+        }));
+        if kind.is_synchronous() && self.job == JobStatus::StoppingWithSavepoint {
+            self.job = JobStatus::Suspending;
+        }
+        if !kind.is_savepoint() || kind.is_synchronous() {
+            // Subsume older pending checkpoints that are not savepoints.
+            // BUG late-checkpoint-becomes-latest: older pending checkpoints are not subsumed.
+            if !ctx.spec.has_bug(Bug::LateCheckpointBecomesLatest) {
+                let subsumed: Vec<CheckpointId> = self
+                    .pending
+                    .iter()
+                    .filter(|p| p.id < id)
+                    // BUG subsume-savepoint: savepoints are subsumed too.
+                    .filter(|p| !p.kind().is_savepoint() || ctx.spec.has_bug(Bug::SubsumeSavepoint))
+                    .map(|p| p.id)
+                    .collect();
+                for old in subsumed {
+                    self.abort(
+                        ctx,
+                        old,
+                        FailureReason::CheckpointSubsumed,
+                        FailureLevel::Job,
+                        out,
+                    );
+                }
+            }
+            for task in pending.tasks_to_commit.iter() {
+                out.push(CoordinatorOutput::NotifyComplete { task, id });
+            }
+        }
+        self.choose(ctx, out);
+    }
+
+    /// `abortPendingCheckpoint` (§1.10): dispose, report to the failure manager, notify the
+    /// tasks once, remember expiry, re-run the decider. May fail the job over.
+    fn abort(
+        &mut self,
+        ctx: &CoordinatorContext,
+        id: CheckpointId,
+        reason: FailureReason,
+        level: FailureLevel,
+        out: &mut Outputs,
+    ) {
+        let Some(index) = self.pending.iter().position(|p| p.id == id) else {
+            return;
+        };
+        let pending = self.pending.remove(index);
+        let kind = pending.kind();
+        out.push(CoordinatorOutput::Event(CoordinatorEvent::Aborted {
+            id,
+            kind,
+            reason,
+        }));
+        let fail_job = self.report_failure(ctx, Some(id), kind, reason, level, out);
+        let latest_completed = self.store.latest_id();
+        for task in pending.tasks_to_commit.iter() {
+            out.push(CoordinatorOutput::NotifyAborted {
+                task,
+                id,
+                latest_completed,
+            });
+        }
+        if reason == FailureReason::CheckpointExpired {
+            self.recent_expired.push(id);
+            if self.recent_expired.len() > RECENT_EXPIRED {
+                self.recent_expired.remove(0);
+            }
+        }
+        if kind.is_synchronous() && self.job == JobStatus::StoppingWithSavepoint && !fail_job {
+            self.stop_with_savepoint_failed(ctx);
+        }
+        if fail_job {
+            out.push(CoordinatorOutput::Event(
+                CoordinatorEvent::FailedByFailureManager,
+            ));
+            self.restart_job(ctx, out);
+            return;
+        }
+        self.choose(ctx, out);
+    }
+
+    fn report_failure(
+        &mut self,
+        ctx: &CoordinatorContext,
+        id: Option<CheckpointId>,
+        kind: SnapshotKind,
+        reason: FailureReason,
+        level: FailureLevel,
+        out: &mut Outputs,
+    ) -> bool {
+        out.push(CoordinatorOutput::Event(
+            CoordinatorEvent::FailureReported {
+                id,
+                kind,
+                reason,
+                level,
+            },
+        ));
+        self.failure_manager
+            .on_failure(ctx.spec, id, kind, reason, level)
+    }
+
+    /// Aborts every pending checkpoint with a reason that is not counted. `notify`: send abort
+    /// notifications (tasks that are about to be restarted do not need them).
+    fn abort_all(
+        &mut self,
+        ctx: &CoordinatorContext,
+        reason: FailureReason,
+        notify: bool,
+        out: &mut Outputs,
+    ) {
+        let latest_completed = self.store.latest_id();
+        for pending in std::mem::take(&mut self.pending) {
+            let kind = pending.kind();
+            out.push(CoordinatorOutput::Event(CoordinatorEvent::Aborted {
+                id: pending.id,
+                kind,
+                reason,
+            }));
+            // Not counted by the failure manager; reported for its statistics only.
+            let _ =
+                self.report_failure(ctx, Some(pending.id), kind, reason, FailureLevel::Job, out);
+            if notify {
+                for task in pending.tasks_to_commit.iter() {
+                    out.push(CoordinatorOutput::NotifyAborted {
+                        task,
+                        id: pending.id,
+                        latest_completed,
+                    });
+                }
+            }
+        }
+        if self.coordinator_snapshot.take().is_some() {
+            self.is_triggering = false;
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Task lifecycle and failover
+    // -----------------------------------------------------------------------------------------
+
+    fn on_task_finished(&mut self, ctx: &CoordinatorContext, task: TaskId, out: &mut Outputs) {
+        self.finished_tasks.insert(task);
+        if self.finished_tasks != ctx.spec.all_tasks() {
+            return;
+        }
+        // Every task finished: the job is done (or stopped by its savepoint). Shut down.
+        self.job = if self.job == JobStatus::Suspending {
+            JobStatus::Suspended
+        } else {
+            JobStatus::Finished
+        };
+        self.stop_scheduler();
+        self.fail_queue(FailureReason::CheckpointCoordinatorShutdown, out);
+        self.abort_all(
+            ctx,
+            FailureReason::CheckpointCoordinatorShutdown,
+            false,
+            out,
+        );
+        self.is_triggering = false;
+    }
+
+    /// A task failed: abort the checkpoints it has not acknowledged (TASK_FAILURE), then fail the
+    /// whole job over (full restart).
+    fn on_task_failed(&mut self, ctx: &CoordinatorContext, task: TaskId, out: &mut Outputs) {
+        let unacknowledged: Vec<CheckpointId> = self
+            .pending
+            .iter()
+            .filter(|p| p.not_yet_acked.contains(task))
+            .map(|p| p.id)
+            .collect();
+        for id in unacknowledged {
+            let kind = self
+                .pending(id)
+                .map(|p| p.kind())
+                .unwrap_or(SnapshotKind::Checkpoint);
+            if let Some(index) = self.pending.iter().position(|p| p.id == id) {
+                self.pending.remove(index);
+            }
+            out.push(CoordinatorOutput::Event(CoordinatorEvent::Aborted {
+                id,
+                kind,
+                reason: FailureReason::TaskFailure,
+            }));
+            let _ = self.report_failure(
+                ctx,
+                Some(id),
+                kind,
+                FailureReason::TaskFailure,
+                FailureLevel::Job,
+                out,
+            );
+        }
+        self.restart_job(ctx, out);
+    }
+
+    /// Global failover (§3.1): abort everything pending (not counted), stop and restart the
+    /// scheduler, and restore every task from the latest completed checkpoint.
+    fn restart_job(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        // BUG restore-pending-checkpoint: the newest pending checkpoint's partial acks win.
+        let pending_choice = if ctx.spec.has_bug(Bug::RestorePendingCheckpoint) {
+            self.pending
+                .last()
+                .filter(|p| !p.acks.is_empty())
+                .map(|p| CompletedCheckpoint {
+                    id: p.id,
+                    kind: p.kind(),
+                    timestamp: p.barrier.timestamp,
+                    snapshots: p.acks.clone(),
+                    expected: TaskSet(p.not_yet_acked.0 | p.acked().0),
+                    finished: p.finished,
+                })
+        } else {
+            None
+        };
+        let newest_pending = self.pending.last().map(|p| p.id);
+        self.abort_all(ctx, FailureReason::JobFailover, false, out);
+        self.fail_queue(FailureReason::CheckpointCoordinatorSuspend, out);
+        self.is_triggering = false;
+        self.coordinator_snapshot = None;
+        self.attempt = Attempt(self.attempt.0.wrapping_add(1));
+        self.finished_tasks = TaskSet::default();
+        self.end_of_data_tasks = TaskSet::default();
+        self.end_of_data_requested = false;
+        if matches!(
+            self.job,
+            JobStatus::StoppingWithSavepoint | JobStatus::Suspending
+        ) {
+            self.job = JobStatus::Running;
+        }
+        // BUG restore-subsumed-checkpoint: the oldest retained entry instead of the latest.
+        let checkpoint = match pending_choice {
+            Some(pending) => Some(pending),
+            None if ctx.spec.has_bug(Bug::RestoreSubsumedCheckpoint) => {
+                self.store.entries.first().cloned()
+            }
+            None => self.store.latest().cloned(),
+        };
+        let restored_id = checkpoint.as_ref().map(|c| c.id);
+        out.push(CoordinatorOutput::Event(CoordinatorEvent::Restored {
+            id: restored_id,
+            newer_pending: newest_pending > restored_id,
+        }));
+        out.push(CoordinatorOutput::Restore { checkpoint });
+        self.start_scheduler(ctx.spec, ctx.now);
+    }
+}

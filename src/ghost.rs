@@ -1,0 +1,215 @@
+//! Oracle-only bookkeeping ("ghost state"): facts about the run's history that the system's own
+//! state does not keep but the invariants need, plus what the last action did.
+//!
+//! The ghost is updated from the coordinator's events by the world; nothing in the protocol reads
+//! it. The failure-manager expectation here is an independent restatement of reference §1.10 that
+//! the `tolerable-failures-respected` invariant holds the coordinator to.
+
+use crate::coordinator::failure_manager::FailureLevel;
+use crate::coordinator::CoordinatorEvent;
+use crate::protocol::{CheckpointId, FailureReason, SnapshotKind, TaskId};
+use crate::spec::Spec;
+
+/// A growable set of checkpoint ids (a bitset).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IdSet(Vec<u64>);
+
+impl IdSet {
+    pub fn contains(&self, id: CheckpointId) -> bool {
+        let (word, bit) = (id.0 as usize / 64, id.0 % 64);
+        self.0.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    /// Inserts `id`; returns false if it was already present.
+    pub fn insert(&mut self, id: CheckpointId) -> bool {
+        let (word, bit) = (id.0 as usize / 64, id.0 % 64);
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        let new = self.0[word] & (1 << bit) == 0;
+        self.0[word] |= 1 << bit;
+        new
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// What the last action did, as flags: non-vacuity observations and violations seen in passing,
+/// plus the cancellation marker it delivered, if any.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LastStep(pub u16, pub Option<(TaskId, CheckpointId)>);
+
+impl LastStep {
+    pub const RESTORED: u16 = 1 << 0;
+    pub const RESTORED_WITH_NEWER_PENDING: u16 = 1 << 1;
+    pub const RESTORED_NOT_FIRST: u16 = 1 << 2;
+    pub const BARRIER_OVERTOOK_RECORDS: u16 = 1 << 3;
+    pub const CHECKPOINT_COMPLETED: u16 = 1 << 4;
+    pub const SAVEPOINT_COMPLETED: u16 = 1 << 5;
+    pub const CHECKPOINT_SUBSUMED: u16 = 1 << 6;
+    pub const CHECKPOINT_EXPIRED: u16 = 1 << 7;
+    pub const ID_REUSED: u16 = 1 << 8;
+    pub const ABORTED_TWICE: u16 = 1 << 9;
+    pub const SAVEPOINT_SUBSUMED: u16 = 1 << 10;
+    pub const FAILOVER_WITHOUT_CAUSE: u16 = 1 << 11;
+    pub const FAILOVER_MISSING: u16 = 1 << 12;
+
+    pub fn has(self, flag: u16) -> bool {
+        self.0 & flag != 0
+    }
+
+    pub fn set(&mut self, flag: u16) {
+        self.0 |= flag;
+    }
+
+    /// The task and checkpoint of the cancellation marker this step delivered.
+    pub fn cancellation(self) -> Option<(TaskId, CheckpointId)> {
+        self.1
+    }
+}
+
+/// The ghost state carried by the world.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ghost {
+    /// The highest checkpoint id ever allocated (ids must only increase, across restarts too).
+    pub highest_allocated: CheckpointId,
+    /// The highest id of any completed checkpoint or savepoint.
+    pub max_completed: CheckpointId,
+    /// The first checkpoint that ever completed (restores from a later one are "not first").
+    pub first_completed: CheckpointId,
+    /// Every checkpoint id that was aborted (abort notifications at most once per checkpoint).
+    pub aborted: IdSet,
+    /// Failure-manager expectation: distinct counted failures since the last success.
+    pub expected_failures: Vec<CheckpointId>,
+    pub expected_unknown_failures: u8,
+    pub expected_last_success: CheckpointId,
+    /// A failover is due according to the expectation (set and cleared within one step).
+    pub failover_due: bool,
+}
+
+impl Ghost {
+    /// Updates the ghost from one coordinator event; sets flags on `last`.
+    pub fn observe(&mut self, spec: &Spec, event: &CoordinatorEvent, last: &mut LastStep) {
+        match *event {
+            CoordinatorEvent::Allocated(id) => {
+                if id <= self.highest_allocated {
+                    last.set(LastStep::ID_REUSED);
+                }
+                self.highest_allocated = self.highest_allocated.max(id);
+            }
+            CoordinatorEvent::Completed { id, kind } => {
+                self.max_completed = self.max_completed.max(id);
+                if self.first_completed.is_none() && !kind.is_savepoint() {
+                    self.first_completed = id;
+                }
+                last.set(if kind.is_savepoint() {
+                    LastStep::SAVEPOINT_COMPLETED
+                } else {
+                    LastStep::CHECKPOINT_COMPLETED
+                });
+                if id > self.expected_last_success {
+                    self.expected_last_success = id;
+                    self.reset_expectation();
+                }
+            }
+            CoordinatorEvent::Aborted { id, kind, reason } => {
+                if !self.aborted.insert(id) {
+                    last.set(LastStep::ABORTED_TWICE);
+                }
+                match reason {
+                    FailureReason::CheckpointSubsumed => {
+                        last.set(LastStep::CHECKPOINT_SUBSUMED);
+                        // `PendingCheckpoint.abort` treats this combination as an IllegalState.
+                        if kind.is_savepoint() {
+                            last.set(LastStep::SAVEPOINT_SUBSUMED);
+                        }
+                    }
+                    FailureReason::CheckpointExpired => last.set(LastStep::CHECKPOINT_EXPIRED),
+                    _ => {}
+                }
+            }
+            CoordinatorEvent::FailureReported {
+                id,
+                kind,
+                reason,
+                level,
+            } => self.expect_failure(spec, id, kind, reason, level),
+            CoordinatorEvent::FailedByFailureManager => {
+                if self.failover_due {
+                    self.failover_due = false;
+                } else {
+                    last.set(LastStep::FAILOVER_WITHOUT_CAUSE);
+                }
+            }
+            CoordinatorEvent::Restored { id, newer_pending } => {
+                last.set(LastStep::RESTORED);
+                if newer_pending {
+                    last.set(LastStep::RESTORED_WITH_NEWER_PENDING);
+                }
+                if id
+                    .is_some_and(|id| !self.first_completed.is_none() && id != self.first_completed)
+                {
+                    last.set(LastStep::RESTORED_NOT_FIRST);
+                }
+            }
+            CoordinatorEvent::RequestFailed { .. } => {}
+        }
+    }
+
+    /// The specification of failure counting (reference §1.10, rules 10-11 of §6).
+    fn expect_failure(
+        &mut self,
+        spec: &Spec,
+        id: Option<CheckpointId>,
+        kind: SnapshotKind,
+        reason: FailureReason,
+        level: FailureLevel,
+    ) {
+        let Some(tolerable) = spec.checkpointing.tolerable_failures else {
+            return;
+        };
+        let job_level = level == FailureLevel::Job || reason.is_pre_flight();
+        if job_level && kind.is_savepoint() {
+            return;
+        }
+        if !job_level && kind.is_synchronous() {
+            self.failover_due = true;
+            return;
+        }
+        if id.is_some_and(|id| id <= self.expected_last_success) || !reason.is_counted() {
+            return;
+        }
+        match id {
+            None => self.expected_unknown_failures += 1,
+            Some(id) if !self.expected_failures.contains(&id) => self.expected_failures.push(id),
+            Some(_) => return,
+        }
+        if self.expected_failures.len() + self.expected_unknown_failures as usize
+            > tolerable as usize
+        {
+            self.reset_expectation();
+            self.failover_due = true;
+        }
+    }
+
+    fn reset_expectation(&mut self) {
+        self.expected_failures.clear();
+        self.expected_unknown_failures = 0;
+    }
+
+    /// At the end of a step: a due failover that did not happen is a violation.
+    pub fn end_step(&mut self, last: &mut LastStep) {
+        if self.failover_due {
+            self.failover_due = false;
+            last.set(LastStep::FAILOVER_MISSING);
+        }
+    }
+
+    /// A coordinator failover starts a fresh failure manager.
+    pub fn coordinator_replaced(&mut self) {
+        self.reset_expectation();
+        self.failover_due = false;
+    }
+}

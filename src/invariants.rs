@@ -1,0 +1,765 @@
+//! The invariants: one named table of safety properties, a quiescence liveness property, and
+//! non-vacuity ("sometimes") properties, used by the simulator after every step and registered
+//! as stateright properties by the model checker.
+//!
+//! Safety properties are predicates over one `World` (history they need lives in the ghost state).
+//! The exactly-once properties compare the system's state against the independent reference
+//! fold in `reference`, never against the code under test.
+
+use crate::coordinator::store::CompletedCheckpoint;
+use crate::coordinator::JobStatus;
+use crate::ghost::LastStep;
+use crate::protocol::{ChannelEvent, Digest, Lineage, Record, TaskId};
+use crate::reference::{self, CutTask, Effective, ReferenceTask};
+use crate::spec::{OperatorKind, Spec};
+use crate::task::operator::OperatorState;
+use crate::task::{BarrierHandler, TaskStatus};
+use crate::world::{self, World};
+use std::fmt::Write as _;
+
+/// What kind of property an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Must hold in every state.
+    Safety,
+    /// Must hold in every quiescent state (checked as safety) and, in the simulator, within the
+    /// healed phase's bound.
+    Liveness,
+    /// Must be reached at least once by a complete exploration (non-vacuity).
+    Sometimes,
+}
+
+/// A violated property with what it saw against what it expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.invariant, self.detail)
+    }
+}
+
+type SafetyCheck = fn(&Spec, &Oracle, &World) -> Result<(), String>;
+type SometimesCheck = fn(&Spec, &World) -> bool;
+
+/// One entry of the table.
+pub struct Property {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub description: &'static str,
+    check: Check,
+}
+
+enum Check {
+    Safety(SafetyCheck),
+    Sometimes {
+        reached: SometimesCheck,
+        applies: fn(&Spec) -> bool,
+    },
+}
+
+impl Property {
+    /// Evaluates a safety or liveness property.
+    pub fn check(&self, spec: &Spec, oracle: &Oracle, world: &World) -> Result<(), Violation> {
+        match self.check {
+            Check::Safety(check) => check(spec, oracle, world).map_err(|detail| Violation {
+                invariant: self.name,
+                detail,
+            }),
+            Check::Sometimes { .. } => Ok(()),
+        }
+    }
+
+    /// For a sometimes property: whether this state reaches it.
+    pub fn reached(&self, spec: &Spec, world: &World) -> bool {
+        match self.check {
+            Check::Sometimes { reached, .. } => reached(spec, world),
+            Check::Safety(_) => false,
+        }
+    }
+
+    /// For a sometimes property: whether the model can reach it at all (else it is not demanded).
+    pub fn applies(&self, spec: &Spec) -> bool {
+        match self.check {
+            Check::Sometimes { applies, .. } => applies(spec),
+            Check::Safety(_) => true,
+        }
+    }
+}
+
+/// Precomputed, per-model facts the properties need.
+#[derive(Clone, Debug)]
+pub struct Oracle {
+    /// The sinks' expected output once all input is processed (a sorted multiset).
+    pub full_output: Vec<Lineage>,
+}
+
+impl Oracle {
+    pub fn new(spec: &Spec) -> Oracle {
+        Oracle {
+            full_output: reference::full_output(spec),
+        }
+    }
+}
+
+/// The table. Order matters only for reporting.
+pub static PROPERTIES: &[Property] = &[
+    Property {
+        name: "completed-checkpoint-consistent",
+        kind: Kind::Safety,
+        description: "every completed checkpoint or savepoint is a consistent cut: each task's state plus captured channel state accounts for exactly the records its sources emitted before their snapshotted offsets",
+        check: Check::Safety(completed_checkpoint_consistent),
+    },
+    Property {
+        name: "restored-state-exactly-once",
+        kind: Kind::Safety,
+        description: "right after a restore, every task's state (with channel state replayed) equals the reference fold of the sources' inputs up to the restored offsets",
+        check: Check::Safety(restored_state_exactly_once),
+    },
+    Property {
+        name: "end-to-end-exactly-once",
+        kind: Kind::Safety,
+        description: "the external output never holds a record more often than the reference output (exactly-once mode); once the job finished it holds exactly (at-least-once: at least) the reference output",
+        check: Check::Safety(end_to_end_exactly_once),
+    },
+    Property {
+        name: "checkpoint-ids-increase",
+        kind: Kind::Safety,
+        description: "checkpoint ids only increase, across restarts and coordinator failovers too",
+        check: Check::Safety(checkpoint_ids_increase),
+    },
+    Property {
+        name: "completed-has-every-ack",
+        kind: Kind::Safety,
+        description: "a checkpoint completes only with a snapshot from every task it waited for",
+        check: Check::Safety(completed_has_every_ack),
+    },
+    Property {
+        name: "no-commit-before-complete",
+        kind: Kind::Safety,
+        description: "a two-phase-commit transaction is committed only once a checkpoint at or after the one that pre-committed it completed",
+        check: Check::Safety(no_commit_before_complete),
+    },
+    Property {
+        name: "pending-within-max-concurrent",
+        kind: Kind::Safety,
+        description: "at most max_concurrent non-forced checkpoints are pending",
+        check: Check::Safety(pending_within_max_concurrent),
+    },
+    Property {
+        name: "abort-notified-at-most-once",
+        kind: Kind::Safety,
+        description: "each checkpoint is aborted (and its abort notified) at most once",
+        check: Check::Safety(abort_notified_at_most_once),
+    },
+    Property {
+        name: "savepoint-never-subsumed",
+        kind: Kind::Safety,
+        description: "a pending savepoint is never aborted as subsumed (PendingCheckpoint treats it as an IllegalState)",
+        check: Check::Safety(savepoint_never_subsumed),
+    },
+    Property {
+        name: "tolerable-failures-respected",
+        kind: Kind::Safety,
+        description: "the job fails over for checkpoint failures exactly when more distinct counted failures than tolerated happened since the last success",
+        check: Check::Safety(tolerable_failures_respected),
+    },
+    Property {
+        name: "periodic-trigger-armed",
+        kind: Kind::Safety,
+        description: "while the job runs with periodic checkpointing, the periodic trigger is armed",
+        check: Check::Safety(periodic_trigger_armed),
+    },
+    Property {
+        name: "trigger-flag-released",
+        kind: Kind::Safety,
+        description: "the coordinator's isTriggering flag is set only while a trigger request is in its pipeline, so later requests are not blocked forever",
+        check: Check::Safety(trigger_flag_released),
+    },
+    Property {
+        name: "cancellation-releases-alignment",
+        kind: Kind::Safety,
+        description: "a consumed cancellation marker leaves the task neither blocked nor aligning for that checkpoint or an older one",
+        check: Check::Safety(cancellation_releases_alignment),
+    },
+    Property {
+        name: "quiescent-job-finished",
+        kind: Kind::Liveness,
+        description: "a state where nothing can happen any more (within the time horizon) is a finished job: no stuck alignment, no trigger that stopped",
+        check: Check::Safety(quiescent_job_finished),
+    },
+    Property {
+        name: "two-checkpoints-in-flight",
+        kind: Kind::Sometimes,
+        description: "two checkpoints are pending at once",
+        check: Check::Sometimes {
+            reached: |_, w| w.coordinator.pending.len() >= 2,
+            applies: |s| s.checkpointing.max_concurrent >= 2,
+        },
+    },
+    Property {
+        name: "restore-with-newer-pending",
+        kind: Kind::Sometimes,
+        description: "the job restores while a checkpoint newer than the restored one is pending",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::RESTORED_WITH_NEWER_PENDING),
+            applies: |s| s.faults.task_crashes > 0,
+        },
+    },
+    Property {
+        name: "barrier-overtook-records",
+        kind: Kind::Sometimes,
+        description: "an unaligned barrier overtakes in-flight records",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::BARRIER_OVERTOOK_RECORDS),
+            applies: |s| s.checkpointing.unaligned_enabled(),
+        },
+    },
+    Property {
+        name: "checkpoint-subsumed",
+        kind: Kind::Sometimes,
+        description: "a completing checkpoint subsumes an older pending one",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::CHECKPOINT_SUBSUMED),
+            applies: |s| s.checkpointing.max_concurrent >= 2,
+        },
+    },
+    Property {
+        name: "checkpoint-expired",
+        kind: Kind::Sometimes,
+        description: "a checkpoint expires after its timeout",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::CHECKPOINT_EXPIRED),
+            applies: |s| {
+                s.checkpointing
+                    .interval
+                    .is_some_and(|i| i + s.checkpointing.timeout <= s.bounds.time)
+            },
+        },
+    },
+    Property {
+        name: "restore-not-from-first",
+        kind: Kind::Sometimes,
+        description: "a restore uses a checkpoint other than the first one that completed",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::RESTORED_NOT_FIRST),
+            applies: |s| {
+                s.faults.task_crashes + s.faults.coordinator_failovers > 0
+                    && s.checkpointing.interval.is_some_and(|i| 2 * i < s.bounds.time)
+            },
+        },
+    },
+    Property {
+        name: "job-finished",
+        kind: Kind::Sometimes,
+        description: "the job finishes with all of its output committed",
+        check: Check::Sometimes {
+            reached: |_, w| w.job_done(),
+            applies: |_| true,
+        },
+    },
+];
+
+/// The property with this name.
+pub fn property(name: &str) -> Option<&'static Property> {
+    PROPERTIES.iter().find(|p| p.name == name)
+}
+
+/// Checks every safety and liveness property; the first violation wins (table order).
+pub fn check_all(spec: &Spec, oracle: &Oracle, world: &World) -> Result<(), Violation> {
+    for property in PROPERTIES {
+        property.check(spec, oracle, world)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Safety checks
+// ---------------------------------------------------------------------------------------------
+
+fn completed_checkpoint_consistent(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.last.has(LastStep::CHECKPOINT_COMPLETED) {
+        if let Some(latest) = world.coordinator.store.latest() {
+            check_checkpoint(spec, latest)?;
+        }
+    }
+    if world.last.has(LastStep::SAVEPOINT_COMPLETED) {
+        if let Some(savepoint) = &world.savepoint {
+            check_checkpoint(spec, savepoint)?;
+        }
+    }
+    Ok(())
+}
+
+/// The consistent-cut check of one completed checkpoint.
+pub fn check_checkpoint(spec: &Spec, checkpoint: &CompletedCheckpoint) -> Result<(), String> {
+    let cut: Vec<CutTask> = spec
+        .task_ids()
+        .map(|task| {
+            let snapshot = checkpoint.snapshot(task);
+            CutTask {
+                operator: snapshot.map(|s| &s.operator),
+                channel_state: snapshot
+                    .map(|s| s.channel_state.clone())
+                    .unwrap_or_default(),
+                finished: checkpoint.finished.contains(task),
+            }
+        })
+        .collect();
+    compare_cut(spec, &cut).map_err(|detail| format!("{} {detail}", checkpoint.id))
+}
+
+fn restored_state_exactly_once(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if !world.last.has(LastStep::RESTORED) {
+        return Ok(());
+    }
+    // The live cut: restored states plus the channel state now queued before live input.
+    let channel_states: Vec<Vec<(u8, Record)>> = spec
+        .task_ids()
+        .map(|task| {
+            let mut state = Vec::new();
+            for (input, spec_input) in spec.task(task).inputs.iter().enumerate() {
+                for event in &world.channels[spec_input.channel.0 as usize] {
+                    if let ChannelEvent::Record(record) = event {
+                        state.push((input as u8, *record));
+                    }
+                }
+            }
+            state
+        })
+        .collect();
+    let cut: Vec<CutTask> = spec
+        .task_ids()
+        .map(|task| {
+            let live = world.task(task);
+            let finished = live.status == TaskStatus::Finished;
+            CutTask {
+                operator: (!finished).then_some(&live.operator),
+                channel_state: channel_states[task.0 as usize].clone(),
+                finished,
+            }
+        })
+        .collect();
+    compare_cut(spec, &cut).map_err(|detail| format!("after the restore: {detail}"))?;
+    // Recovered two-phase-commit sinks have committed everything their state wrote.
+    if spec.exactly_once() {
+        for task in spec.task_ids() {
+            let live = world.task(task);
+            if let OperatorState::TwoPhaseCommitSink { absorbed, .. } = &live.operator {
+                let committed: Vec<Lineage> = world
+                    .external
+                    .records
+                    .iter()
+                    .filter(|(_, writer)| writer.sink == task)
+                    .map(|(record, _)| record.lineage)
+                    .collect();
+                if Digest::of(&committed) != *absorbed {
+                    return Err(format!(
+                        "after the restore: sink {} restored a state that wrote {} records, but the external output holds {} committed records from it {}",
+                        name(spec, task),
+                        absorbed.count,
+                        committed.len(),
+                        list(&committed)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The offsets a cut implies: sources' states (finished sources: all of their input).
+fn cut_offsets(spec: &Spec, cut: &[CutTask]) -> Vec<u8> {
+    spec.sources
+        .iter()
+        .map(|source| {
+            let part = &cut[source.0 as usize];
+            match part.operator {
+                Some(OperatorState::Source { offset }) => *offset,
+                _ if part.finished => spec.task(*source).input_records.len() as u8,
+                _ => 0,
+            }
+        })
+        .collect()
+}
+
+/// Compares a cut (after replaying its channel state) with the reference fold at its offsets.
+fn compare_cut(spec: &Spec, cut: &[CutTask]) -> Result<(), String> {
+    let offsets = cut_offsets(spec, cut);
+    let expected = reference::fold(spec, &offsets);
+    let effective = reference::replay_cut(spec, cut);
+    let exactly_once = spec.exactly_once();
+    for task in spec.task_ids() {
+        let (Some(actual), reference) = (&effective[task.0 as usize], &expected[task.0 as usize])
+        else {
+            continue;
+        };
+        compare_task(spec, task, actual, reference, exactly_once).map_err(|detail| {
+            format!("at offsets {}: {detail}", describe_offsets(spec, &offsets))
+        })?;
+    }
+    Ok(())
+}
+
+fn compare_task(
+    spec: &Spec,
+    task: TaskId,
+    actual: &Effective,
+    reference: &ReferenceTask,
+    exactly_once: bool,
+) -> Result<(), String> {
+    let task_name = name(spec, task);
+    match spec.task(task).kind {
+        OperatorKind::Source | OperatorKind::Map | OperatorKind::Union => Ok(()),
+        OperatorKind::KeyedAggregate => {
+            let counts_ok = if exactly_once {
+                actual.counts == reference.counts
+            } else {
+                actual
+                    .counts
+                    .iter()
+                    .zip(&reference.counts)
+                    .all(|(a, r)| a >= r)
+            };
+            if !counts_ok {
+                return Err(format!(
+                    "aggregation {task_name} counts per key are {:?}, expected {:?}",
+                    actual.counts, reference.counts
+                ));
+            }
+            check_digest(&task_name, actual, reference, exactly_once)
+        }
+        OperatorKind::Join => {
+            for (side, got, want) in [
+                ("left", &actual.left, &reference.left),
+                ("right", &actual.right, &reference.right),
+            ] {
+                let (missing, extra) = multiset_diff(want, got);
+                if !missing.is_empty() || (exactly_once && !extra.is_empty()) {
+                    return Err(format!(
+                        "join {task_name} {side} buffer holds {} but expected {}{}{}",
+                        list(got),
+                        list(want),
+                        if missing.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; missing {}", list(&missing))
+                        },
+                        if extra.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; duplicated {}", list(&extra))
+                        },
+                    ));
+                }
+            }
+            Ok(())
+        }
+        OperatorKind::TwoPhaseCommitSink | OperatorKind::AtLeastOnceSink => {
+            check_digest(&task_name, actual, reference, exactly_once)
+        }
+    }
+}
+
+fn check_digest(
+    task_name: &str,
+    actual: &Effective,
+    reference: &ReferenceTask,
+    exactly_once: bool,
+) -> Result<(), String> {
+    let expected = Digest::of(&reference.consumed);
+    let ok = if exactly_once {
+        actual.digest == expected
+    } else {
+        actual.digest.count >= expected.count
+    };
+    if ok {
+        return Ok(());
+    }
+    let what = match actual.digest.count.cmp(&expected.count) {
+        std::cmp::Ordering::Less => "records are missing",
+        std::cmp::Ordering::Greater => "records are duplicated",
+        std::cmp::Ordering::Equal => "a record is missing and another duplicated",
+    };
+    Err(format!(
+        "{task_name} accounts for {} records but the reference expects {} {}: {what}",
+        actual.digest.count,
+        expected.count,
+        list(&reference.consumed)
+    ))
+}
+
+fn end_to_end_exactly_once(spec: &Spec, oracle: &Oracle, world: &World) -> Result<(), String> {
+    let mut output: Vec<Lineage> = world
+        .external
+        .records
+        .iter()
+        .map(|(r, _)| r.lineage)
+        .collect();
+    output.sort();
+    let (missing, extra) = multiset_diff(&oracle.full_output, &output);
+    if spec.exactly_once() && !extra.is_empty() {
+        let places: Vec<String> = extra
+            .iter()
+            .map(|lineage| {
+                let writers: Vec<String> = world
+                    .external
+                    .records
+                    .iter()
+                    .filter(|(r, _)| r.lineage == *lineage)
+                    .map(|(_, w)| match w.transaction {
+                        Some(t) => format!("{} txn {t}", name(spec, w.sink)),
+                        None => name(spec, w.sink),
+                    })
+                    .collect();
+                format!("{lineage} (written by {})", writers.join(", "))
+            })
+            .collect();
+        return Err(format!(
+            "the external output holds duplicates: {}",
+            places.join("; ")
+        ));
+    }
+    if world.job_done() && !missing.is_empty() {
+        return Err(format!(
+            "the job finished but the external output lacks {} (it holds {} of {} expected records)",
+            list(&missing),
+            output.len(),
+            oracle.full_output.len()
+        ));
+    }
+    Ok(())
+}
+
+fn checkpoint_ids_increase(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.last.has(LastStep::ID_REUSED) {
+        return Err(format!(
+            "a checkpoint id was allocated again: the highest id so far is {} and the coordinator's counter is at {}",
+            world.ghost.highest_allocated, world.coordinator.next_id
+        ));
+    }
+    Ok(())
+}
+
+fn completed_has_every_ack(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let mut checked = Vec::new();
+    if world.last.has(LastStep::CHECKPOINT_COMPLETED) {
+        checked.extend(world.coordinator.store.latest());
+    }
+    if world.last.has(LastStep::SAVEPOINT_COMPLETED) {
+        checked.extend(world.savepoint.as_ref());
+    }
+    for checkpoint in checked {
+        let acked = checkpoint.acknowledged();
+        if acked != checkpoint.expected {
+            let missing: Vec<String> = checkpoint
+                .expected
+                .iter()
+                .filter(|t| !acked.contains(*t))
+                .map(|t| name(spec, t))
+                .collect();
+            return Err(format!(
+                "{} completed without an acknowledgement from {}",
+                checkpoint.id,
+                missing.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn no_commit_before_complete(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let max_completed = world.ghost.max_completed;
+    for (sink, transaction) in &world.external.committed {
+        if *transaction > max_completed {
+            return Err(format!(
+                "sink {} committed the transaction of {transaction} but the newest completed checkpoint is {}",
+                name(spec, *sink),
+                if max_completed.is_none() { "none".to_string() } else { max_completed.to_string() }
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn pending_within_max_concurrent(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let forced_savepoints = spec.checkpointing.savepoints_forced();
+    let non_forced = world
+        .coordinator
+        .pending
+        .iter()
+        .filter(|p| !(p.kind().is_savepoint() && forced_savepoints))
+        .count();
+    if non_forced > spec.checkpointing.max_concurrent as usize {
+        return Err(format!(
+            "{non_forced} non-forced checkpoints are pending, max_concurrent is {}",
+            spec.checkpointing.max_concurrent
+        ));
+    }
+    Ok(())
+}
+
+fn abort_notified_at_most_once(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.last.has(LastStep::ABORTED_TWICE) {
+        return Err("a checkpoint id was aborted (and its abort notified) a second time".into());
+    }
+    Ok(())
+}
+
+fn savepoint_never_subsumed(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.last.has(LastStep::SAVEPOINT_SUBSUMED) {
+        return Err("a pending savepoint was aborted as subsumed".into());
+    }
+    Ok(())
+}
+
+fn tolerable_failures_respected(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let tolerance = match spec.checkpointing.tolerable_failures {
+        Some(n) => n.to_string(),
+        None => "unlimited".to_string(),
+    };
+    if world.last.has(LastStep::FAILOVER_WITHOUT_CAUSE) {
+        return Err(format!(
+            "the failure manager failed the job over although no more than {tolerance} distinct counted failures happened since the last success"
+        ));
+    }
+    if world.last.has(LastStep::FAILOVER_MISSING) {
+        return Err(format!(
+            "more than {tolerance} distinct counted checkpoint failures happened since the last success but the job did not fail over"
+        ));
+    }
+    Ok(())
+}
+
+fn periodic_trigger_armed(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let c = &world.coordinator;
+    if c.job == JobStatus::Running
+        && spec.checkpointing.interval.is_some()
+        && (!c.periodic_scheduling || c.periodic_due.is_none())
+    {
+        return Err("the job is running but the periodic checkpoint trigger is not armed".into());
+    }
+    Ok(())
+}
+
+fn trigger_flag_released(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let c = &world.coordinator;
+    if c.is_triggering && c.coordinator_snapshot.is_none() {
+        return Err(format!(
+            "isTriggering is set but no trigger request is in progress ({} queued requests wait behind it)",
+            c.queue.len()
+        ));
+    }
+    Ok(())
+}
+
+fn cancellation_releases_alignment(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let Some((task, id)) = world.last.cancellation() else {
+        return Ok(());
+    };
+    let live = world.task(task);
+    if !live.is_running() {
+        return Ok(());
+    }
+    let stuck = match &live.handler {
+        BarrierHandler::Single(h) => h.is_pending() && h.current_id <= id,
+        BarrierHandler::Tracker(t) => t.pending.iter().any(|e| e.id <= id && !e.aborted),
+    };
+    if stuck {
+        return Err(format!(
+            "task {} consumed the cancellation marker of {id} but is still aligning for it (blocked inputs {:?})",
+            name(spec, task),
+            live.handler.blocked()
+        ));
+    }
+    Ok(())
+}
+
+fn quiescent_job_finished(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.job_done() || !world::is_quiescent(spec, world) {
+        return Ok(());
+    }
+    if !world.timers(spec).is_empty() {
+        return Ok(()); // Only timers beyond the time horizon remain: not a verdict.
+    }
+    let mut detail = String::from("nothing can happen any more but the job has not finished:");
+    for task in spec.task_ids() {
+        let live = world.task(task);
+        let blocked = live.handler.blocked();
+        let _ = write!(
+            detail,
+            " {} {:?}{}{};",
+            name(spec, task),
+            live.status,
+            if blocked.is_empty() {
+                String::new()
+            } else {
+                format!(" blocked inputs {blocked:?}")
+            },
+            if live.end_of_data {
+                " at end of data"
+            } else {
+                ""
+            },
+        );
+    }
+    Err(detail)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+fn name(spec: &Spec, task: TaskId) -> String {
+    format!("`{}`", spec.task(task).name)
+}
+
+fn describe_offsets(spec: &Spec, offsets: &[u8]) -> String {
+    let parts: Vec<String> = spec
+        .sources
+        .iter()
+        .zip(offsets)
+        .map(|(source, offset)| format!("{}={offset}", spec.task(*source).name))
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// (in `expected` but not `actual`, in `actual` but not `expected`), both sorted multisets.
+pub fn multiset_diff(expected: &[Lineage], actual: &[Lineage]) -> (Vec<Lineage>, Vec<Lineage>) {
+    let (mut missing, mut extra) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < expected.len() || j < actual.len() {
+        match (expected.get(i), actual.get(j)) {
+            (Some(e), Some(a)) if e == a => {
+                i += 1;
+                j += 1;
+            }
+            (Some(e), Some(a)) if e < a => {
+                missing.push(*e);
+                i += 1;
+            }
+            (Some(_), Some(a)) => {
+                extra.push(*a);
+                j += 1;
+            }
+            (Some(e), None) => {
+                missing.push(*e);
+                i += 1;
+            }
+            (None, Some(a)) => {
+                extra.push(*a);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    (missing, extra)
+}
+
+fn list(lineages: &[Lineage]) -> String {
+    let items: Vec<String> = lineages.iter().map(|l| l.to_string()).collect();
+    format!("[{}]", items.join(", "))
+}

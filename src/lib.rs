@@ -1,0 +1,17 @@
+//! checkpoint-harness: Flink's checkpointing re-created as pure step functions, explored by a
+//! seeded deterministic simulator and exhaustively by stateright over one transition relation,
+//! checked against an exactly-once oracle.
+//!
+//! Data flow: model file -> [`spec::Spec`] -> [`world::World`] -> [`world::enabled`] /
+//! [`world::apply`] -> invariants -> outcome and trace -> replay. See ARCHITECTURE.md.
+
+pub mod bugs;
+pub mod coordinator;
+pub mod ghost;
+pub mod invariants;
+pub mod protocol;
+pub mod reference;
+pub mod spec;
+pub mod task;
+pub mod topology;
+pub mod world;

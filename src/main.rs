@@ -1,0 +1,3 @@
+//! The command-line interface (placeholder while the library takes shape).
+
+fn main() {}

@@ -1,0 +1,880 @@
+//! The model-file schema (`models/*.toml`, serde, unknown keys rejected) and its validation into
+//! an immutable [`Spec`]: the expanded topology, the checkpoint configuration, the fault budget,
+//! the user requests the environment may make, the exploration bounds and the injected bugs.
+//!
+//! Every load error names the file, the key and the reason (`ModelError`); nothing here panics on
+//! user input. `models/README.md` documents every key with its unit and default.
+
+use crate::bugs::{Bug, BugSet};
+use crate::protocol::{
+    Alignment, ChannelId, Key, Lineage, Provenance, Record, SnapshotKind, TaskId, TaskSet, Tick,
+};
+use crate::topology;
+use serde::Deserialize;
+use std::fmt;
+
+/// The default model embedded in the binary (`check` without a MODEL argument).
+pub const DEFAULT_MODEL_NAME: &str = "models/keyed-join-2pc.toml";
+pub const DEFAULT_MODEL_TEXT: &str = include_str!("../models/keyed-join-2pc.toml");
+
+/// A model file that could not be loaded: which file, which key, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelError {
+    pub file: String,
+    pub key: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.file, self.reason)
+        } else {
+            write!(f, "{}: key `{}`: {}", self.file, self.key, self.reason)
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+// ---------------------------------------------------------------------------------------------
+// The file format (serde). Defaults live here and in models/README.md.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    operators: Vec<OperatorFile>,
+    #[serde(default)]
+    edges: Vec<EdgeFile>,
+    #[serde(default)]
+    checkpointing: CheckpointingFile,
+    #[serde(default)]
+    faults: FaultsFile,
+    #[serde(default)]
+    user: UserFile,
+    #[serde(default)]
+    bounds: BoundsFile,
+    #[serde(default)]
+    bugs: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperatorFile {
+    name: String,
+    kind: OperatorKind,
+    #[serde(default = "one")]
+    parallelism: u32,
+    /// Sources: records per subtask.
+    #[serde(default)]
+    records: Option<u32>,
+    /// Sources: number of distinct keys; record `j` has key `j mod keys`.
+    #[serde(default)]
+    keys: Option<u32>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EdgeFile {
+    from: String,
+    to: String,
+    #[serde(default)]
+    partitioning: Partitioning,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckpointingFile {
+    #[serde(default = "default_mode")]
+    mode: CheckpointMode,
+    #[serde(default = "default_interval")]
+    interval: u32,
+    #[serde(default)]
+    min_pause: u32,
+    #[serde(default = "one")]
+    max_concurrent: u32,
+    #[serde(default = "default_timeout")]
+    timeout: u32,
+    #[serde(default)]
+    alignment_timeout: u32,
+    #[serde(default)]
+    tolerable_failures: Tolerance,
+    #[serde(default = "one")]
+    retained: u32,
+}
+
+impl Default for CheckpointingFile {
+    fn default() -> Self {
+        CheckpointingFile {
+            mode: default_mode(),
+            interval: default_interval(),
+            min_pause: 0,
+            max_concurrent: 1,
+            timeout: default_timeout(),
+            alignment_timeout: 0,
+            tolerable_failures: Tolerance::default(),
+            retained: 1,
+        }
+    }
+}
+
+fn default_mode() -> CheckpointMode {
+    CheckpointMode::Aligned
+}
+fn default_interval() -> u32 {
+    10
+}
+fn default_timeout() -> u32 {
+    100
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Tolerance {
+    Count(u32),
+    Word(String),
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance::Count(0)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultsFile {
+    #[serde(default)]
+    task_crashes: u32,
+    #[serde(default)]
+    coordinator_failovers: u32,
+    #[serde(default)]
+    lost_rpcs: u32,
+    #[serde(default)]
+    declined_snapshots: u32,
+    #[serde(default)]
+    storage_failures: u32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserFile {
+    #[serde(default)]
+    manual_checkpoints: u32,
+    #[serde(default)]
+    savepoints: u32,
+    #[serde(default)]
+    stop_with_savepoint: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoundsFile {
+    #[serde(default = "default_time")]
+    time: u32,
+    #[serde(default = "default_faulty_steps")]
+    faulty_steps: u32,
+    #[serde(default = "default_healed_steps")]
+    healed_steps: u32,
+}
+
+impl Default for BoundsFile {
+    fn default() -> Self {
+        BoundsFile {
+            time: default_time(),
+            faulty_steps: default_faulty_steps(),
+            healed_steps: default_healed_steps(),
+        }
+    }
+}
+
+fn default_time() -> u32 {
+    200
+}
+fn default_faulty_steps() -> u32 {
+    200
+}
+fn default_healed_steps() -> u32 {
+    1000
+}
+
+/// Operator kinds a model can declare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OperatorKind {
+    /// Finite deterministic input with an offset (Flink `SourceOperator` with one split).
+    Source,
+    /// Stateless one-to-one transformation.
+    Map,
+    /// Keyed aggregation: a running count per key (keyed state).
+    KeyedAggregate,
+    /// Multi-input union.
+    Union,
+    /// Two-input keyed symmetric hash join: first declared input edge is the left side.
+    Join,
+    /// `TwoPhaseCommitSinkFunction`: pre-commit at snapshot, commit on completion notification.
+    TwoPhaseCommitSink,
+    /// Writes every record straight to the external output (at-least-once).
+    AtLeastOnceSink,
+}
+
+impl OperatorKind {
+    pub fn is_source(self) -> bool {
+        self == OperatorKind::Source
+    }
+
+    pub fn is_sink(self) -> bool {
+        matches!(
+            self,
+            OperatorKind::TwoPhaseCommitSink | OperatorKind::AtLeastOnceSink
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OperatorKind::Source => "source",
+            OperatorKind::Map => "map",
+            OperatorKind::KeyedAggregate => "keyed-aggregate",
+            OperatorKind::Union => "union",
+            OperatorKind::Join => "join",
+            OperatorKind::TwoPhaseCommitSink => "two-phase-commit-sink",
+            OperatorKind::AtLeastOnceSink => "at-least-once-sink",
+        }
+    }
+}
+
+/// How an edge distributes records over the downstream subtasks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Partitioning {
+    /// Subtask `i` to subtask `i` (equal parallelism required).
+    #[default]
+    Forward,
+    /// By key: key `k` goes to subtask `k mod parallelism`.
+    Hash,
+    /// Every record to every downstream subtask.
+    Broadcast,
+    /// Spread over all downstream subtasks by a deterministic function of the record's lineage.
+    /// Flink's `RebalancePartitioner` is round-robin from a random start and not checkpointed;
+    /// a lineage function keeps the reference fold order-independent.
+    Rebalance,
+}
+
+impl Partitioning {
+    pub fn name(self) -> &'static str {
+        match self {
+            Partitioning::Forward => "forward",
+            Partitioning::Hash => "hash",
+            Partitioning::Broadcast => "broadcast",
+            Partitioning::Rebalance => "rebalance",
+        }
+    }
+
+    pub fn is_all_to_all(self) -> bool {
+        self != Partitioning::Forward
+    }
+}
+
+/// The checkpointing mode of a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckpointMode {
+    /// Exactly-once with aligned barriers (unaligned checkpoints disabled).
+    Aligned,
+    /// Exactly-once with unaligned checkpoints enabled (alignment timeout decides when).
+    Unaligned,
+    /// At-least-once: the barrier tracker never blocks.
+    AtLeastOnce,
+}
+
+impl CheckpointMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckpointMode::Aligned => "aligned",
+            CheckpointMode::Unaligned => "unaligned",
+            CheckpointMode::AtLeastOnce => "at-least-once",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validated, immutable Spec.
+// ---------------------------------------------------------------------------------------------
+
+/// Checkpoint configuration (Flink `CheckpointConfig` / `CheckpointCoordinatorConfiguration`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointConfig {
+    pub mode: CheckpointMode,
+    /// Periodic interval in ticks; `None` disables periodic checkpointing.
+    pub interval: Option<Tick>,
+    pub min_pause: Tick,
+    pub max_concurrent: u8,
+    pub timeout: Tick,
+    /// Unaligned mode only: 0 = unaligned from the first barrier.
+    pub alignment_timeout: Tick,
+    /// `None` = unlimited (failure counting disabled).
+    pub tolerable_failures: Option<u8>,
+    pub retained: u8,
+}
+
+impl CheckpointConfig {
+    pub fn unaligned_enabled(&self) -> bool {
+        self.mode == CheckpointMode::Unaligned
+    }
+
+    /// Flink: `baseInterval = max(interval, minPause)`.
+    pub fn base_interval(&self) -> Option<Tick> {
+        self.interval.map(|interval| interval.max(self.min_pause))
+    }
+
+    /// `CheckpointOptions.forConfig`: the barrier alignment for a snapshot of this kind.
+    pub fn alignment_for(&self, kind: SnapshotKind) -> Alignment {
+        match self.mode {
+            CheckpointMode::AtLeastOnce => Alignment::AtLeastOnce,
+            CheckpointMode::Aligned => Alignment::Aligned,
+            // Savepoints are never unaligned.
+            CheckpointMode::Unaligned if kind.is_savepoint() => Alignment::Aligned,
+            CheckpointMode::Unaligned if self.alignment_timeout == 0 => Alignment::Unaligned,
+            CheckpointMode::Unaligned => Alignment::AlignedWithTimeout,
+        }
+    }
+
+    /// Savepoints are "forced" (may exceed max concurrent) iff unaligned checkpoints are off.
+    pub fn savepoints_forced(&self) -> bool {
+        !self.unaligned_enabled()
+    }
+}
+
+/// How many faults of each kind a run may inject.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FaultBudget {
+    pub task_crashes: u8,
+    pub coordinator_failovers: u8,
+    pub lost_rpcs: u8,
+    pub declined_snapshots: u8,
+    pub storage_failures: u8,
+}
+
+impl FaultBudget {
+    pub fn total(&self) -> u32 {
+        self.task_crashes as u32
+            + self.coordinator_failovers as u32
+            + self.lost_rpcs as u32
+            + self.declined_snapshots as u32
+            + self.storage_failures as u32
+    }
+}
+
+/// How many requests of each kind the user (the environment) may make.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserBudget {
+    pub manual_checkpoints: u8,
+    pub savepoints: u8,
+    pub stop_with_savepoint: u8,
+}
+
+/// Exploration bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Timers due after this tick never fire: the time horizon that keeps the space finite.
+    pub time: Tick,
+    /// Simulator: steps in the faulty phase.
+    pub faulty_steps: u32,
+    /// Simulator: steps the healed phase may take to finish the job (the liveness bound).
+    pub healed_steps: u32,
+}
+
+/// One operator of the logical graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorSpec {
+    pub name: String,
+    pub kind: OperatorKind,
+    pub parallelism: u8,
+    /// The operator's subtasks are `first_task .. first_task + parallelism`.
+    pub first_task: TaskId,
+    /// Sources: records per subtask and number of keys.
+    pub records: u8,
+    pub keys: u8,
+}
+
+/// One logical edge of the graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdgeSpec {
+    pub from: usize,
+    pub to: usize,
+    pub partitioning: Partitioning,
+    /// Which input of the downstream operator this edge feeds (0 = first declared; join: 0 left,
+    /// 1 right).
+    pub input_side: u8,
+}
+
+/// One input channel of a subtask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputSpec {
+    pub channel: ChannelId,
+    pub side: u8,
+}
+
+/// The output channels of a subtask along one edge, indexed by downstream subtask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub edge: usize,
+    pub partitioning: Partitioning,
+    /// `targets[j]` is the channel to downstream subtask `j` (forward edges: exactly one entry).
+    pub targets: Vec<ChannelId>,
+}
+
+/// One subtask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskSpec {
+    pub name: String,
+    pub operator: usize,
+    pub subtask: u8,
+    pub kind: OperatorKind,
+    /// Input channels by local input index.
+    pub inputs: Vec<InputSpec>,
+    pub outputs: Vec<OutputSpec>,
+    /// Sources: the records this subtask emits, in offset order.
+    pub input_records: Vec<Record>,
+    /// Sources: the index among all source subtasks (the `source` of a `Provenance`).
+    pub source_index: Option<u8>,
+    /// Subtasks with a channel into this one.
+    pub predecessors: TaskSet,
+}
+
+/// One FIFO channel between two subtasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelSpec {
+    pub from: TaskId,
+    pub to: TaskId,
+    /// The local input index of this channel at the receiving subtask.
+    pub to_input: u8,
+    pub edge: usize,
+}
+
+/// The validated model: static, immutable, passed as context to every function that needs it.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub name: String,
+    pub description: String,
+    /// Where the model came from (a path, or the embedded default's name).
+    pub file: String,
+    /// The model file's text, embedded in traces so that they replay without the file.
+    pub text: String,
+    pub operators: Vec<OperatorSpec>,
+    pub edges: Vec<EdgeSpec>,
+    pub tasks: Vec<TaskSpec>,
+    pub channels: Vec<ChannelSpec>,
+    /// Subtasks in a topological order (upstream first).
+    pub topological_order: Vec<TaskId>,
+    /// Source subtasks by source index.
+    pub sources: Vec<TaskId>,
+    /// Keys are `0..key_space` (the largest `keys` of any source).
+    pub key_space: u8,
+    pub checkpointing: CheckpointConfig,
+    pub faults: FaultBudget,
+    pub user: UserBudget,
+    pub bounds: Bounds,
+    pub bugs: BugSet,
+}
+
+impl Spec {
+    pub fn task(&self, task: TaskId) -> &TaskSpec {
+        &self.tasks[task.0 as usize]
+    }
+
+    pub fn channel(&self, channel: ChannelId) -> &ChannelSpec {
+        &self.channels[channel.0 as usize]
+    }
+
+    pub fn all_tasks(&self) -> TaskSet {
+        TaskSet::all(self.tasks.len())
+    }
+
+    pub fn task_ids(&self) -> impl Iterator<Item = TaskId> {
+        (0..self.tasks.len() as u8).map(TaskId)
+    }
+
+    pub fn channel_ids(&self) -> impl Iterator<Item = ChannelId> {
+        (0..self.channels.len() as u8).map(ChannelId)
+    }
+
+    /// Whether the end-to-end oracle demands exactly-once (false: at-least-once).
+    pub fn exactly_once(&self) -> bool {
+        self.checkpointing.mode != CheckpointMode::AtLeastOnce
+    }
+
+    pub fn has_bug(&self, bug: Bug) -> bool {
+        self.bugs.contains(bug)
+    }
+
+    /// The same model with extra bugs switched on (the CLI's `--bug`).
+    pub fn with_bugs(mut self, bugs: BugSet) -> Spec {
+        self.bugs = self.bugs.union(bugs);
+        self
+    }
+
+    /// Loads a model file from disk.
+    pub fn load(path: &str) -> Result<Spec, ModelError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ModelError {
+            file: path.to_string(),
+            key: String::new(),
+            reason: format!("cannot read the file: {error}"),
+        })?;
+        Spec::parse(path, &text)
+    }
+
+    /// The embedded default model.
+    pub fn default_model() -> Spec {
+        Spec::parse(DEFAULT_MODEL_NAME, DEFAULT_MODEL_TEXT)
+            .expect("the embedded default model is valid (checked by the test suite)")
+    }
+
+    /// Parses and validates model text. `file` is only used in error messages and traces.
+    pub fn parse(file: &str, text: &str) -> Result<Spec, ModelError> {
+        let model: ModelFile = toml::from_str(text).map_err(|error| {
+            let key = error
+                .span()
+                .map(|span| key_at(text, span.start))
+                .unwrap_or_default();
+            ModelError {
+                file: file.to_string(),
+                key,
+                reason: describe_toml_error(&error),
+            }
+        })?;
+        build(file, text, model)
+    }
+}
+
+/// The serde/TOML message plus the line, without toml's multi-line snippet.
+fn describe_toml_error(error: &toml::de::Error) -> String {
+    let message = error.message().trim().to_string();
+    let first_line = error.to_string();
+    let location = first_line
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("TOML parse error at "))
+        .map(|loc| format!(" (at {loc})"))
+        .unwrap_or_default();
+    let message = if message.starts_with("unknown field") {
+        format!("unknown key: {message}")
+    } else {
+        message
+    };
+    format!("{message}{location}")
+}
+
+/// The dotted key path (`operators[1].parallelism`) of the key whose value or name starts at byte
+/// `offset`, found by scanning table headers above it. Good for the flat files this format uses.
+fn key_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let mut table = String::new();
+    let mut array_counts: Vec<(String, usize)> = Vec::new();
+    let mut line_start = 0;
+    let mut found_key = String::new();
+    for line in text.split_inclusive('\n') {
+        let line_end = line_start + line.len();
+        let trimmed = line.trim();
+        if let Some(name) = trimmed
+            .strip_prefix("[[")
+            .and_then(|rest| rest.split("]]").next())
+        {
+            let name = name.trim().to_string();
+            let count = match array_counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => {
+                    *count += 1;
+                    *count
+                }
+                None => {
+                    array_counts.push((name.clone(), 0));
+                    0
+                }
+            };
+            table = format!("{name}[{count}]");
+        } else if let Some(name) = trimmed
+            .strip_prefix('[')
+            .and_then(|rest| rest.split(']').next())
+        {
+            table = name.trim().to_string();
+        }
+        if offset >= line_start && offset < line_end.max(line_start + 1) {
+            if let Some((key, _)) = trimmed.split_once('=') {
+                found_key = key.trim().trim_matches('"').to_string();
+            } else if !trimmed.starts_with('[') {
+                found_key = String::new();
+            }
+            break;
+        }
+        line_start = line_end;
+    }
+    match (table.is_empty(), found_key.is_empty()) {
+        (true, _) => found_key,
+        (false, true) => table,
+        (false, false) => format!("{table}.{found_key}"),
+    }
+}
+
+fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
+    let error = |key: String, reason: String| ModelError {
+        file: file.to_string(),
+        key,
+        reason,
+    };
+    let small = |key: &str, value: u32, min: u32, max: u32| -> Result<u8, ModelError> {
+        if value < min || value > max {
+            Err(error(
+                key.to_string(),
+                format!("{value} is out of range (allowed {min}..={max})"),
+            ))
+        } else {
+            Ok(value as u8)
+        }
+    };
+
+    if model.name.trim().is_empty() {
+        return Err(error("name".into(), "must not be empty".into()));
+    }
+
+    // Operators.
+    let mut operators = Vec::new();
+    for (index, op) in model.operators.iter().enumerate() {
+        let key = |field: &str| format!("operators[{index}].{field}");
+        if op.name.trim().is_empty() {
+            return Err(error(key("name"), "must not be empty".into()));
+        }
+        if operators.iter().any(|o: &OperatorSpec| o.name == op.name) {
+            return Err(error(
+                key("name"),
+                format!("duplicate operator name {:?}", op.name),
+            ));
+        }
+        if op.parallelism == 0 {
+            return Err(error(
+                key("parallelism"),
+                "parallelism must be at least 1 (zero parallelism)".into(),
+            ));
+        }
+        let parallelism = small(&key("parallelism"), op.parallelism, 1, 16)?;
+        let (records, keys) = if op.kind.is_source() {
+            let records = small(&key("records"), op.records.unwrap_or(2), 0, 200)?;
+            let keys = small(&key("keys"), op.keys.unwrap_or(1), 1, 64)?;
+            (records, keys)
+        } else {
+            if op.records.is_some() {
+                return Err(error(
+                    key("records"),
+                    "only sources have input records".into(),
+                ));
+            }
+            if op.keys.is_some() {
+                return Err(error(key("keys"), "only sources have input keys".into()));
+            }
+            (0, 0)
+        };
+        operators.push(OperatorSpec {
+            name: op.name.clone(),
+            kind: op.kind,
+            parallelism,
+            first_task: TaskId(0),
+            records,
+            keys,
+        });
+    }
+    if operators.is_empty() {
+        return Err(error(
+            "operators".into(),
+            "a model needs at least one operator".into(),
+        ));
+    }
+
+    // Edges (names resolved here; structure validated by the topology module).
+    let mut edges = Vec::new();
+    for (index, edge) in model.edges.iter().enumerate() {
+        let find = |field: &str, name: &str| {
+            operators
+                .iter()
+                .position(|o| o.name == name)
+                .ok_or_else(|| {
+                    error(
+                        format!("edges[{index}].{field}"),
+                        format!("unknown operator {name:?}"),
+                    )
+                })
+        };
+        let from = find("from", &edge.from)?;
+        let to = find("to", &edge.to)?;
+        let input_side = edges.iter().filter(|e: &&EdgeSpec| e.to == to).count() as u8;
+        edges.push(EdgeSpec {
+            from,
+            to,
+            partitioning: edge.partitioning,
+            input_side,
+        });
+    }
+
+    // Checkpointing.
+    let c = &model.checkpointing;
+    let tolerable_failures = match &c.tolerable_failures {
+        Tolerance::Count(n) => Some(small("checkpointing.tolerable_failures", *n, 0, 100)?),
+        Tolerance::Word(word) if word == "unlimited" => None,
+        Tolerance::Word(word) => {
+            return Err(error(
+                "checkpointing.tolerable_failures".into(),
+                format!("expected a number or \"unlimited\", found {word:?}"),
+            ))
+        }
+    };
+    if c.max_concurrent == 0 {
+        return Err(error(
+            "checkpointing.max_concurrent".into(),
+            "must be at least 1".into(),
+        ));
+    }
+    if c.retained == 0 {
+        return Err(error(
+            "checkpointing.retained".into(),
+            "must be at least 1".into(),
+        ));
+    }
+    if c.timeout == 0 {
+        return Err(error(
+            "checkpointing.timeout".into(),
+            "must be at least 1 tick".into(),
+        ));
+    }
+    if c.alignment_timeout > 0 && c.mode != CheckpointMode::Unaligned {
+        return Err(error(
+            "checkpointing.alignment_timeout".into(),
+            "only applies when mode = \"unaligned\"".into(),
+        ));
+    }
+    let checkpointing = CheckpointConfig {
+        mode: c.mode,
+        interval: if c.interval == 0 {
+            None
+        } else {
+            Some(c.interval)
+        },
+        min_pause: c.min_pause,
+        max_concurrent: small("checkpointing.max_concurrent", c.max_concurrent, 1, 16)?,
+        timeout: c.timeout,
+        alignment_timeout: c.alignment_timeout,
+        tolerable_failures,
+        retained: small("checkpointing.retained", c.retained, 1, 16)?,
+    };
+
+    let f = &model.faults;
+    let faults = FaultBudget {
+        task_crashes: small("faults.task_crashes", f.task_crashes, 0, 20)?,
+        coordinator_failovers: small(
+            "faults.coordinator_failovers",
+            f.coordinator_failovers,
+            0,
+            20,
+        )?,
+        lost_rpcs: small("faults.lost_rpcs", f.lost_rpcs, 0, 50)?,
+        declined_snapshots: small("faults.declined_snapshots", f.declined_snapshots, 0, 50)?,
+        storage_failures: small("faults.storage_failures", f.storage_failures, 0, 50)?,
+    };
+    let u = &model.user;
+    let user = UserBudget {
+        manual_checkpoints: small("user.manual_checkpoints", u.manual_checkpoints, 0, 20)?,
+        savepoints: small("user.savepoints", u.savepoints, 0, 20)?,
+        stop_with_savepoint: small("user.stop_with_savepoint", u.stop_with_savepoint, 0, 5)?,
+    };
+    if user.stop_with_savepoint > 0 && c.interval == 0 {
+        return Err(error(
+            "user.stop_with_savepoint".into(),
+            "stop-with-savepoint needs periodic checkpointing (interval > 0)".into(),
+        ));
+    }
+    let b = &model.bounds;
+    if b.time == 0 {
+        return Err(error(
+            "bounds.time".into(),
+            "must be at least 1 tick".into(),
+        ));
+    }
+    if b.healed_steps == 0 {
+        return Err(error(
+            "bounds.healed_steps".into(),
+            "must be at least 1 step".into(),
+        ));
+    }
+    let bounds = Bounds {
+        time: b.time,
+        faulty_steps: b.faulty_steps,
+        healed_steps: b.healed_steps,
+    };
+
+    let mut bugs = BugSet::default();
+    for (index, name) in model.bugs.iter().enumerate() {
+        let bug = Bug::from_name(name).ok_or_else(|| {
+            error(
+                format!("bugs[{index}]"),
+                format!("unknown bug {name:?} (run `checkpoint-harness bugs` for the list)"),
+            )
+        })?;
+        bugs.insert(bug);
+    }
+
+    let expanded = topology::expand(&mut operators, &edges).map_err(|e| error(e.key, e.reason))?;
+    let key_space = operators.iter().map(|o| o.keys).max().unwrap_or(1).max(1);
+
+    Ok(Spec {
+        name: model.name,
+        description: model.description,
+        file: file.to_string(),
+        text: text.to_string(),
+        operators,
+        edges,
+        tasks: expanded.tasks,
+        channels: expanded.channels,
+        topological_order: expanded.topological_order,
+        sources: expanded.sources,
+        key_space,
+        checkpointing,
+        faults,
+        user,
+        bounds,
+        bugs,
+    })
+}
+
+/// The deterministic input of source subtask `subtask` of `operator`: record `j` has key
+/// `j mod keys` and value `j + 1`.
+pub fn source_records(operator: &OperatorSpec, source_index: u8) -> Vec<Record> {
+    (0..operator.records)
+        .map(|offset| Record {
+            key: (offset % operator.keys) as Key,
+            value: offset as u16 + 1,
+            lineage: Lineage::single(Provenance {
+                source: source_index,
+                offset,
+            }),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_paths_point_at_the_offending_key() {
+        let text = "name = 'x'\n[[operators]]\nname = 'a'\n[[operators]]\nname = 'b'\nparalelism = 2\n[checkpointing]\nintervall = 3\n";
+        let at = |needle: &str| key_at(text, text.find(needle).unwrap());
+        assert_eq!(at("paralelism"), "operators[1].paralelism");
+        assert_eq!(at("intervall"), "checkpointing.intervall");
+        assert_eq!(at("name = 'x'"), "name");
+    }
+}

@@ -1,0 +1,165 @@
+//! Operator state and record processing, one variant per operator kind.
+//!
+//! States are kept in canonical form (join buffers and transactions sorted) so that two runs that
+//! reach the same logical state reach the same value, which keeps the explored state space small.
+//! Where the state itself does not name the records it absorbed (counts, a sink's committed
+//! transactions), it carries an oracle-only [`Digest`] of their lineages that the invariants
+//! compare against an independent reference.
+
+use crate::protocol::{CheckpointId, Digest, Lineage, Record};
+use crate::spec::{OperatorKind, TaskSpec};
+
+/// A pre-committed two-phase-commit transaction, keyed by the checkpoint that pre-committed it
+/// (`TwoPhaseCommitSinkFunction.pendingCommitTransactions`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Transaction {
+    pub checkpoint: CheckpointId,
+    pub records: Vec<Record>,
+}
+
+/// The state of one subtask's operator.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OperatorState {
+    /// The offset of the next record to emit (`SourceOperator` split position).
+    Source {
+        offset: u8,
+    },
+    Map,
+    /// A running count per key (keyed state), plus the oracle digest of absorbed records.
+    KeyedAggregate {
+        counts: Vec<u16>,
+        absorbed: Digest,
+    },
+    Union,
+    /// Symmetric hash join buffers, sorted.
+    Join {
+        left: Vec<Record>,
+        right: Vec<Record>,
+    },
+    /// The open transaction's records and the pre-committed transactions awaiting commit, plus the
+    /// oracle digest of every record this state lineage wrote into a transaction.
+    TwoPhaseCommitSink {
+        current: Vec<Record>,
+        pending: Vec<Transaction>,
+        absorbed: Digest,
+    },
+    /// Writes straight to the external output; the digest counts what this lineage wrote.
+    AtLeastOnceSink {
+        absorbed: Digest,
+    },
+}
+
+/// What processing one record produced.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Processed {
+    /// Records to send downstream.
+    pub emitted: Vec<Record>,
+    /// Records an at-least-once sink writes straight to the external output.
+    pub written: Vec<Record>,
+}
+
+/// The stateless map's transformation (deterministic; the reference applies the same function).
+pub fn map_value(value: u16) -> u16 {
+    value.wrapping_mul(3).wrapping_add(1)
+}
+
+fn insert_sorted(records: &mut Vec<Record>, record: Record) {
+    let at = records.partition_point(|r| r <= &record);
+    records.insert(at, record);
+}
+
+impl OperatorState {
+    /// The state of a freshly started subtask.
+    pub fn initial(task: &TaskSpec, key_space: u8) -> OperatorState {
+        match task.kind {
+            OperatorKind::Source => OperatorState::Source { offset: 0 },
+            OperatorKind::Map => OperatorState::Map,
+            OperatorKind::KeyedAggregate => OperatorState::KeyedAggregate {
+                counts: vec![0; key_space as usize],
+                absorbed: Digest::default(),
+            },
+            OperatorKind::Union => OperatorState::Union,
+            OperatorKind::Join => OperatorState::Join {
+                left: Vec::new(),
+                right: Vec::new(),
+            },
+            OperatorKind::TwoPhaseCommitSink => OperatorState::TwoPhaseCommitSink {
+                current: Vec::new(),
+                pending: Vec::new(),
+                absorbed: Digest::default(),
+            },
+            OperatorKind::AtLeastOnceSink => OperatorState::AtLeastOnceSink {
+                absorbed: Digest::default(),
+            },
+        }
+    }
+
+    /// Processes one record that arrived on an input of the given side (join: 0 left, 1 right).
+    pub fn process(&mut self, side: u8, record: Record) -> Processed {
+        let mut out = Processed::default();
+        match self {
+            OperatorState::Source { .. } => {}
+            OperatorState::Map => out.emitted.push(Record {
+                value: map_value(record.value),
+                ..record
+            }),
+            OperatorState::KeyedAggregate { counts, absorbed } => {
+                let count = &mut counts[record.key as usize];
+                *count += 1;
+                absorbed.add(record.lineage);
+                out.emitted.push(Record {
+                    value: *count,
+                    ..record
+                });
+            }
+            OperatorState::Union => out.emitted.push(record),
+            OperatorState::Join { left, right } => {
+                let (own, other) = if side == 0 {
+                    (left, &*right)
+                } else {
+                    (right, &*left)
+                };
+                for partner in other.iter().filter(|p| p.key == record.key) {
+                    let (l, r) = if side == 0 {
+                        (record, *partner)
+                    } else {
+                        (*partner, record)
+                    };
+                    out.emitted.push(Record {
+                        key: record.key,
+                        value: l.value.wrapping_add(r.value),
+                        lineage: Lineage::joined(l.lineage, r.lineage),
+                    });
+                }
+                insert_sorted(own, record);
+            }
+            OperatorState::TwoPhaseCommitSink {
+                current, absorbed, ..
+            } => {
+                insert_sorted(current, record);
+                absorbed.add(record.lineage);
+            }
+            OperatorState::AtLeastOnceSink { absorbed } => {
+                absorbed.add(record.lineage);
+                out.written.push(record);
+            }
+        }
+        out
+    }
+
+    /// The digest of the records this state accounts for (all kinds but sources and stateless
+    /// operators, which account for nothing of their own).
+    pub fn accounted(&self) -> Option<Digest> {
+        match self {
+            OperatorState::KeyedAggregate { absorbed, .. }
+            | OperatorState::TwoPhaseCommitSink { absorbed, .. }
+            | OperatorState::AtLeastOnceSink { absorbed } => Some(*absorbed),
+            OperatorState::Join { left, right } => {
+                let mut digest = Digest::of(left.iter().map(|r| &r.lineage));
+                digest.merge(Digest::of(right.iter().map(|r| &r.lineage)));
+                Some(digest)
+            }
+            OperatorState::Source { .. } | OperatorState::Map | OperatorState::Union => None,
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The dataflow topology: a `petgraph` graph of operators, validated and expanded into subtasks
+//! and FIFO channels.
+//!
+//! Validation rejects cycles, unknown operators (resolved in `spec`), zero parallelism, forward
+//! edges between different parallelisms, operators unreachable from a source, graphs without a
+//! sink, and shapes this model cannot represent (a join fed by another join, too many subtasks).
+//! Expansion numbers subtasks operator by operator and channels edge by edge, upstream subtask
+//! first, so ids are stable for a given file.
+
+use crate::protocol::{ChannelId, TaskId, TaskSet};
+use crate::spec::{
+    source_records, ChannelSpec, EdgeSpec, InputSpec, OperatorKind, OperatorSpec, OutputSpec,
+    Partitioning, TaskSpec,
+};
+use petgraph::algo::toposort;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{Bfs, EdgeRef};
+use petgraph::Direction;
+
+/// A structural problem with the graph, naming the offending key.
+#[derive(Debug)]
+pub struct TopologyError {
+    pub key: String,
+    pub reason: String,
+}
+
+/// The subtasks and channels of a validated graph.
+pub struct Expanded {
+    pub tasks: Vec<TaskSpec>,
+    pub channels: Vec<ChannelSpec>,
+    pub topological_order: Vec<TaskId>,
+    pub sources: Vec<TaskId>,
+}
+
+/// The logical operator graph (node weight = operator index, edge weight = edge index).
+pub fn operator_graph(operators: &[OperatorSpec], edges: &[EdgeSpec]) -> DiGraph<usize, usize> {
+    let mut graph = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..operators.len()).map(|i| graph.add_node(i)).collect();
+    for (index, edge) in edges.iter().enumerate() {
+        graph.add_edge(nodes[edge.from], nodes[edge.to], index);
+    }
+    graph
+}
+
+/// Validates the graph and expands it; fills in `first_task` of every operator.
+pub fn expand(
+    operators: &mut [OperatorSpec],
+    edges: &[EdgeSpec],
+) -> Result<Expanded, TopologyError> {
+    let fail = |key: String, reason: String| Err(TopologyError { key, reason });
+    let graph = operator_graph(operators, edges);
+
+    let order = match toposort(&graph, None) {
+        Ok(order) => order,
+        Err(cycle) => {
+            let name = &operators[graph[cycle.node_id()]].name;
+            return fail(
+                "edges".into(),
+                format!("the graph has a cycle through operator {name:?}"),
+            );
+        }
+    };
+
+    for (index, edge) in edges.iter().enumerate() {
+        let (from, to) = (&operators[edge.from], &operators[edge.to]);
+        if edge.partitioning == Partitioning::Forward && from.parallelism != to.parallelism {
+            return fail(
+                format!("edges[{index}].partitioning"),
+                format!(
+                    "a forward edge needs equal parallelism, but {:?} has {} and {:?} has {}",
+                    from.name, from.parallelism, to.name, to.parallelism
+                ),
+            );
+        }
+        if to.kind.is_source() {
+            return fail(
+                format!("edges[{index}].to"),
+                format!("source {:?} cannot have inputs", to.name),
+            );
+        }
+        if from.kind.is_sink() {
+            return fail(
+                format!("edges[{index}].from"),
+                format!("sink {:?} cannot have outputs", from.name),
+            );
+        }
+        if edge.from == edge.to {
+            return fail(
+                format!("edges[{index}]"),
+                format!("operator {:?} has an edge to itself", from.name),
+            );
+        }
+    }
+
+    for (index, op) in operators.iter().enumerate() {
+        let node = NodeIndex::new(index);
+        let inputs = graph.edges_directed(node, Direction::Incoming).count();
+        let key = format!("operators[{index}]");
+        if !op.kind.is_source() && inputs == 0 {
+            return fail(key, format!("operator {:?} has no input edge", op.name));
+        }
+        if op.kind == OperatorKind::Join && inputs != 2 {
+            return fail(
+                key,
+                format!(
+                    "join {:?} needs exactly two input edges (left, right), found {inputs}",
+                    op.name
+                ),
+            );
+        }
+    }
+
+    // Reachability from the sources.
+    let mut reachable = vec![false; operators.len()];
+    for (index, op) in operators.iter().enumerate() {
+        if op.kind.is_source() {
+            let mut bfs = Bfs::new(&graph, NodeIndex::new(index));
+            while let Some(node) = bfs.next(&graph) {
+                reachable[graph[node]] = true;
+            }
+        }
+    }
+    if let Some(index) = reachable.iter().position(|r| !r) {
+        return fail(
+            format!("operators[{index}]"),
+            format!(
+                "operator {:?} is unreachable from every source",
+                operators[index].name
+            ),
+        );
+    }
+    if !operators.iter().any(|o| o.kind.is_sink()) {
+        return fail(
+            "operators".into(),
+            "the graph has no sink (two-phase-commit-sink or at-least-once-sink)".into(),
+        );
+    }
+    // Lineage records at most one join (two source provenances).
+    for &node in &order {
+        let op = &operators[graph[node]];
+        if op.kind == OperatorKind::Join {
+            let mut bfs = Bfs::new(&graph, node);
+            bfs.next(&graph);
+            while let Some(next) = bfs.next(&graph) {
+                if operators[graph[next]].kind == OperatorKind::Join {
+                    return fail(
+                        format!("operators[{}]", graph[next]),
+                        format!(
+                            "join {:?} is fed by join {:?}; a model may have at most one join on a path",
+                            operators[graph[next]].name, op.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    // Subtasks, operator by operator.
+    let mut tasks: Vec<TaskSpec> = Vec::new();
+    let mut source_count = 0u8;
+    for (index, op) in operators.iter_mut().enumerate() {
+        op.first_task = TaskId(tasks.len() as u8);
+        for subtask in 0..op.parallelism {
+            if tasks.len() >= 64 {
+                return fail(
+                    format!("operators[{index}].parallelism"),
+                    "a model may have at most 64 subtasks in all".into(),
+                );
+            }
+            let source_index = if op.kind.is_source() {
+                source_count += 1;
+                Some(source_count - 1)
+            } else {
+                None
+            };
+            let name = if op.parallelism == 1 {
+                op.name.clone()
+            } else {
+                format!("{}#{subtask}", op.name)
+            };
+            tasks.push(TaskSpec {
+                name,
+                operator: index,
+                subtask,
+                kind: op.kind,
+                inputs: Vec::new(),
+                outputs: Vec::new(),
+                input_records: source_index
+                    .map(|s| source_records(op, s))
+                    .unwrap_or_default(),
+                source_index,
+                predecessors: TaskSet::default(),
+            });
+        }
+    }
+
+    // Channels, edge by edge, upstream subtask first.
+    let mut channels: Vec<ChannelSpec> = Vec::new();
+    for (edge_index, edge) in edges.iter().enumerate() {
+        let (from, to) = (&operators[edge.from], &operators[edge.to]);
+        for up in 0..from.parallelism {
+            let up_task = TaskId(from.first_task.0 + up);
+            let downs: Vec<u8> = if edge.partitioning == Partitioning::Forward {
+                vec![up]
+            } else {
+                (0..to.parallelism).collect()
+            };
+            let mut targets = Vec::new();
+            for down in downs {
+                if channels.len() >= 255 {
+                    return fail(
+                        format!("edges[{edge_index}]"),
+                        "a model may have at most 255 channels in all".into(),
+                    );
+                }
+                let down_task = TaskId(to.first_task.0 + down);
+                let channel = ChannelId(channels.len() as u8);
+                let receiver = &mut tasks[down_task.0 as usize];
+                if receiver.inputs.len() >= 32 {
+                    return fail(
+                        format!("edges[{edge_index}]"),
+                        format!("subtask {:?} would have more than 32 inputs", receiver.name),
+                    );
+                }
+                let to_input = receiver.inputs.len() as u8;
+                receiver.inputs.push(InputSpec {
+                    channel,
+                    side: edge.input_side,
+                });
+                receiver.predecessors.insert(up_task);
+                channels.push(ChannelSpec {
+                    from: up_task,
+                    to: down_task,
+                    to_input,
+                    edge: edge_index,
+                });
+                targets.push(channel);
+            }
+            tasks[up_task.0 as usize].outputs.push(OutputSpec {
+                edge: edge_index,
+                partitioning: edge.partitioning,
+                targets,
+            });
+        }
+    }
+
+    let topological_order = order
+        .iter()
+        .flat_map(|&node| {
+            let op = &operators[graph[node]];
+            (0..op.parallelism).map(move |s| TaskId(op.first_task.0 + s))
+        })
+        .collect();
+    let sources = tasks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.source_index.is_some())
+        .map(|(i, _)| TaskId(i as u8))
+        .collect();
+
+    Ok(Expanded {
+        tasks,
+        channels,
+        topological_order,
+        sources,
+    })
+}
+
+/// The downstream channel(s) a record goes to along one output, by the edge's partitioning.
+pub fn route<'a>(
+    output: &'a OutputSpec,
+    record: &crate::protocol::Record,
+) -> impl Iterator<Item = ChannelId> + 'a {
+    let count = output.targets.len();
+    let chosen: Option<usize> = match output.partitioning {
+        Partitioning::Forward => Some(0),
+        Partitioning::Hash => Some(record.key as usize % count),
+        Partitioning::Rebalance => Some((record.lineage.hash64() % count as u64) as usize),
+        Partitioning::Broadcast => None,
+    };
+    output
+        .targets
+        .iter()
+        .enumerate()
+        .filter(move |(index, _)| chosen.is_none_or(|c| c == *index))
+        .map(|(_, channel)| *channel)
+}
+
+/// The edges (as graph edge references) of the operator graph, for renderers.
+pub fn edge_list(graph: &DiGraph<usize, usize>) -> Vec<(usize, usize, usize)> {
+    graph
+        .edge_references()
+        .map(|e| (graph[e.source()], graph[e.target()], *e.weight()))
+        .collect()
+}
