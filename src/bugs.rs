@@ -81,6 +81,8 @@ bugs! {
         "a source snapshots the offset of the record after the next one to emit";
     SourceSnapshotNotAtomic = "source-snapshot-not-atomic", "source", "textbook",
         "a source emits one more record between snapshotting its offset and emitting the barrier";
+    StopWithSavepointFailsOverToCheckpoint = "stop-with-savepoint-fails-over-to-checkpoint", "coordinator", "FLINK-26783",
+        "a task failing after the stop-with-savepoint's savepoint completed fails the job over to the latest checkpoint, duplicating committed output";
     CommitBeforeComplete = "commit-before-complete", "sink", "textbook",
         "the two-phase-commit sink commits its transaction at pre-commit, before the checkpoint completes";
     CommitOnAbort = "commit-on-abort", "sink", "textbook",

@@ -209,6 +209,8 @@ pub enum CoordinatorOutput {
     },
     /// A savepoint completed; the user keeps it (it is not in the store).
     SavepointCompleted(CompletedCheckpoint),
+    /// Stop every task: the job ends without a failover.
+    CancelJob,
     /// The injected storage fault was used up by this step.
     StorageFaultConsumed,
     Event(CoordinatorEvent),
@@ -598,11 +600,8 @@ impl Coordinator {
                 }
             }
             None => {
-                // Disposed while triggering (expired, declined, ...): the failure path.
-                // BUG triggering-flag-stuck: the flag is never reset on this path.
-                if !ctx.spec.has_bug(Bug::TriggeringFlagStuck) {
-                    self.is_triggering = false;
-                }
+                // Disposed while triggering: `abort` already ended the phase; no RPC goes out.
+                self.is_triggering = false;
             }
         }
         self.choose(ctx, out);
@@ -750,6 +749,14 @@ impl Coordinator {
             kind,
             reason,
         }));
+        if self.coordinator_snapshot == Some(id) {
+            // Aborting fails the trigger phase's promise: a stuck phase ends here (§1.7 step 9).
+            self.coordinator_snapshot = None;
+            // BUG triggering-flag-stuck: the failure path leaves isTriggering set.
+            if !ctx.spec.has_bug(Bug::TriggeringFlagStuck) {
+                self.is_triggering = false;
+            }
+        }
         let fail_job = self.report_failure(ctx, Some(id), kind, reason, level, out);
         let latest_completed = self.store.latest_id();
         for task in pending.tasks_to_commit.iter() {
@@ -890,6 +897,27 @@ impl Coordinator {
                 FailureLevel::Job,
                 out,
             );
+        }
+        // FLINK-26783: once the stop-with-savepoint's savepoint completed, its side effects may be
+        // committed; failing over to the latest checkpoint would duplicate them. The job stops
+        // instead and the user restarts it from the savepoint.
+        // BUG stop-with-savepoint-fails-over-to-checkpoint: the pre-fix global failover.
+        if self.job == JobStatus::Suspending
+            && !ctx
+                .spec
+                .has_bug(Bug::StopWithSavepointFailsOverToCheckpoint)
+        {
+            self.job = JobStatus::Suspended;
+            self.stop_scheduler();
+            self.fail_queue(FailureReason::CheckpointCoordinatorShutdown, out);
+            self.abort_all(
+                ctx,
+                FailureReason::CheckpointCoordinatorShutdown,
+                false,
+                out,
+            );
+            out.push(CoordinatorOutput::CancelJob);
+            return;
         }
         self.restart_job(ctx, out);
     }

@@ -167,17 +167,18 @@ impl Ghost {
         reason: FailureReason,
         level: FailureLevel,
     ) {
-        let Some(tolerable) = spec.checkpointing.tolerable_failures else {
-            return;
-        };
         let job_level = level == FailureLevel::Job || reason.is_pre_flight();
         if job_level && kind.is_savepoint() {
             return;
         }
+        // A task-level failure of a synchronous savepoint fails the job whatever the tolerance.
         if !job_level && kind.is_synchronous() {
             self.failover_due = true;
             return;
         }
+        let Some(tolerable) = spec.checkpointing.tolerable_failures else {
+            return;
+        };
         if id.is_some_and(|id| id <= self.expected_last_success) || !reason.is_counted() {
             return;
         }

@@ -348,6 +348,9 @@ fn restored_state_exactly_once(spec: &Spec, _: &Oracle, world: &World) -> Result
     if spec.exactly_once() {
         for task in spec.task_ids() {
             let live = world.task(task);
+            if !live.is_running() {
+                continue; // Finished on restore: it owns no state to compare.
+            }
             if let OperatorState::TwoPhaseCommitSink { absorbed, .. } = &live.operator {
                 let committed: Vec<Lineage> = world
                     .external
@@ -666,7 +669,9 @@ fn cancellation_releases_alignment(spec: &Spec, _: &Oracle, world: &World) -> Re
     }
     let stuck = match &live.handler {
         BarrierHandler::Single(h) => h.is_pending() && h.current_id <= id,
-        BarrierHandler::Tracker(t) => t.pending.iter().any(|e| e.id <= id && !e.aborted),
+        // The tracker's single-channel fast path leaves older entries alone (Flink does too);
+        // the cancelled checkpoint itself must be released.
+        BarrierHandler::Tracker(t) => t.pending.iter().any(|e| e.id == id && !e.aborted),
     };
     if stuck {
         return Err(format!(

@@ -6,12 +6,19 @@
 //! [`world::apply`] -> invariants -> outcome and trace -> replay. See ARCHITECTURE.md.
 
 pub mod bugs;
+pub mod check;
 pub mod coordinator;
+pub mod error;
 pub mod ghost;
 pub mod invariants;
 pub mod protocol;
 pub mod reference;
+pub mod render;
+pub mod scheduler;
+pub mod sim;
 pub mod spec;
+pub mod symmetry;
 pub mod task;
 pub mod topology;
+pub mod trace;
 pub mod world;

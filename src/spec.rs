@@ -6,36 +6,19 @@
 //! user input. `models/README.md` documents every key with its unit and default.
 
 use crate::bugs::{Bug, BugSet};
+use crate::error::InputError;
 use crate::protocol::{
     Alignment, ChannelId, Key, Lineage, Provenance, Record, SnapshotKind, TaskId, TaskSet, Tick,
 };
 use crate::topology;
 use serde::Deserialize;
-use std::fmt;
 
 /// The default model embedded in the binary (`check` without a MODEL argument).
 pub const DEFAULT_MODEL_NAME: &str = "models/keyed-join-2pc.toml";
 pub const DEFAULT_MODEL_TEXT: &str = include_str!("../models/keyed-join-2pc.toml");
 
 /// A model file that could not be loaded: which file, which key, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelError {
-    pub file: String,
-    pub key: String,
-    pub reason: String,
-}
-
-impl fmt::Display for ModelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "{}: {}", self.file, self.reason)
-        } else {
-            write!(f, "{}: key `{}`: {}", self.file, self.key, self.reason)
-        }
-    }
-}
-
-impl std::error::Error for ModelError {}
+pub type ModelError = InputError;
 
 // ---------------------------------------------------------------------------------------------
 // The file format (serde). Defaults live here and in models/README.md.
@@ -56,6 +39,8 @@ struct ModelFile {
     faults: FaultsFile,
     #[serde(default)]
     user: UserFile,
+    #[serde(default)]
+    network: NetworkFile,
     #[serde(default)]
     bounds: BoundsFile,
     #[serde(default)]
@@ -173,6 +158,29 @@ struct UserFile {
     savepoints: u32,
     #[serde(default)]
     stop_with_savepoint: u32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkFile {
+    #[serde(default)]
+    rpc_order: RpcOrder,
+}
+
+/// How RPCs between the coordinator and the tasks may be reordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RpcOrder {
+    /// Any RPC in flight may arrive next (Flink sends notifications from executor threads, so
+    /// they can overtake each other).
+    #[default]
+    Unordered,
+    /// RPCs between the coordinator and one task arrive in the order sent, per direction (the
+    /// ordering an RPC connection gives messages sent from one thread), except acknowledgements
+    /// and declines, which each checkpoint's asynchronous snapshot phase sends on its own and
+    /// which may therefore overtake (see `Rpc::connection`). Notifications are not reordered:
+    /// models that need that use `unordered`.
+    PerPairFifo,
 }
 
 #[derive(Debug, Deserialize)]
@@ -483,6 +491,7 @@ pub struct Spec {
     pub faults: FaultBudget,
     pub user: UserBudget,
     pub bounds: Bounds,
+    pub rpc_order: RpcOrder,
     pub bugs: BugSet,
 }
 
@@ -846,6 +855,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         faults,
         user,
         bounds,
+        rpc_order: model.network.rpc_order,
         bugs,
     })
 }

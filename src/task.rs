@@ -179,6 +179,9 @@ pub enum TaskOutput {
     Finished,
     /// The task fails itself (an aborted stop-with-savepoint); the job fails over.
     Fail,
+    /// Observability only: the task took its snapshot for this checkpoint (unaligned: the
+    /// acknowledgement follows once every barrier arrived).
+    Snapshotted { id: CheckpointId, unaligned: bool },
 }
 
 /// Outputs of one step.
@@ -470,6 +473,10 @@ impl Task {
         if self.end_of_data && self.final_checkpoint.is_none() {
             self.final_checkpoint = id;
         }
+        out.push(TaskOutput::Snapshotted {
+            id,
+            unaligned: barrier.is_unaligned(),
+        });
         let operator = self.snapshot_operator(ctx, id, out);
         // BUG source-snapshot-not-atomic: a record slips out between snapshot and barrier.
         if ctx.spec.has_bug(Bug::SourceSnapshotNotAtomic) && ctx.task_spec().kind.is_source() {

@@ -16,7 +16,7 @@ use crate::ghost::{Ghost, LastStep};
 use crate::protocol::{
     Attempt, Barrier, ChannelEvent, ChannelId, CheckpointId, FailureReason, Record, TaskId, Tick,
 };
-use crate::spec::Spec;
+use crate::spec::{RpcOrder, Spec};
 use crate::task::operator::Transaction;
 use crate::task::{Task, TaskContext, TaskInput, TaskOutput, TaskSnapshot, TaskStatus};
 use crate::topology;
@@ -126,6 +126,20 @@ impl Rpc {
         }
     }
 
+    /// The ordered lane an RPC travels on under per-pair FIFO: (towards the coordinator, the
+    /// task, lane). Everything on a connection shares lane 0 and arrives in sending order, except
+    /// acknowledgements and declines: each checkpoint's is sent by that checkpoint's own
+    /// asynchronous snapshot phase (`AsyncCheckpointRunnable`), so it travels on a lane of its own
+    /// (the checkpoint id) and may overtake, or be overtaken by, the rest.
+    pub fn connection(&self) -> (bool, TaskId, u32) {
+        let key = self.key();
+        let lane = match key.kind {
+            RpcKind::Ack | RpcKind::Decline => key.checkpoint.0,
+            _ => 0,
+        };
+        (!self.to_task(), key.task, lane)
+    }
+
     /// RPCs addressed to a task (dropped when the job restarts).
     pub fn to_task(&self) -> bool {
         matches!(
@@ -221,6 +235,57 @@ impl Action {
     }
 }
 
+/// Something that happened during one step, for timelines and renderers (`apply_traced`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepEvent {
+    /// A channel event was put on a channel.
+    Sent {
+        channel: ChannelId,
+        event: ChannelEvent,
+    },
+    /// A channel event was delivered (`priority`: an unaligned barrier that overtook `overtaken`
+    /// records).
+    Delivered {
+        channel: ChannelId,
+        event: ChannelEvent,
+        priority: bool,
+        overtaken: usize,
+    },
+    RpcSent(RpcKey),
+    RpcDelivered(RpcKey),
+    RpcLost(RpcKey),
+    /// A task's asynchronous snapshot failed: its acknowledgement became a decline.
+    SnapshotFailed(RpcKey),
+    TimerFired {
+        timer: Timer,
+        now: Tick,
+    },
+    TriggerPhaseDone,
+    UserRequested(UserRequestKind),
+    Resumed {
+        from: CheckpointId,
+    },
+    Snapshotted {
+        task: TaskId,
+        id: CheckpointId,
+        unaligned: bool,
+    },
+    Committed {
+        sink: TaskId,
+        transaction: CheckpointId,
+        records: usize,
+    },
+    Written {
+        sink: TaskId,
+        record: Record,
+    },
+    Finished(TaskId),
+    Crashed(TaskId),
+    CoordinatorFailedOver,
+    StorageFaultArmed,
+    Coordinator(CoordinatorEvent),
+}
+
 /// Who wrote a record to the external output: the sink subtask and, for a two-phase-commit sink,
 /// the checkpoint that pre-committed the transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -283,7 +348,8 @@ pub struct World {
     pub tasks: Vec<Task>,
     /// FIFO channels by channel id.
     pub channels: Vec<VecDeque<ChannelEvent>>,
-    /// RPCs in flight, a sorted multiset: any of them may be delivered next.
+    /// RPCs in flight. Unordered: a sorted multiset, any of them may arrive next. Per-pair FIFO:
+    /// grouped by connection (sorted), in sending order within a connection.
     pub rpcs: Vec<Rpc>,
     pub external: External,
     /// The user's latest savepoint (savepoints are not in the coordinator's store).
@@ -458,11 +524,16 @@ pub fn enabled_with(spec: &Spec, world: &World, options: Options) -> Vec<Action>
             actions.push(Action::Emit { task });
         }
     }
-    // RPCs (identical RPCs are offered once).
+    // RPCs (identical RPCs are offered once; per-pair FIFO offers each connection's head).
+    let fifo = spec.rpc_order == RpcOrder::PerPairFifo;
     let mut last_key = None;
+    let mut last_connection = None;
     for rpc in &world.rpcs {
         let key = rpc.key();
-        if last_key == Some(key) {
+        let head = last_connection != Some(rpc.connection());
+        last_connection = Some(rpc.connection());
+        if last_key == Some(key) || (fifo && !head) {
+            last_key = Some(key);
             continue;
         }
         last_key = Some(key);
@@ -531,7 +602,17 @@ pub fn enabled_with(spec: &Spec, world: &World, options: Options) -> Vec<Action>
                 continue;
             }
             last_key = Some(key);
-            if used.lost_rpcs < budget.lost_rpcs && key.kind != RpcKind::TaskFailed {
+            // Only best-effort messages can be lost; execution-state updates (end of data,
+            // finished, failed) are retried and reconciled by the JobManager.
+            let losable = matches!(
+                key.kind,
+                RpcKind::Trigger
+                    | RpcKind::NotifyComplete
+                    | RpcKind::NotifyAborted
+                    | RpcKind::Ack
+                    | RpcKind::Decline
+            );
+            if used.lost_rpcs < budget.lost_rpcs && losable {
                 actions.push(Action::LoseRpc { rpc: key });
             }
             if used.declined_snapshots < budget.declined_snapshots && key.kind == RpcKind::Ack {
@@ -557,11 +638,32 @@ pub struct NotEnabled(pub Action);
 /// Performs one action. The action must be enabled; `apply` checks the parts it relies on and
 /// returns `NotEnabled` otherwise (a trace from another model or version), never panics.
 pub fn apply(spec: &Spec, world: &World, action: Action) -> Result<World, NotEnabled> {
+    apply_inner(spec, world, action, None)
+}
+
+/// [`apply`], also returning what happened during the step.
+pub fn apply_traced(
+    spec: &Spec,
+    world: &World,
+    action: Action,
+) -> Result<(World, Vec<StepEvent>), NotEnabled> {
+    let mut events = Vec::new();
+    let next = apply_inner(spec, world, action, Some(&mut events))?;
+    Ok((next, events))
+}
+
+fn apply_inner(
+    spec: &Spec,
+    world: &World,
+    action: Action,
+    events: Option<&mut Vec<StepEvent>>,
+) -> Result<World, NotEnabled> {
     let mut next = world.clone();
     next.last = LastStep::default();
     let mut step = Step {
         spec,
         world: &mut next,
+        events,
     };
     step.perform(action).map_err(|()| NotEnabled(action))?;
     step.finish_ready_tasks();
@@ -573,9 +675,16 @@ pub fn apply(spec: &Spec, world: &World, action: Action) -> Result<World, NotEna
 struct Step<'a> {
     spec: &'a Spec,
     world: &'a mut World,
+    events: Option<&'a mut Vec<StepEvent>>,
 }
 
 impl Step<'_> {
+    fn note(&mut self, event: StepEvent) {
+        if let Some(events) = self.events.as_mut() {
+            events.push(event);
+        }
+    }
+
     fn perform(&mut self, action: Action) -> Result<(), ()> {
         let spec = self.spec;
         match action {
@@ -598,6 +707,12 @@ impl Step<'_> {
                     }
                     other => other,
                 };
+                self.note(StepEvent::Delivered {
+                    channel,
+                    event,
+                    priority: false,
+                    overtaken: 0,
+                });
                 self.task_step(
                     to.to,
                     TaskInput::Event {
@@ -622,6 +737,12 @@ impl Step<'_> {
                     self.world.last.set(LastStep::BARRIER_OVERTOOK_RECORDS);
                 }
                 let to = spec.channel(channel);
+                self.note(StepEvent::Delivered {
+                    channel,
+                    event: ChannelEvent::Barrier(barrier.as_unaligned()),
+                    priority: true,
+                    overtaken: overtaken.len(),
+                });
                 self.task_step(
                     to.to,
                     TaskInput::PriorityBarrier {
@@ -639,13 +760,22 @@ impl Step<'_> {
                     .iter()
                     .position(|r| r.key() == rpc)
                     .ok_or(())?;
+                let connection = self.world.rpcs[index].connection();
+                let behind = self.world.rpcs[..index]
+                    .iter()
+                    .any(|r| r.connection() == connection);
+                if spec.rpc_order == RpcOrder::PerPairFifo && behind {
+                    return Err(()); // Not the head of its connection.
+                }
                 let message = self.world.rpcs.remove(index);
+                self.note(StepEvent::RpcDelivered(rpc));
                 self.deliver_rpc(message);
             }
             Action::FinishTriggering => {
                 if self.world.coordinator.coordinator_snapshot.is_none() {
                     return Err(());
                 }
+                self.note(StepEvent::TriggerPhaseDone);
                 self.coordinator_step(CoordinatorInput::TriggerPhaseDone);
             }
             Action::Fire { timer } => {
@@ -657,6 +787,10 @@ impl Step<'_> {
                     .map(|(due, _)| due)
                     .ok_or(())?;
                 self.world.now = self.world.now.max(due);
+                self.note(StepEvent::TimerFired {
+                    timer,
+                    now: self.world.now,
+                });
                 match timer {
                     Timer::Periodic => self.coordinator_step(CoordinatorInput::PeriodicTimer),
                     Timer::CheckpointTimeout { checkpoint } => {
@@ -667,6 +801,7 @@ impl Step<'_> {
                 }
             }
             Action::User { request } => {
+                self.note(StepEvent::UserRequested(request));
                 let used = &mut self.world.used;
                 match request {
                     UserRequestKind::ManualCheckpoint => used.manual_checkpoints += 1,
@@ -684,6 +819,7 @@ impl Step<'_> {
                 self.world.coordinator =
                     Coordinator::resumed_from(spec, self.world.now, savepoint.clone(), attempt);
                 self.world.ghost.coordinator_replaced();
+                self.note(StepEvent::Resumed { from: savepoint.id });
                 self.observe(CoordinatorEvent::Restored {
                     id: Some(savepoint.id),
                     newer_pending: false,
@@ -692,10 +828,12 @@ impl Step<'_> {
             }
             Action::Crash { task } => {
                 self.world.used.task_crashes += 1;
+                self.note(StepEvent::Crashed(task));
                 self.crash(task);
             }
             Action::FailoverCoordinator => {
                 self.world.used.coordinator_failovers += 1;
+                self.note(StepEvent::CoordinatorFailedOver);
                 let ctx = CoordinatorContext {
                     spec,
                     now: self.world.now,
@@ -718,6 +856,7 @@ impl Step<'_> {
                     .ok_or(())?;
                 self.world.rpcs.remove(index);
                 self.world.used.lost_rpcs += 1;
+                self.note(StepEvent::RpcLost(rpc));
             }
             Action::DeclineSnapshot { rpc } => {
                 let index = self
@@ -733,6 +872,7 @@ impl Step<'_> {
                     return Err(());
                 };
                 self.world.used.declined_snapshots += 1;
+                self.note(StepEvent::SnapshotFailed(rpc));
                 // The asynchronous part failed: the task declines instead of acknowledging.
                 self.send(Rpc::Decline {
                     task,
@@ -744,13 +884,25 @@ impl Step<'_> {
             Action::FailStorageWrite => {
                 self.world.used.storage_failures += 1;
                 self.world.storage_fault_armed = true;
+                self.note(StepEvent::StorageFaultArmed);
             }
         }
         Ok(())
     }
 
     fn send(&mut self, rpc: Rpc) {
-        let at = self.world.rpcs.partition_point(|r| *r <= rpc);
+        self.note(StepEvent::RpcSent(rpc.key()));
+        let at = match self.spec.rpc_order {
+            RpcOrder::Unordered => self.world.rpcs.partition_point(|r| *r <= rpc),
+            // Behind everything on connections that sort before it or are the same one: each
+            // connection's queue keeps its sending order.
+            RpcOrder::PerPairFifo => {
+                let connection = rpc.connection();
+                self.world
+                    .rpcs
+                    .partition_point(|r| r.connection() <= connection)
+            }
+        };
         self.world.rpcs.insert(at, rpc);
     }
 
@@ -851,6 +1003,7 @@ impl Step<'_> {
                     latest_completed,
                 }),
                 CoordinatorOutput::Restore { checkpoint } => self.restore(checkpoint.as_ref()),
+                CoordinatorOutput::CancelJob => self.cancel_job(),
                 CoordinatorOutput::SavepointCompleted(savepoint) => {
                     self.world.savepoint = Some(savepoint)
                 }
@@ -861,9 +1014,23 @@ impl Step<'_> {
     }
 
     fn observe(&mut self, event: CoordinatorEvent) {
+        if self.events.is_some() {
+            self.note(StepEvent::Coordinator(event.clone()));
+        }
         self.world
             .ghost
             .observe(self.spec, &event, &mut self.world.last);
+    }
+
+    /// The job ends without failover: every task is cancelled, channels and task RPCs vanish.
+    fn cancel_job(&mut self) {
+        for queue in &mut self.world.channels {
+            queue.clear();
+        }
+        self.world.rpcs.retain(|rpc| !rpc.to_task());
+        for task in self.spec.task_ids() {
+            self.world.tasks[task.0 as usize] = Task::crashed(self.spec, task);
+        }
     }
 
     /// Global failover: every task restarts from the checkpoint (or from scratch), every channel
@@ -923,10 +1090,12 @@ impl Step<'_> {
         for output in outputs {
             match output {
                 TaskOutput::Emit(record) => {
-                    for spec_output in &self.spec.task(task).outputs {
+                    let spec = self.spec;
+                    for spec_output in &spec.task(task).outputs {
                         for channel in topology::route(spec_output, &record) {
-                            self.world.channels[channel.0 as usize]
-                                .push_back(ChannelEvent::Record(record));
+                            let event = ChannelEvent::Record(record);
+                            self.note(StepEvent::Sent { channel, event });
+                            self.world.channels[channel.0 as usize].push_back(event);
                         }
                     }
                 }
@@ -945,16 +1114,29 @@ impl Step<'_> {
                 }),
                 TaskOutput::Commit(transactions) => {
                     for transaction in transactions {
+                        self.note(StepEvent::Committed {
+                            sink: task,
+                            transaction: transaction.checkpoint,
+                            records: transaction.records.len(),
+                        });
                         self.world.external.commit(task, transaction);
                     }
                 }
-                TaskOutput::Write(record) => self.world.external.insert(
-                    record,
-                    Writer {
-                        sink: task,
-                        transaction: None,
-                    },
-                ),
+                TaskOutput::Write(record) => {
+                    self.note(StepEvent::Written { sink: task, record });
+                    self.world.external.insert(
+                        record,
+                        Writer {
+                            sink: task,
+                            transaction: None,
+                        },
+                    )
+                }
+                TaskOutput::Snapshotted { id, unaligned } => self.note(StepEvent::Snapshotted {
+                    task,
+                    id,
+                    unaligned,
+                }),
                 TaskOutput::EndOfData => self.send(Rpc::EndOfData { task, attempt }),
                 TaskOutput::Finished => self.send(Rpc::TaskFinished { task, attempt }),
                 TaskOutput::Fail => self.crash(task),
@@ -963,8 +1145,13 @@ impl Step<'_> {
     }
 
     fn broadcast(&mut self, task: TaskId, event: ChannelEvent) {
-        for spec_output in &self.spec.task(task).outputs {
+        let spec = self.spec;
+        for spec_output in &spec.task(task).outputs {
             for channel in &spec_output.targets {
+                self.note(StepEvent::Sent {
+                    channel: *channel,
+                    event,
+                });
                 self.world.channels[channel.0 as usize].push_back(event);
             }
         }
@@ -983,6 +1170,7 @@ impl Step<'_> {
                     .flat_map(|o| o.targets.iter())
                     .all(|c| self.world.channels[c.0 as usize].is_empty());
             if ready {
+                self.note(StepEvent::Finished(task));
                 let outputs = self.world.tasks[task.0 as usize].finish();
                 self.task_outputs(task, outputs);
             }

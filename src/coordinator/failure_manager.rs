@@ -63,16 +63,20 @@ impl FailureManager {
             if !newer {
                 return false;
             }
-            let first_time = match id {
-                None => true,
-                Some(id) if !self.counted.contains(&id) => {
-                    self.counted.push(id);
-                    true
+            // The id is remembered only when a counted reason counts it (`countedIds.add` sits
+            // behind the reason check), so an uncounted failure does not shadow a later one.
+            if reason.is_counted() {
+                let first_time = match id {
+                    None => true,
+                    Some(id) if !self.counted.contains(&id) => {
+                        self.counted.push(id);
+                        true
+                    }
+                    Some(_) => false,
+                };
+                if first_time {
+                    self.count = self.count.saturating_add(1);
                 }
-                Some(_) => false,
-            };
-            if reason.is_counted() && first_time {
-                self.count = self.count.saturating_add(1);
             }
         }
         if self.count > tolerable {

@@ -170,25 +170,28 @@ impl SingleHandler {
         self.aligned.insert(input as usize);
         match self.phase {
             Phase::WaitingForFirstBarrier | Phase::CollectingBarriers => {
-                let timed_out = self.alternating
-                    && barrier.passively_timed_out(now, spec.checkpointing.alignment_timeout);
-                if barrier.is_unaligned() || timed_out {
+                if barrier.is_unaligned() {
                     // "Act as timeout, then re-handle the barrier as unaligned."
                     self.switch_to_unaligned(spec, effects);
+                    return;
+                }
+                // BUG no-block-after-barrier: the channel keeps flowing.
+                if !is_rpc && !spec.has_bug(Bug::NoBlockAfterBarrier) {
+                    self.blocked.insert(input as usize);
+                }
+                // BUG snapshot-before-all-barriers: one barrier short is enough.
+                let aligned_enough = self.all_aligned()
+                    || (spec.has_bug(Bug::SnapshotBeforeAllBarriers)
+                        && self.aligned.len() + 1 >= self.target as u32);
+                // All barriers first; only an incomplete alignment can time out passively.
+                let timed_out = self.alternating
+                    && barrier.passively_timed_out(now, spec.checkpointing.alignment_timeout);
+                if aligned_enough {
+                    self.trigger_aligned(spec, effects);
+                } else if timed_out {
+                    self.switch_to_unaligned(spec, effects);
                 } else {
-                    // BUG no-block-after-barrier: the channel keeps flowing.
-                    if !is_rpc && !spec.has_bug(Bug::NoBlockAfterBarrier) {
-                        self.blocked.insert(input as usize);
-                    }
-                    // BUG snapshot-before-all-barriers: one barrier short is enough.
-                    let aligned_enough = self.all_aligned()
-                        || (spec.has_bug(Bug::SnapshotBeforeAllBarriers)
-                            && self.aligned.len() + 1 >= self.target as u32);
-                    if aligned_enough {
-                        self.trigger_aligned(spec, effects);
-                    } else {
-                        self.phase = Phase::CollectingBarriers;
-                    }
+                    self.phase = Phase::CollectingBarriers;
                 }
             }
             Phase::CollectingBarriersUnaligned => {
@@ -278,15 +281,15 @@ impl SingleHandler {
                     && self.pending_barrier.is_some_and(|b| {
                         b.passively_timed_out(now, spec.checkpointing.alignment_timeout)
                     });
-                if timed_out {
-                    self.switch_to_unaligned(spec, &mut effects);
-                } else if self.all_aligned() {
+                if self.all_aligned() {
                     // BUG end-of-partition-leaves-blocked: the other inputs stay blocked.
                     let blocked = self.blocked;
                     self.trigger_aligned(spec, &mut effects);
                     if spec.has_bug(Bug::EndOfPartitionLeavesBlocked) {
                         self.blocked = blocked;
                     }
+                } else if timed_out {
+                    self.switch_to_unaligned(spec, &mut effects);
                 } else {
                     self.phase = Phase::CollectingBarriers;
                 }

@@ -1,0 +1,590 @@
+//! Exhaustive model checking with stateright: the only module that names it.
+//!
+//! The stateright model is the world itself: init = `World::initial`, actions = `world::enabled`,
+//! next state = `world::apply`, properties = the invariants table (`always` for safety and the
+//! quiescence liveness property, `sometimes` for every applicable non-vacuity property). There is
+//! no second copy of the semantics.
+//!
+//! stateright is pinned to 0.30.2 (see ARCHITECTURE.md): 0.31.0's BFS overwrites discoveries, so
+//! it no longer returns the shortest counterexample. The harness owns what stateright gets wrong
+//! or leaves open: the time limit (a stop flag read by `within_boundary`, since stateright ignores
+//! its timeout on one thread), the verdict (a run cut short by a bound is partial, never a pass),
+//! a shortest counterexample (a single-threaded breadth-first search for the violated property,
+//! bounded by the depth-first counterexample's length), and a canonical symmetry representative.
+
+use crate::invariants::{self, Kind, Oracle, PROPERTIES};
+use crate::render;
+use crate::spec::Spec;
+use crate::symmetry;
+use crate::world::{self, Action, World};
+use stateright::{Checker, HasDiscoveries, Model, Property};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The stateright model over the world.
+#[derive(Clone)]
+pub struct CheckModel {
+    spec: Arc<Spec>,
+    oracle: Arc<Oracle>,
+    /// The registered subset of the invariants table, by table index.
+    registered: Vec<usize>,
+    /// Set by the harness to end an exploration (time limit): every new state is out of bounds.
+    stop: Arc<AtomicBool>,
+    /// Symmetry groups; states are replaced by their canonical representative (empty: off).
+    groups: Arc<Vec<symmetry::Group>>,
+}
+
+impl CheckModel {
+    pub fn new(spec: Arc<Spec>, registered: Vec<usize>, symmetric: bool) -> CheckModel {
+        let oracle = Arc::new(Oracle::new(&spec));
+        let groups = if symmetric {
+            symmetry::groups(&spec)
+        } else {
+            Vec::new()
+        };
+        CheckModel {
+            spec,
+            oracle,
+            registered,
+            stop: Arc::new(AtomicBool::new(false)),
+            groups: Arc::new(groups),
+        }
+    }
+
+    fn canonical(&self, world: World) -> World {
+        if self.groups.is_empty() {
+            world
+        } else {
+            symmetry::canonicalize(&self.spec, &self.groups, &world).0
+        }
+    }
+
+    /// Real actions for a path found among canonical representatives.
+    fn real_actions(&self, actions: &[Action]) -> Vec<Action> {
+        if self.groups.is_empty() {
+            actions.to_vec()
+        } else {
+            symmetry::decanonicalize(&self.spec, &self.groups, actions)
+        }
+    }
+
+    /// Every safety and liveness property plus the sometimes properties that apply to the model.
+    pub fn all_properties(spec: &Spec) -> Vec<usize> {
+        PROPERTIES
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.kind != Kind::Sometimes || p.applies(spec))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn holds(&self, slot: usize, world: &World) -> bool {
+        let property = &PROPERTIES[self.registered[slot]];
+        match property.kind {
+            Kind::Sometimes => property.reached(&self.spec, world),
+            Kind::Safety | Kind::Liveness => {
+                property.check(&self.spec, &self.oracle, world).is_ok()
+            }
+        }
+    }
+}
+
+/// stateright properties are plain function pointers; one per registration slot.
+macro_rules! slots {
+    ($($name:ident = $index:literal),* $(,)?) => {
+        $(fn $name(model: &CheckModel, world: &World) -> bool { model.holds($index, world) })*
+        const SLOTS: &[fn(&CheckModel, &World) -> bool] = &[$($name),*];
+    };
+}
+
+slots!(
+    slot0 = 0,
+    slot1 = 1,
+    slot2 = 2,
+    slot3 = 3,
+    slot4 = 4,
+    slot5 = 5,
+    slot6 = 6,
+    slot7 = 7,
+    slot8 = 8,
+    slot9 = 9,
+    slot10 = 10,
+    slot11 = 11,
+    slot12 = 12,
+    slot13 = 13,
+    slot14 = 14,
+    slot15 = 15,
+    slot16 = 16,
+    slot17 = 17,
+    slot18 = 18,
+    slot19 = 19,
+    slot20 = 20,
+    slot21 = 21,
+    slot22 = 22,
+    slot23 = 23,
+    slot24 = 24,
+    slot25 = 25,
+    slot26 = 26,
+    slot27 = 27,
+    slot28 = 28,
+    slot29 = 29,
+    slot30 = 30,
+    slot31 = 31,
+);
+
+impl Model for CheckModel {
+    type State = World;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<World> {
+        vec![self.canonical(World::initial(&self.spec))]
+    }
+
+    fn actions(&self, state: &World, actions: &mut Vec<Action>) {
+        actions.extend(world::enabled(&self.spec, state));
+    }
+
+    fn next_state(&self, state: &World, action: Action) -> Option<World> {
+        world::apply(&self.spec, state, action)
+            .ok()
+            .map(|next| self.canonical(next))
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        assert!(
+            self.registered.len() <= SLOTS.len(),
+            "more properties than slots"
+        );
+        self.registered
+            .iter()
+            .enumerate()
+            .map(|(slot, &index)| {
+                let property = &PROPERTIES[index];
+                match property.kind {
+                    Kind::Sometimes => Property::sometimes(property.name, SLOTS[slot]),
+                    Kind::Safety | Kind::Liveness => Property::always(property.name, SLOTS[slot]),
+                }
+            })
+            .collect()
+    }
+
+    fn within_boundary(&self, _state: &World) -> bool {
+        !self.stop.load(Ordering::Relaxed)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        render::describe_action_alone(&self.spec, action)
+    }
+}
+
+/// Search strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Depth-first: fastest and leanest (the default).
+    Dfs,
+    /// Breadth-first: shortest counterexamples, much more memory; no symmetry reduction.
+    Bfs,
+}
+
+/// Options of one check.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckOptions {
+    pub strategy: Strategy,
+    pub threads: usize,
+    pub max_states: Option<usize>,
+    pub max_depth: Option<usize>,
+    pub time_limit: Option<Duration>,
+    pub symmetry: bool,
+    /// After a violation, search breadth-first for the shortest counterexample.
+    pub shortest: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            strategy: Strategy::Dfs,
+            threads: 2,
+            max_states: None,
+            max_depth: None,
+            time_limit: None,
+            symmetry: true,
+            shortest: true,
+        }
+    }
+}
+
+/// Progress of a running exploration.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub total: usize,
+    pub unique: usize,
+    pub depth: usize,
+    pub elapsed: Duration,
+}
+
+/// How a property fared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Held,
+    Violated,
+    Reached,
+    NotReached,
+    /// The exploration was cut short before it could tell.
+    Unknown,
+}
+
+/// A property's line in the summary.
+#[derive(Clone, Debug)]
+pub struct PropertyResult {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub status: Status,
+}
+
+/// Why an exploration stopped before it was exhaustive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    MaxStates,
+    MaxDepth,
+    TimeLimit,
+}
+
+/// The overall verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Exhaustive, every property held, every applicable sometimes property reached.
+    Pass,
+    /// A safety or liveness property failed.
+    Violated { invariant: &'static str },
+    /// Exhaustive, no violation, but a sometimes property was never reached: a vacuous pass.
+    Vacuous { unreached: Vec<&'static str> },
+    /// Cut short by a bound: no verdict.
+    Partial { bound: Bound },
+}
+
+/// A counterexample.
+#[derive(Clone, Debug)]
+pub struct Counterexample {
+    pub invariant: &'static str,
+    pub detail: String,
+    pub actions: Vec<Action>,
+    /// Whether a breadth-first search made it the shortest.
+    pub shortest: bool,
+    /// Length of the depth-first counterexample before the breadth-first search.
+    pub first_found_length: usize,
+}
+
+/// The result of a check.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub unique_states: usize,
+    pub total_states: usize,
+    pub max_depth: usize,
+    pub elapsed: Duration,
+    pub verdict: Verdict,
+    pub properties: Vec<PropertyResult>,
+    pub counterexample: Option<Counterexample>,
+    pub strategy: Strategy,
+    pub threads: usize,
+    pub symmetry: bool,
+}
+
+impl Summary {
+    pub fn states_per_second(&self) -> f64 {
+        self.total_states as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Explores the model. `progress` is called about ten times a second.
+pub fn check(
+    spec: Arc<Spec>,
+    options: CheckOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Summary {
+    let started = Instant::now();
+    let registered = CheckModel::all_properties(&spec);
+    let symmetry = options.symmetry && symmetry::applies(&spec);
+    let model = CheckModel::new(spec.clone(), registered.clone(), symmetry);
+    let translate = model.clone();
+    let stop = model.stop.clone();
+    let mut builder = model
+        .checker()
+        .threads(options.threads.max(1))
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(max) = options.max_states {
+        builder = builder.target_state_count(max);
+    }
+    if let Some(depth) = options.max_depth {
+        builder = builder.target_max_depth(depth);
+    }
+    let mut timed_out = false;
+    let (total, unique, depth, discoveries) = {
+        let checker: Box<dyn Checker<CheckModel>> = match options.strategy {
+            Strategy::Dfs => Box::new(builder.spawn_dfs()),
+            Strategy::Bfs => Box::new(builder.spawn_bfs()),
+        };
+        while !checker.is_done() {
+            std::thread::sleep(Duration::from_millis(100));
+            progress(Progress {
+                total: checker.state_count(),
+                unique: checker.unique_state_count(),
+                depth: checker.max_depth(),
+                elapsed: started.elapsed(),
+            });
+            if options
+                .time_limit
+                .is_some_and(|limit| started.elapsed() >= limit)
+                && !timed_out
+            {
+                timed_out = true;
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+        let names: BTreeSet<&'static str> = checker.discoveries().keys().copied().collect();
+        let discoveries: Vec<(&'static str, Vec<Action>)> = names
+            .into_iter()
+            .map(|name| {
+                let path = checker.discovery(name).expect("listed");
+                (name, translate.real_actions(&path.into_actions()))
+            })
+            .collect();
+        (
+            checker.state_count(),
+            checker.unique_state_count(),
+            checker.max_depth(),
+            discoveries,
+        )
+    };
+    let elapsed = started.elapsed();
+    let oracle = Oracle::new(&spec);
+
+    // A violation: the first violated property in table order (properties are independent; the
+    // search stops at the first one it meets).
+    let violated = registered
+        .iter()
+        .map(|&i| &PROPERTIES[i])
+        .find(|p| p.kind != Kind::Sometimes && discoveries.iter().any(|(name, _)| *name == p.name));
+    let counterexample = violated.map(|property| {
+        let actions = discoveries
+            .iter()
+            .find(|(name, _)| *name == property.name)
+            .map(|(_, a)| a.clone())
+            .expect("discovered");
+        let actions = truncate_at_violation(&spec, &oracle, &actions, property.name);
+        let first_found_length = actions.len();
+        let (actions, shortest) = if options.shortest {
+            match shortest_counterexample(&spec, property.name, actions.len(), options, symmetry) {
+                Some(shorter) if shorter.len() <= actions.len() => (shorter, true),
+                _ => (actions, false),
+            }
+        } else {
+            (actions, false)
+        };
+        let detail = replay_detail(&spec, &oracle, &actions);
+        Counterexample {
+            invariant: property.name,
+            detail,
+            actions,
+            shortest,
+            first_found_length,
+        }
+    });
+
+    let bound = if timed_out {
+        Some(Bound::TimeLimit)
+    } else if options.max_states.is_some_and(|max| total >= max) {
+        Some(Bound::MaxStates)
+    } else if options.max_depth.is_some_and(|max| depth >= max) {
+        Some(Bound::MaxDepth)
+    } else {
+        None
+    };
+    let complete = bound.is_none() && counterexample.is_none();
+    let properties: Vec<PropertyResult> = registered
+        .iter()
+        .map(|&i| {
+            let property = &PROPERTIES[i];
+            let found = discoveries.iter().any(|(name, _)| *name == property.name);
+            let status = match (property.kind, found) {
+                (Kind::Sometimes, true) => Status::Reached,
+                (Kind::Sometimes, false) if complete => Status::NotReached,
+                (Kind::Sometimes, false) => Status::Unknown,
+                (_, true) => Status::Violated,
+                (_, false) if complete => Status::Held,
+                (_, false) => Status::Unknown,
+            };
+            PropertyResult {
+                name: property.name,
+                kind: property.kind,
+                status,
+            }
+        })
+        .collect();
+    let verdict = if let Some(c) = &counterexample {
+        Verdict::Violated {
+            invariant: c.invariant,
+        }
+    } else if let Some(bound) = bound {
+        Verdict::Partial { bound }
+    } else {
+        let unreached: Vec<&'static str> = properties
+            .iter()
+            .filter(|p| p.status == Status::NotReached)
+            .map(|p| p.name)
+            .collect();
+        if unreached.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Vacuous { unreached }
+        }
+    };
+    Summary {
+        unique_states: unique,
+        total_states: total,
+        max_depth: depth,
+        elapsed,
+        verdict,
+        properties,
+        counterexample,
+        strategy: options.strategy,
+        threads: options.threads,
+        symmetry,
+    }
+}
+
+/// The actions up to the first state that violates `invariant` (stateright may report a later
+/// state of the same block).
+fn truncate_at_violation(
+    spec: &Spec,
+    oracle: &Oracle,
+    actions: &[Action],
+    invariant: &str,
+) -> Vec<Action> {
+    let mut world = World::initial(spec);
+    for (index, action) in actions.iter().enumerate() {
+        world = world::apply(spec, &world, *action).expect("counterexample actions are enabled");
+        if let Some(property) = invariants::property(invariant) {
+            if property.check(spec, oracle, &world).is_err() {
+                return actions[..=index].to_vec();
+            }
+        }
+    }
+    actions.to_vec()
+}
+
+fn replay_detail(spec: &Spec, oracle: &Oracle, actions: &[Action]) -> String {
+    let mut world = World::initial(spec);
+    for action in actions {
+        world = world::apply(spec, &world, *action).expect("counterexample actions are enabled");
+        if let Err(violation) = invariants::check_all(spec, oracle, &world) {
+            return violation.detail;
+        }
+    }
+    String::new()
+}
+
+/// A breadth-first search (one thread, so the first discovery is the shortest in stateright
+/// 0.30.2) for a violation of one property, no deeper than `depth` steps.
+fn shortest_counterexample(
+    spec: &Arc<Spec>,
+    invariant: &'static str,
+    depth: usize,
+    options: CheckOptions,
+    symmetric: bool,
+) -> Option<Vec<Action>> {
+    let index = PROPERTIES.iter().position(|p| p.name == invariant)?;
+    let model = CheckModel::new(spec.clone(), vec![index], symmetric);
+    let translate = model.clone();
+    let stop = model.stop.clone();
+    let started = Instant::now();
+    let checker = model
+        .checker()
+        .threads(1)
+        .target_max_depth(depth + 1)
+        .target_state_count(options.max_states.unwrap_or(5_000_000))
+        .finish_when(HasDiscoveries::Any)
+        .spawn_bfs();
+    let limit = options.time_limit.unwrap_or(Duration::from_secs(60));
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(50));
+        if started.elapsed() >= limit {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+    checker
+        .discovery(invariant)
+        .map(|path| translate.real_actions(&path.into_actions()))
+}
+
+/// The Explorer's view of a world: rendered with task names, checkpoint ids and channel contents
+/// instead of a raw debug dump. Equality and hashing are the world's.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Explored(pub World);
+
+static EXPLORED_SPEC: std::sync::OnceLock<Arc<Spec>> = std::sync::OnceLock::new();
+
+impl std::fmt::Debug for Explored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match EXPLORED_SPEC.get() {
+            Some(spec) => f.write_str(&render::describe_world(spec, &self.0)),
+            None => write!(f, "{:?}", self.0),
+        }
+    }
+}
+
+/// The model served by the Explorer.
+#[derive(Clone)]
+pub struct ExploreModel(CheckModel);
+
+impl Model for ExploreModel {
+    type State = Explored;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<Explored> {
+        self.0.init_states().into_iter().map(Explored).collect()
+    }
+
+    fn actions(&self, state: &Explored, actions: &mut Vec<Action>) {
+        self.0.actions(&state.0, actions)
+    }
+
+    fn next_state(&self, state: &Explored, action: Action) -> Option<Explored> {
+        self.0.next_state(&state.0, action).map(Explored)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        self.0.format_action(action)
+    }
+
+    fn format_step(&self, last: &Explored, action: Action) -> Option<String> {
+        let spec = &self.0.spec;
+        let description = render::describe_action(spec, &last.0, &action);
+        let (next, events) = world::apply_traced(spec, &last.0, action).ok()?;
+        let mut text = description;
+        for line in render::describe_events(spec, &events) {
+            text.push_str("\n  ");
+            text.push_str(&line);
+        }
+        text.push_str("\n\n");
+        text.push_str(&render::describe_world(spec, &next));
+        Some(text)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        // The Explorer shows each property's first discovery; safety properties only, by name.
+        fn explored_holds(model: &ExploreModel, state: &Explored) -> bool {
+            invariants::check_all(&model.0.spec, &model.0.oracle, &state.0).is_ok()
+        }
+        vec![Property::always("all-invariants", explored_holds)]
+    }
+}
+
+/// Serves stateright's Explorer web UI for the model on 127.0.0.1:`port`. Never returns.
+pub fn explore(spec: Arc<Spec>, port: u16) -> ! {
+    let _ = EXPLORED_SPEC.set(spec.clone());
+    let model = ExploreModel(CheckModel::new(spec, Vec::new(), false));
+    model.checker().serve(("127.0.0.1", port));
+    std::process::exit(0)
+}
