@@ -746,26 +746,7 @@ fn run_replay(path: &str, quiet: bool, format: Format) -> Result<ExitCode, Input
         Format::Text => {
             if !quiet {
                 println!("model {} ({} actions)", spec.name, trace.actions.len());
-                for step in &replayed.steps {
-                    if trace.healed_at == Some(step.index) {
-                        println!("      --- faults stop here: healed phase ---");
-                    }
-                    println!(
-                        "{:>5}  t={:<4} {}",
-                        step.index + 1,
-                        step.now,
-                        step.description
-                    );
-                    for line in render::describe_events(&spec, &step.events) {
-                        println!("{:>13} {line}", "");
-                    }
-                    if let Some(violation) = &step.violation {
-                        println!(
-                            "{:>13} VIOLATION {}: {}",
-                            "", violation.invariant, violation.detail
-                        );
-                    }
-                }
+                print!("{}", render::timeline(&spec, &replayed, trace.healed_at));
             }
             match &replayed.outcome {
                 Outcome::Pass => println!("outcome: pass"),

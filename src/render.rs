@@ -124,7 +124,7 @@ pub fn describe_action_alone(spec: &Spec, action: &Action) -> String {
 
 /// The notable events of a step, one short phrase each (record traffic is left out).
 pub fn describe_events(spec: &Spec, events: &[StepEvent]) -> Vec<String> {
-    let mut lines = Vec::new();
+    let mut lines: Vec<(String, usize)> = Vec::new();
     for event in events {
         let line = match event {
             StepEvent::Snapshotted {
@@ -168,9 +168,22 @@ pub fn describe_events(spec: &Spec, events: &[StepEvent]) -> Vec<String> {
             },
             _ => continue,
         };
-        lines.push(line);
+        // Repeated identical events (a queue failing request by request) collapse into one line.
+        match lines.last_mut() {
+            Some((last, count)) if *last == line => *count += 1,
+            _ => lines.push((line, 1)),
+        }
     }
     lines
+        .into_iter()
+        .map(|(line, count)| {
+            if count > 1 {
+                format!("{line} (x{count})")
+            } else {
+                line
+            }
+        })
+        .collect()
 }
 
 /// A compact multi-line picture of a world: coordinator, tasks, channels, RPCs, output.
@@ -248,5 +261,38 @@ pub fn describe_world(spec: &Spec, world: &World) -> String {
         .map(|(r, _)| r.lineage.to_string())
         .collect();
     let _ = writeln!(out, "external output: [{}]", output.join(", "));
+    out
+}
+
+/// The step-by-step timeline `replay` prints: one line per action with the clock after it,
+/// indented notable events, the violation where it happens, and where faults stopped.
+pub fn timeline(
+    spec: &Spec,
+    replayed: &crate::trace::Replayed,
+    healed_at: Option<usize>,
+) -> String {
+    let mut out = String::new();
+    for step in &replayed.steps {
+        if healed_at == Some(step.index) {
+            let _ = writeln!(out, "      --- faults stop here: healed phase ---");
+        }
+        let _ = writeln!(
+            out,
+            "{:>5}  t={:<4} {}",
+            step.index + 1,
+            step.now,
+            step.description
+        );
+        for line in describe_events(spec, &step.events) {
+            let _ = writeln!(out, "{:>13} {line}", "");
+        }
+        if let Some(violation) = &step.violation {
+            let _ = writeln!(
+                out,
+                "{:>13} VIOLATION {}: {}",
+                "", violation.invariant, violation.detail
+            );
+        }
+    }
     out
 }

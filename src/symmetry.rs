@@ -6,17 +6,15 @@
 //! broadcast (every lane receives the same records) and no edge leaves the group (nobody outside
 //! sees lane numbers). Then permuting lanes maps runs to runs and preserves every invariant.
 //!
-//! The representative is canonical: lanes are sorted by a key that contains everything attached
-//! to the lane (task states, input channels, RPCs, the coordinator's and the store's entries,
-//! external records), so lanes with equal keys are identical and the representative does not
-//! depend on traversal order or thread count.
+//! The representative is canonical: lanes are sorted by a hash of everything attached to the lane
+//! (task states, input channels, RPCs, the coordinator's and the store's entries, external
+//! records), so lanes that sort equal are identical and the representative does not depend on
+//! traversal order or thread count.
 
 use crate::coordinator::store::CompletedCheckpoint;
-use crate::protocol::{ChannelEvent, ChannelId, CheckpointId, Record, TaskId, TaskSet};
+use crate::protocol::{ChannelId, TaskId, TaskSet};
 use crate::spec::{Partitioning, Spec};
-use crate::task::{Task, TaskSnapshot};
 use crate::world::{Action, Rpc, RpcKey, Timer, World};
-use std::collections::VecDeque;
 
 /// One group of interchangeable lanes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,33 +150,19 @@ impl Relabeling {
     }
 }
 
-/// What distinguishes one lane from another: everything attached to its subtasks.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct LaneKey {
-    tasks: Vec<Task>,
-    inputs: Vec<VecDeque<ChannelEvent>>,
-    rpcs: Vec<Rpc>,
-    memberships: Vec<bool>,
-    snapshots: Vec<Option<TaskSnapshot>>,
-    output: Vec<Record>,
-    committed: Vec<CheckpointId>,
-}
-
-fn lane_key(spec: &Spec, world: &World, group: &Group, lane: u8) -> LaneKey {
+/// What distinguishes one lane from another: a hash of everything attached to its subtasks
+/// (task states, input channels, RPCs with the lane's own task ids blanked, the coordinator's and
+/// the store's entries for it, its external output). Lanes are sorted by this hash; equal hashes
+/// mean identical lanes (up to a 2^-64 collision, which could only cost some reduction, never
+/// soundness: any lane order is a valid relabeling).
+fn lane_hash(spec: &Spec, world: &World, group: &Group, lane: u8) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
     let tasks: Vec<TaskId> = group
         .members
         .iter()
         .map(|&m| TaskId(spec.operators[m].first_task.0 + lane))
         .collect();
-    let mut key = LaneKey {
-        tasks: tasks.iter().map(|t| world.task(*t).clone()).collect(),
-        inputs: Vec::new(),
-        rpcs: Vec::new(),
-        memberships: Vec::new(),
-        snapshots: Vec::new(),
-        output: Vec::new(),
-        committed: Vec::new(),
-    };
     let anonymous = Relabeling {
         tasks: spec
             .task_ids()
@@ -192,52 +176,58 @@ fn lane_key(spec: &Spec, world: &World, group: &Group, lane: u8) -> LaneKey {
             .collect(),
         channels: spec.channel_ids().collect(),
     };
+    let c = &world.coordinator;
     for &task in &tasks {
+        world.task(task).hash(&mut hasher);
         for input in &spec.task(task).inputs {
-            key.inputs
-                .push(world.channels[input.channel.0 as usize].clone());
+            world.channels[input.channel.0 as usize].hash(&mut hasher);
         }
-        for rpc in &world.rpcs {
-            if rpc.key().task == task {
-                key.rpcs.push(relabel_rpc(&anonymous, rpc));
-            }
+        for rpc in world.rpcs.iter().filter(|r| r.key().task == task) {
+            relabel_rpc(&anonymous, rpc).hash(&mut hasher);
         }
-        let c = &world.coordinator;
-        key.memberships.push(c.finished_tasks.contains(task));
-        key.memberships.push(c.end_of_data_tasks.contains(task));
+        c.finished_tasks.contains(task).hash(&mut hasher);
+        c.end_of_data_tasks.contains(task).hash(&mut hasher);
         for pending in &c.pending {
-            key.memberships.push(pending.not_yet_acked.contains(task));
-            key.memberships
-                .push(pending.tasks_to_trigger.contains(task));
-            key.memberships.push(pending.tasks_to_commit.contains(task));
-            key.memberships.push(pending.finished.contains(task));
-            key.snapshots.push(
-                pending
-                    .acks
-                    .iter()
-                    .find(|(t, _)| *t == task)
-                    .map(|(_, s)| s.clone()),
-            );
+            (
+                pending.not_yet_acked.contains(task),
+                pending.tasks_to_trigger.contains(task),
+                pending.tasks_to_commit.contains(task),
+                pending.finished.contains(task),
+            )
+                .hash(&mut hasher);
+            pending
+                .acks
+                .iter()
+                .find(|(t, _)| *t == task)
+                .map(|(_, s)| s)
+                .hash(&mut hasher);
         }
         for checkpoint in c.store.entries.iter().chain(world.savepoint.iter()) {
-            key.memberships.push(checkpoint.expected.contains(task));
-            key.memberships.push(checkpoint.finished.contains(task));
-            key.snapshots.push(checkpoint.snapshot(task).cloned());
+            (
+                checkpoint.expected.contains(task),
+                checkpoint.finished.contains(task),
+            )
+                .hash(&mut hasher);
+            checkpoint.snapshot(task).hash(&mut hasher);
         }
-        key.memberships
-            .push(world.last.cancellation().is_some_and(|(t, _)| t == task));
+        world
+            .last
+            .cancellation()
+            .filter(|(t, _)| *t == task)
+            .map(|(_, id)| id)
+            .hash(&mut hasher);
         for (record, writer) in &world.external.records {
             if writer.sink == task {
-                key.output.push(*record);
+                (record, writer.transaction).hash(&mut hasher);
             }
         }
         for (sink, transaction) in &world.external.committed {
             if *sink == task {
-                key.committed.push(*transaction);
+                transaction.hash(&mut hasher);
             }
         }
     }
-    key
+    hasher.finish()
 }
 
 /// The canonical representative of `world`'s orbit and the relabeling that produced it.
@@ -245,8 +235,8 @@ pub fn canonicalize(spec: &Spec, groups: &[Group], world: &World) -> (World, Rel
     let mut current = world.clone();
     let mut total = Relabeling::identity(spec);
     for group in groups {
-        let mut lanes: Vec<(LaneKey, u8)> = (0..group.parallelism)
-            .map(|lane| (lane_key(spec, &current, group, lane), lane))
+        let mut lanes: Vec<(u64, u8)> = (0..group.parallelism)
+            .map(|lane| (lane_hash(spec, &current, group, lane), lane))
             .collect();
         lanes.sort();
         let order: Vec<u8> = lanes.iter().map(|(_, lane)| *lane).collect();

@@ -96,8 +96,16 @@ pub fn expand(
         let node = NodeIndex::new(index);
         let inputs = graph.edges_directed(node, Direction::Incoming).count();
         let key = format!("operators[{index}]");
+        // In an acyclic graph this is also the reachability check: an operator is unreachable
+        // from every source exactly when some operator upstream of it (or itself) has no input.
         if !op.kind.is_source() && inputs == 0 {
-            return fail(key, format!("operator {:?} has no input edge", op.name));
+            return fail(
+                key,
+                format!(
+                    "operator {:?} has no input edge, so it is unreachable from every source",
+                    op.name
+                ),
+            );
         }
         if op.kind == OperatorKind::Join && inputs != 2 {
             return fail(
@@ -110,25 +118,6 @@ pub fn expand(
         }
     }
 
-    // Reachability from the sources.
-    let mut reachable = vec![false; operators.len()];
-    for (index, op) in operators.iter().enumerate() {
-        if op.kind.is_source() {
-            let mut bfs = Bfs::new(&graph, NodeIndex::new(index));
-            while let Some(node) = bfs.next(&graph) {
-                reachable[graph[node]] = true;
-            }
-        }
-    }
-    if let Some(index) = reachable.iter().position(|r| !r) {
-        return fail(
-            format!("operators[{index}]"),
-            format!(
-                "operator {:?} is unreachable from every source",
-                operators[index].name
-            ),
-        );
-    }
     if !operators.iter().any(|o| o.kind.is_sink()) {
         return fail(
             "operators".into(),

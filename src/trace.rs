@@ -328,6 +328,17 @@ fn replay_options(trace: &Trace, index: usize) -> Options {
     }
 }
 
+/// The options traces are replayed and shrunk under outside the healed phase: every fault and
+/// user request, no time horizon.
+fn free_options() -> Options {
+    Options {
+        faults: true,
+        user_requests: true,
+        horizon: None,
+        timers_last: false,
+    }
+}
+
 /// Lenient replay for shrinking: skips actions that are not enabled; returns the applied actions
 /// up to and including the first violation, and that violation's invariant.
 fn replay_lenient(
@@ -484,6 +495,65 @@ pub fn shrink(
             current = core(&all, healed);
             best = all;
             best_healed = healed;
+        }
+    }
+    // Second pass, over choice indices (each action's position among the enabled actions):
+    // removing a choice keeps the rest meaningful even when checkpoint ids shift.
+    let choices_of = |actions: &[Action]| -> Vec<usize> {
+        let mut world = World::initial(spec);
+        let mut choices = Vec::with_capacity(actions.len());
+        for action in actions {
+            let enabled = world::enabled_with(spec, &world, free_options());
+            let Some(choice) = enabled.iter().position(|a| a == action) else {
+                break;
+            };
+            choices.push(choice);
+            world = world::apply(spec, &world, *action).expect("enabled");
+        }
+        choices
+    };
+    let actions_of = |choices: &[usize]| -> Vec<Action> {
+        let mut world = World::initial(spec);
+        let mut actions = Vec::with_capacity(choices.len());
+        for choice in choices {
+            let enabled = world::enabled_with(spec, &world, free_options());
+            if enabled.is_empty() {
+                break;
+            }
+            let action = enabled[choice % enabled.len()];
+            world = world::apply(spec, &world, action).expect("enabled");
+            actions.push(action);
+            if invariants::check_all(spec, oracle, &world).is_err() {
+                break;
+            }
+        }
+        actions
+    };
+    let mut choices = choices_of(&current);
+    let mut chunk = choices.len().div_ceil(2).max(1);
+    while chunk >= 1 && !choices.is_empty() {
+        let mut start = 0;
+        let mut reduced = false;
+        while start < choices.len() {
+            let mut candidate = choices.clone();
+            candidate.drain(start..(start + chunk).min(choices.len()));
+            if let Some((all, healed)) = fails(&actions_of(&candidate)) {
+                if healed < current.len() || all.len() < best.len() {
+                    current = core(&all, healed);
+                    best = all;
+                    best_healed = healed;
+                    choices = choices_of(&current);
+                    reduced = true;
+                    continue;
+                }
+            }
+            start += chunk;
+        }
+        if !reduced {
+            if chunk == 1 {
+                break;
+            }
+            chunk = chunk.div_ceil(2);
         }
     }
     let before = trace.actions.len();
