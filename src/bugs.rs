@@ -7,7 +7,8 @@
 use std::fmt;
 
 macro_rules! bugs {
-    ($( $variant:ident = $name:literal, $layer:literal, $origin:literal, $what:literal; )*) => {
+    ($( $variant:ident = $name:literal, $layer:literal, $origin:literal, $what:literal, $history:literal,
+        $model:literal, $invariant:literal, $check:expr; )*) => {
         /// An injectable bug (see `checkpoint-harness bugs`).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Bug { $( $variant, )* }
@@ -35,6 +36,22 @@ macro_rules! bugs {
                 match self { $( Bug::$variant => $what, )* }
             }
 
+            /// How the bug relates to Flink's history: the ticket's problem and fix, and whether
+            /// this is the same bug or a variant (evidence gathered from Flink's pull requests,
+            /// changelogs and source comments).
+            pub fn history(self) -> &'static str {
+                match self { $( Bug::$variant => $history, )* }
+            }
+
+            /// Where the bug shows and what must catch it.
+            pub fn showcase(self) -> Showcase {
+                match self { $( Bug::$variant => Showcase {
+                    model: $model,
+                    invariant: $invariant,
+                    check: $check,
+                }, )* }
+            }
+
             pub fn from_name(name: &str) -> Option<Bug> {
                 Bug::ALL.iter().copied().find(|bug| bug.name() == name)
             }
@@ -42,55 +59,153 @@ macro_rules! bugs {
     };
 }
 
+/// How the model checker looks for a bug in its showcase model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckPlan {
+    /// Breadth-first (short counterexamples near the start) or depth-first (deep ones).
+    pub breadth_first: bool,
+    /// Generated states the search may spend.
+    pub max_states: usize,
+}
+
+const fn dfs(max_states: usize) -> Result<CheckPlan, &'static str> {
+    Ok(CheckPlan {
+        breadth_first: false,
+        max_states,
+    })
+}
+
+const fn bfs(max_states: usize) -> Result<CheckPlan, &'static str> {
+    Ok(CheckPlan {
+        breadth_first: true,
+        max_states,
+    })
+}
+
+/// The embedded model a bug shows on, the invariant it must violate, and the model checker's
+/// plan (or why the model checker does not look for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Showcase {
+    pub model: &'static str,
+    /// The expected invariant; `a|b` when one root cause legitimately shows as either, depending
+    /// on the schedule (a state can violate several properties; the first in table order is
+    /// reported).
+    pub invariant: &'static str,
+    pub check: Result<CheckPlan, &'static str>,
+}
+
+impl Showcase {
+    /// Whether a run that violated `invariant` caught the bug as expected.
+    pub fn accepts(&self, invariant: &str) -> bool {
+        self.invariant.split('|').any(|i| i == invariant)
+    }
+
+    /// The main expected invariant.
+    pub fn primary(&self) -> &'static str {
+        self.invariant.split('|').next().unwrap_or(self.invariant)
+    }
+}
+
+const LIVENESS_ONLY: &str =
+    "a liveness failure with timers still armed: only the simulator's healed phase can judge it";
+
 bugs! {
     CompleteWithMissingAck = "complete-with-missing-ack", "coordinator", "textbook",
-        "a pending checkpoint completes when all but one task acknowledged it";
-    RestoreSubsumedCheckpoint = "restore-subsumed-checkpoint", "coordinator", "textbook",
-        "failover restores the oldest checkpoint the store ever held instead of the latest";
+        "a pending checkpoint completes when all but one task acknowledged it",
+        "No Flink ticket describes this exact bug; PendingCheckpoint treats finalizing with missing acks as an IllegalState.",
+        "keyed-join-2pc", "completed-has-every-ack", dfs(2_000_000);
+    RestoreSubsumedCheckpoint = "restore-subsumed-checkpoint", "coordinator", "FLINK-14145",
+        "failover restores the oldest retained checkpoint instead of the latest",
+        "Variant: in FLINK-14145 getLatestCheckpoint(preferCheckpoints) walked back from the end without checking the last entry, so recovery got an older checkpoint than the latest (fix: return the true latest, stepping back only past savepoints; apache/flink#9727).",
+        "retained-checkpoints", "restored-state-exactly-once", bfs(3_000_000);
     RestorePendingCheckpoint = "restore-pending-checkpoint", "coordinator", "textbook",
-        "failover restores the newest pending checkpoint's partial acknowledgements";
-    LateCheckpointBecomesLatest = "late-checkpoint-becomes-latest", "coordinator", "textbook",
-        "completion does not subsume older pending checkpoints, so a late older one becomes the latest in the store";
+        "failover restores the newest pending checkpoint's partial acknowledgements",
+        "No Flink ticket found; recovery must only use the completed-checkpoint store.",
+        "retained-checkpoints", "restored-state-exactly-once|no-commit-before-complete", bfs(3_000_000);
+    LateCheckpointBecomesLatest = "late-checkpoint-becomes-latest", "coordinator", "FLINK-6284",
+        "completion does not subsume older pending checkpoints, so a late older one becomes the latest in the store",
+        "Same effect as FLINK-6284 (ZooKeeperCompletedCheckpointStore sorted checkpoint nodes by name, so after recovery the 'latest' was not the highest id; fix: zero-padded paths, apache/flink#3884); here an older checkpoint completing last becomes the store's newest.",
+        "retained-checkpoints", "restored-state-exactly-once", bfs(3_000_000);
     SubsumeSavepoint = "subsume-savepoint", "coordinator", "textbook",
-        "completing a checkpoint also subsumes (aborts) pending savepoints";
+        "completing a checkpoint also subsumes (aborts) pending savepoints",
+        "No Flink ticket found; PendingCheckpoint asserts that a savepoint is never aborted as subsumed.",
+        "savepoints-2pc", "savepoint-never-subsumed", dfs(2_000_000);
     ReuseCheckpointIds = "reuse-checkpoint-ids", "coordinator", "textbook",
-        "the checkpoint id counter is not persisted, so a coordinator failover restarts ids at 1";
-    MiscountTolerableFailures = "miscount-tolerable-failures", "coordinator", "textbook",
-        "the failure manager counts the same checkpoint id on every report and ignores the last success";
-    PeriodicTriggerNotRearmed = "periodic-trigger-not-rearmed", "coordinator", "textbook",
-        "a periodic request dropped for the minimum pause does not re-arm the periodic timer";
-    TriggeringFlagStuck = "triggering-flag-stuck", "coordinator", "textbook",
-        "an abort during the trigger phase leaves isTriggering set, so no later checkpoint starts";
+        "the checkpoint id counter is not persisted, so a coordinator failover restarts ids at 1",
+        "No exact Flink ticket found; the HA checkpoint id counter exists so that ids survive leader changes.",
+        "coordinator-faults", "checkpoint-ids-increase", bfs(1_000_000);
+    MiscountTolerableFailures = "miscount-tolerable-failures", "coordinator", "FLINK-18336",
+        "the failure manager counts the same checkpoint id on every report and ignores the last success",
+        "Match: FLINK-18336 'CheckpointFailureManager forgets failed checkpoints after a successful one' counted failures of already-seen or older checkpoints again (fix: lastSucceededCheckpointId and per-id de-duplication, apache/flink#12751).",
+        "coordinator-faults", "tolerable-failures-respected", dfs(1_000_000);
+    PeriodicTriggerNotRearmed = "periodic-trigger-not-rearmed", "coordinator", "FLINK-13256",
+        "a periodic request dropped for the minimum pause does not re-arm the periodic timer",
+        "Match in effect: FLINK-13256 'Periodical checkpointing is stopped after failovers': aborting pending checkpoints left the cancelled periodic trigger never re-established (fix: re-create the trigger, apache/flink#9128).",
+        "coordinator-faults", "periodic-trigger-armed", dfs(1_000_000);
+    TriggeringFlagStuck = "triggering-flag-stuck", "coordinator", "FLINK-26394",
+        "an abort during the trigger phase leaves isTriggering set, so no later checkpoint starts",
+        "Match: FLINK-26394 'CheckpointCoordinator.isTriggering can not be reset in a particular case': a checkpoint expiring while its trigger was queued left the flag set and the job could never checkpoint again (fix: cancel the trigger future on abort, apache/flink#18956).",
+        "short-timeout", "trigger-flag-released", dfs(1_000_000);
     NoBlockAfterBarrier = "no-block-after-barrier", "task", "textbook",
-        "aligned mode keeps consuming a channel after its barrier arrived";
+        "aligned mode keeps consuming a channel after its barrier arrived",
+        "No Flink ticket found; blocking the channel is what makes an aligned snapshot a consistent cut.",
+        "keyed-join-2pc", "completed-checkpoint-consistent", dfs(2_000_000);
     SnapshotBeforeAllBarriers = "snapshot-before-all-barriers", "task", "textbook",
-        "an aligned task snapshots when all but one channel delivered the barrier";
+        "an aligned task snapshots when all but one channel delivered the barrier",
+        "No verified Flink ticket (FLINK-2301 'In BarrierBuffer newer Barriers trigger old Checkpoints' is related by title only).",
+        "keyed-join-2pc", "completed-checkpoint-consistent", dfs(2_000_000);
     ForwardBarrierBeforeSnapshot = "forward-barrier-before-snapshot", "task", "textbook",
-        "an aligned task forwards the barrier at the first barrier, before aligning and snapshotting";
-    ObsoleteBarrierCounted = "obsolete-barrier-counted", "task", "textbook",
-        "a barrier of an older, aborted checkpoint counts toward the alignment of the current one";
-    IgnoreCancellationMarker = "ignore-cancellation-marker", "task", "textbook",
-        "a task ignores cancellation markers, so it neither declines nor forwards the cancellation";
-    EndOfPartitionLeavesBlocked = "end-of-partition-leaves-blocked", "task", "textbook",
-        "an input ending during alignment completes the checkpoint but leaves the other inputs blocked";
-    UnalignedConsumesBehindBarrier = "unaligned-consumes-behind-barrier", "task", "textbook",
-        "unaligned mode keeps persisting every input until the last barrier, so post-barrier records become channel state";
-    UnalignedCapturesSomeInputs = "unaligned-captures-some-inputs", "task", "textbook",
-        "unaligned mode persists in-flight records of the first input only";
-    SourceOffsetOffByOne = "source-offset-off-by-one", "source", "textbook",
-        "a source snapshots the offset of the record after the next one to emit";
-    SourceSnapshotNotAtomic = "source-snapshot-not-atomic", "source", "textbook",
-        "a source emits one more record between snapshotting its offset and emitting the barrier";
+        "an aligned task forwards the barrier at the first barrier, before aligning and snapshotting",
+        "No Flink ticket; Flink forwards the barrier just before the snapshot on purpose (FLINK-2846), but atomically, with nothing processed in between. The bug processes records in between.",
+        "keyed-join-2pc", "completed-checkpoint-consistent", dfs(2_000_000);
+    ObsoleteBarrierCounted = "obsolete-barrier-counted", "task", "FLINK-21104",
+        "a barrier of an older, aborted checkpoint counts toward the alignment of the current one",
+        "Variant: FLINK-21104/FLINK-20654 - input channels mishandled an obsolete, uncancelled barrier in unaligned checkpoints (fix: ignore obsoleted barriers, apache/flink#14797).",
+        "two-input-join", "completed-checkpoint-consistent", dfs(2_000_000);
+    IgnoreCancellationMarker = "ignore-cancellation-marker", "task", "FLINK-18063",
+        "a task ignores cancellation markers, so it neither declines nor forwards the cancellation",
+        "Variant: FLINK-18063 'Fix the race condition for aborting checkpoint in CheckpointBarrierUnaligner' - cancellation markers failed to abort checkpoints started from the netty thread (apache/flink#12511); before cancellation markers existed, a declined checkpoint held the alignment until a newer barrier (FLINK-3261).",
+        "two-input-join", "cancellation-releases-alignment", bfs(1_000_000);
+    EndOfPartitionLeavesBlocked = "end-of-partition-leaves-blocked", "task", "FLINK-2519",
+        "an input ending during alignment completes the checkpoint but leaves the other inputs blocked",
+        "Match by title: FLINK-2519 'BarrierBuffers get stuck infinitely when some inputs end early' (details not found); FLINK-24068 is a FLIP-147-era variant about alignment on end of partition (apache/flink#17131).",
+        "diamond", "healed-run-finishes", Err(LIVENESS_ONLY);
+    UnalignedConsumesBehindBarrier = "unaligned-consumes-behind-barrier", "task", "FLINK-17568",
+        "unaligned mode keeps persisting every input until the last barrier, so post-barrier records become channel state",
+        "Match in effect: FLINK-17568 'Task may consume data after checkpoint barrier before performing checkpoint for unaligned checkpoint' led to duplicated data after recovery (fix: return to the mailbox right after a barrier, apache/flink#12034).",
+        "unaligned-union", "completed-checkpoint-consistent", dfs(2_000_000);
+    UnalignedCapturesSomeInputs = "unaligned-captures-some-inputs", "task", "FLINK-18139",
+        "unaligned mode persists in-flight records of the first input only",
+        "Match: FLINK-18139 'Unaligned checkpoints checks wrong channels for inflight data' - only the first channels were checked in multi-gate setups, losing data (FLINK-18118; fix: gate-aware channel indices, apache/flink#12493).",
+        "unaligned-union", "completed-checkpoint-consistent", bfs(2_000_000);
+    SourceOffsetOffByOne = "source-offset-off-by-one", "source", "FLINK-4618",
+        "a source snapshots the offset of the record after the next one to emit",
+        "Variant: in FLINK-4618 the Kafka consumer committed the last processed offset instead of the next one, so a record was read twice after a fresh start (fix: +1 on commit, apache/flink#2579); here the checkpointed offset itself is off by one.",
+        "linear", "completed-checkpoint-consistent", dfs(2_000_000);
+    SourceSnapshotNotAtomic = "source-snapshot-not-atomic", "source", "FLINK-2098",
+        "a source emits one more record between snapshotting its offset and emitting the barrier",
+        "Match: FLINK-2098 'Checkpoint barrier initiation at source is not aligned with snapshotting' - sources kept emitting while a checkpoint was taken (fix: the checkpoint lock serialises emission with snapshot and barrier, apache/flink#742).",
+        "keyed-join-2pc", "completed-checkpoint-consistent", dfs(2_000_000);
     StopWithSavepointFailsOverToCheckpoint = "stop-with-savepoint-fails-over-to-checkpoint", "coordinator", "FLINK-26783",
-        "a task failing after the stop-with-savepoint's savepoint completed fails the job over to the latest checkpoint, duplicating committed output";
+        "a task failing after the stop-with-savepoint's savepoint completed fails the job over to the latest checkpoint, duplicating committed output",
+        "Match: FLINK-26783 - restarting to the latest checkpoint instead of the savepoint after a stop-with-savepoint failed while committing side effects could produce duplicates (fix: no global failover once the savepoint completed; the user restarts from it, apache/flink#19198).",
+        "savepoints-2pc", "restored-state-exactly-once", bfs(4_000_000);
     CommitBeforeComplete = "commit-before-complete", "sink", "textbook",
-        "the two-phase-commit sink commits its transaction at pre-commit, before the checkpoint completes";
+        "the two-phase-commit sink commits its transaction at pre-commit, before the checkpoint completes",
+        "No Flink ticket found; TwoPhaseCommitSinkFunction commits only in notifyCheckpointComplete.",
+        "keyed-join-2pc", "no-commit-before-complete", dfs(2_000_000);
     CommitOnAbort = "commit-on-abort", "sink", "textbook",
-        "the two-phase-commit sink commits pending transactions when a checkpoint is aborted";
+        "the two-phase-commit sink commits pending transactions when a checkpoint is aborted",
+        "No Flink ticket found; notifyCheckpointAborted is a no-op for TwoPhaseCommitSinkFunction.",
+        "keyed-join-2pc", "no-commit-before-complete", dfs(2_000_000);
     CommitOnlyNotifiedTransaction = "commit-only-notified-transaction", "sink", "textbook",
-        "a completion notification commits only the transaction of that checkpoint, not earlier pending ones";
+        "a completion notification commits only the transaction of that checkpoint, not earlier pending ones",
+        "No exact Flink ticket found; TwoPhaseCommitSinkFunction commits every pending transaction up to the notified id because notifications can be skipped or merged.",
+        "keyed-join-2pc", "end-to-end-exactly-once", dfs(2_000_000);
     NoRecommitOnRestore = "no-recommit-on-restore", "sink", "textbook",
-        "on restore the sink drops the restored pending transactions instead of committing them";
+        "on restore the sink drops the restored pending transactions instead of committing them",
+        "No exact Flink ticket found; recoverAndCommit exists because a completed checkpoint's notification may never have arrived.",
+        "linear", "restored-state-exactly-once", bfs(1_000_000);
 }
 
 impl fmt::Display for Bug {

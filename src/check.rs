@@ -382,10 +382,12 @@ pub fn check(
         } else {
             (actions, false)
         };
-        let detail = replay_detail(&spec, &oracle, &actions);
+        // Name the counterexample the way replay will: the first violated property in table
+        // order at its final state (a state may violate several).
+        let violation = replay_violation(&spec, &oracle, &actions);
         Counterexample {
-            invariant: property.name,
-            detail,
+            invariant: violation.as_ref().map_or(property.name, |v| v.invariant),
+            detail: violation.map(|v| v.detail).unwrap_or_default(),
             actions,
             shortest,
             first_found_length,
@@ -474,15 +476,19 @@ fn truncate_at_violation(
     actions.to_vec()
 }
 
-fn replay_detail(spec: &Spec, oracle: &Oracle, actions: &[Action]) -> String {
+fn replay_violation(
+    spec: &Spec,
+    oracle: &Oracle,
+    actions: &[Action],
+) -> Option<invariants::Violation> {
     let mut world = World::initial(spec);
     for action in actions {
         world = world::apply(spec, &world, *action).expect("counterexample actions are enabled");
         if let Err(violation) = invariants::check_all(spec, oracle, &world) {
-            return violation.detail;
+            return Some(violation);
         }
     }
-    String::new()
+    None
 }
 
 /// A breadth-first search (one thread, so the first discovery is the shortest in stateright
@@ -502,7 +508,9 @@ fn shortest_counterexample(
     let checker = model
         .checker()
         .threads(1)
-        .target_max_depth(depth + 1)
+        // Depth counts the initial state as 1, and states at the target depth are skipped before
+        // their properties are evaluated: a path of `depth` actions needs a bound of `depth + 2`.
+        .target_max_depth(depth + 2)
         .target_state_count(options.max_states.unwrap_or(5_000_000))
         .finish_when(HasDiscoveries::Any)
         .spawn_bfs();

@@ -902,11 +902,10 @@ impl Coordinator {
         // committed; failing over to the latest checkpoint would duplicate them. The job stops
         // instead and the user restarts it from the savepoint.
         // BUG stop-with-savepoint-fails-over-to-checkpoint: the pre-fix global failover.
-        if self.job == JobStatus::Suspending
-            && !ctx
-                .spec
-                .has_bug(Bug::StopWithSavepointFailsOverToCheckpoint)
-        {
+        let pre_fix = ctx
+            .spec
+            .has_bug(Bug::StopWithSavepointFailsOverToCheckpoint);
+        if self.job == JobStatus::Suspending && !pre_fix {
             self.job = JobStatus::Suspended;
             self.stop_scheduler();
             self.fail_queue(FailureReason::CheckpointCoordinatorShutdown, out);

@@ -14,6 +14,7 @@ pub mod invariants;
 pub mod protocol;
 pub mod reference;
 pub mod render;
+pub mod report;
 pub mod scheduler;
 pub mod sim;
 pub mod spec;

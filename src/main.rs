@@ -7,6 +7,7 @@ use checkpoint_harness::check::{self, CheckOptions, Status, Strategy, Summary, V
 use checkpoint_harness::error::InputError;
 use checkpoint_harness::invariants::{Kind, Oracle};
 use checkpoint_harness::render;
+use checkpoint_harness::report;
 use checkpoint_harness::scheduler::{Scheduler, SchedulerKind};
 use checkpoint_harness::sim::{self, Outcome, RunBounds, Shard};
 use checkpoint_harness::spec::Spec;
@@ -137,6 +138,30 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// List the injectable bugs, or run each one against the model where it shows.
+    Bugs {
+        /// Run every (or each --bug) bug through the simulator and the model checker and print
+        /// the detection table.
+        #[arg(long)]
+        report: bool,
+        /// Only these bugs (repeatable).
+        #[arg(long = "bug")]
+        bugs: Vec<String>,
+        /// Seeds the simulator tries per bug.
+        #[arg(long, default_value_t = 2000)]
+        seeds: u64,
+        /// Skip the model checker.
+        #[arg(long)]
+        no_check: bool,
+        /// Worker threads for the simulator.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Also write each bug's shrunk counterexample as a regression trace into DIR.
+        #[arg(long)]
+        write_traces: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Serve stateright's Explorer web UI for a model on 127.0.0.1.
     Explore {
         /// Model file (omit for the embedded default model).
@@ -245,6 +270,32 @@ fn run(cli: Cli) -> Result<ExitCode, InputError> {
             output,
             force,
         } => run_shrink(&trace, &output, force),
+        Command::Bugs {
+            report,
+            bugs,
+            seeds,
+            no_check,
+            threads,
+            write_traces,
+            format,
+        } => {
+            let selected: Vec<Bug> = if bugs.is_empty() {
+                Bug::ALL.to_vec()
+            } else {
+                parse_bugs(&bugs)?.iter().collect()
+            };
+            if !report {
+                print_bug_list(&selected, format);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let budget = report::Budget {
+                sim_seeds: positive("--seeds", seeds as usize)? as u64,
+                threads: positive("--threads", threads)?,
+                check: !no_check,
+                ..report::Budget::default()
+            };
+            run_bug_report(&selected, &budget, write_traces.as_deref(), format)
+        }
         Command::Explore { model, port, bugs } => {
             let (spec, _) = load_model(model.as_deref(), &bugs)?;
             eprintln!(
@@ -819,4 +870,91 @@ fn run_shrink(path: &str, output: &str, force: bool) -> Result<ExitCode, InputEr
     println!("saved: {output}");
     println!("replay: {}", trace_command(output));
     Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------------------------
+// bugs
+// ---------------------------------------------------------------------------------------------
+
+fn print_bug_list(bugs: &[Bug], format: Format) {
+    match format {
+        Format::Text => {
+            println!(
+                "{:<46} {:<12} {:<12} what goes wrong",
+                "bug", "layer", "origin"
+            );
+            for bug in bugs {
+                println!(
+                    "{:<46} {:<12} {:<12} {}",
+                    bug.name(),
+                    bug.layer(),
+                    bug.origin(),
+                    bug.description()
+                );
+            }
+            println!(
+                "\nSwitch one on with --bug NAME (repeatable) or `bugs = [\"NAME\"]` in a model file; `bugs --report` shows what catches each."
+            );
+        }
+        Format::Json => {
+            let list: Vec<serde_json::Value> = bugs
+                .iter()
+                .map(|bug| {
+                    let showcase = bug.showcase();
+                    serde_json::json!({
+                        "name": bug.name(),
+                        "layer": bug.layer(),
+                        "origin": bug.origin(),
+                        "description": bug.description(),
+                        "history": bug.history(),
+                        "model": showcase.model,
+                        "invariant": showcase.invariant,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+        }
+    }
+}
+
+fn run_bug_report(
+    bugs: &[Bug],
+    budget: &report::Budget,
+    traces: Option<&str>,
+    format: Format,
+) -> Result<ExitCode, InputError> {
+    let bar = spinner(format == Format::Text, Some(bugs.len() as u64));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} bugs {msg}").expect("valid template"),
+    );
+    let mut results = Vec::new();
+    for bug in bugs {
+        bar.set_message(bug.name());
+        results.push(report::run(*bug, budget));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if let Some(dir) = traces {
+        for result in &results {
+            if result.sim.caught_at_seed.is_none()
+                && !result.check.as_ref().is_some_and(|c| c.caught)
+            {
+                continue;
+            }
+            let path = format!("{dir}/{}.json", result.bug.name());
+            let length = report::write_trace(result, &path)?;
+            if format == Format::Text {
+                println!("wrote {path} ({length} actions)");
+            }
+        }
+    }
+    match format {
+        Format::Text => print!("{}", report::table(&results, budget)),
+        Format::Json => println!("{}", report::json(&results, budget)),
+    }
+    Ok(if results.iter().all(|r| r.as_expected()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

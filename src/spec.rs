@@ -17,6 +17,52 @@ use serde::Deserialize;
 pub const DEFAULT_MODEL_NAME: &str = "models/keyed-join-2pc.toml";
 pub const DEFAULT_MODEL_TEXT: &str = include_str!("../models/keyed-join-2pc.toml");
 
+/// Every model in `models/`, embedded so that the bug report runs from anywhere (a test checks
+/// that this list and the directory agree).
+pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
+    (
+        "alignment-timeout",
+        include_str!("../models/alignment-timeout.toml"),
+    ),
+    (
+        "at-least-once",
+        include_str!("../models/at-least-once.toml"),
+    ),
+    ("broadcast", include_str!("../models/broadcast.toml")),
+    (
+        "coordinator-faults",
+        include_str!("../models/coordinator-faults.toml"),
+    ),
+    ("diamond", include_str!("../models/diamond.toml")),
+    (
+        "keyed-aggregate",
+        include_str!("../models/keyed-aggregate.toml"),
+    ),
+    ("keyed-join-2pc", DEFAULT_MODEL_TEXT),
+    ("linear", include_str!("../models/linear.toml")),
+    (
+        "retained-checkpoints",
+        include_str!("../models/retained-checkpoints.toml"),
+    ),
+    (
+        "savepoints-2pc",
+        include_str!("../models/savepoints-2pc.toml"),
+    ),
+    (
+        "short-timeout",
+        include_str!("../models/short-timeout.toml"),
+    ),
+    (
+        "two-input-join",
+        include_str!("../models/two-input-join.toml"),
+    ),
+    ("unaligned", include_str!("../models/unaligned.toml")),
+    (
+        "unaligned-union",
+        include_str!("../models/unaligned-union.toml"),
+    ),
+];
+
 /// A model file that could not be loaded: which file, which key, and why.
 pub type ModelError = InputError;
 
@@ -539,6 +585,17 @@ impl Spec {
             reason: format!("cannot read the file: {error}"),
         })?;
         Spec::parse(path, &text)
+    }
+
+    /// An embedded model by name (`linear` for `models/linear.toml`).
+    pub fn embedded(name: &str) -> Option<Spec> {
+        EMBEDDED_MODELS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| {
+                Spec::parse(&format!("models/{n}.toml"), text)
+                    .expect("embedded models are valid (checked by the test suite)")
+            })
     }
 
     /// The embedded default model.

@@ -384,9 +384,7 @@ impl Task {
 
     fn on_record(&mut self, ctx: &TaskContext, input: u8, record: Record, out: &mut Outputs) {
         if let Some(capture) = &mut self.capture {
-            // BUG unaligned-captures-some-inputs: only the first input is persisted.
-            let persisted = !ctx.spec.has_bug(Bug::UnalignedCapturesSomeInputs) || input == 0;
-            if capture.pending.contains(input as usize) && persisted {
+            if capture.pending.contains(input as usize) && persists(ctx, input) {
                 capture.captured.push((input, record));
             }
         }
@@ -498,9 +496,7 @@ impl Task {
                 },
             });
         } else {
-            // BUG unaligned-consumes-behind-barrier: every open input is persisted until the last
-            // barrier, including inputs whose barrier already passed.
-            let pending = if ctx.spec.has_bug(Bug::UnalignedConsumesBehindBarrier) {
+            let pending = if persists_past_barrier(ctx) {
                 self.handler.open()
             } else {
                 capture
@@ -566,17 +562,16 @@ impl Task {
             return;
         };
         if let Some((delivered_input, overtaken)) = delivered {
-            if delivered_input == input && capture.pending.contains(input as usize) {
-                let persisted = !ctx.spec.has_bug(Bug::UnalignedCapturesSomeInputs) || input == 0;
-                if persisted {
-                    capture
-                        .captured
-                        .extend(overtaken.iter().map(|record| (input, *record)));
-                }
+            if delivered_input == input
+                && capture.pending.contains(input as usize)
+                && persists(ctx, input)
+            {
+                capture
+                    .captured
+                    .extend(overtaken.iter().map(|record| (input, *record)));
             }
         }
-        // BUG unaligned-consumes-behind-barrier: the channel stays persisted after its barrier.
-        let keep_persisting = ctx.spec.has_bug(Bug::UnalignedConsumesBehindBarrier);
+        let keep_persisting = persists_past_barrier(ctx);
         if !keep_persisting {
             capture.pending.remove(input as usize);
         }
@@ -672,4 +667,18 @@ impl Task {
             self.capture = None;
         }
     }
+}
+
+/// Whether an input's in-flight records are persisted as channel state (all of them are).
+fn persists(ctx: &TaskContext, input: u8) -> bool {
+    // BUG unaligned-captures-some-inputs: only the first input is persisted.
+    !ctx.spec.has_bug(Bug::UnalignedCapturesSomeInputs) || input == 0
+}
+
+/// Whether an input stays persisted after its own barrier arrived (it must not: what follows the
+/// barrier belongs to the next checkpoint).
+fn persists_past_barrier(ctx: &TaskContext) -> bool {
+    // BUG unaligned-consumes-behind-barrier: every open input is persisted until the last
+    // barrier, including inputs whose barrier already passed.
+    ctx.spec.has_bug(Bug::UnalignedConsumesBehindBarrier)
 }

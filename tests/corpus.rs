@@ -3,7 +3,7 @@
 //! failing the way they were recorded; fixed ones are recorded as passing).
 
 use checkpoint_harness::invariants::Oracle;
-use checkpoint_harness::spec::{Spec, DEFAULT_MODEL_TEXT};
+use checkpoint_harness::spec::{Spec, DEFAULT_MODEL_TEXT, EMBEDDED_MODELS};
 use checkpoint_harness::trace::{self, Expected, Trace};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +37,28 @@ fn every_model_loads_and_is_documented() {
             "models/README.md does not describe {file}"
         );
         assert!(!spec.description.is_empty(), "{name} has no description");
+    }
+}
+
+#[test]
+fn the_embedded_models_are_the_files_in_models() {
+    let mut on_disk = Vec::new();
+    files(Path::new("models"), "toml", &mut on_disk);
+    let mut names: Vec<String> = on_disk
+        .iter()
+        .map(|p| p.file_stem().expect("stem").to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut embedded: Vec<&str> = EMBEDDED_MODELS.iter().map(|(n, _)| *n).collect();
+    embedded.sort();
+    assert_eq!(
+        names, embedded,
+        "register new models in spec::EMBEDDED_MODELS"
+    );
+    for (name, text) in EMBEDDED_MODELS {
+        let file = std::fs::read_to_string(format!("models/{name}.toml")).expect("exists");
+        assert_eq!(&file, text, "{name}");
+        assert!(Spec::embedded(name).is_some());
     }
 }
 

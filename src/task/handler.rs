@@ -148,8 +148,7 @@ impl SingleHandler {
             self.pending_barrier = Some(barrier);
             self.aligned = InputSet::default();
             self.target = self.open.len() as u8;
-            // BUG forward-barrier-before-snapshot: forward at the first barrier.
-            if spec.has_bug(Bug::ForwardBarrierBeforeSnapshot) && !barrier.is_unaligned() {
+            if forwards_at_first_barrier(spec) && !barrier.is_unaligned() {
                 effects.push(HandlerEffect::ForwardEarly { barrier });
             }
         }
@@ -211,7 +210,7 @@ impl SingleHandler {
         effects.push(HandlerEffect::Trigger {
             barrier,
             capture: InputSet::default(),
-            forward: !spec.has_bug(Bug::ForwardBarrierBeforeSnapshot),
+            forward: !forwards_at_first_barrier(spec),
         });
         self.blocked = InputSet::default();
         self.phase = Phase::WaitingForFirstBarrier;
@@ -327,4 +326,11 @@ impl SingleHandler {
         self.phase = Phase::WaitingForFirstBarrier;
         effects.push(HandlerEffect::Abort { id, reason });
     }
+}
+
+/// Whether an aligned task forwards the barrier as soon as its first copy arrives (it must not:
+/// forwarding and the snapshot happen together, once aligned).
+fn forwards_at_first_barrier(spec: &Spec) -> bool {
+    // BUG forward-barrier-before-snapshot: forward at the first barrier.
+    spec.has_bug(Bug::ForwardBarrierBeforeSnapshot)
 }

@@ -93,8 +93,7 @@ impl Tracker {
             if self.pending.len() > MAX_TRACKED {
                 self.pending.remove(0);
             }
-        } else if spec.has_bug(Bug::ObsoleteBarrierCounted) {
-            // BUG obsolete-barrier-counted: an older unknown barrier counts for the newest entry.
+        } else if counts_obsolete_barriers(spec) {
             if let Some(last) = self.pending.len().checked_sub(1) {
                 self.pending[last].seen.insert(input as usize);
                 if self.pending[last].seen.len() >= self.pending[last].target as u32 {
@@ -173,4 +172,10 @@ impl Tracker {
         }
         effects
     }
+}
+
+/// Whether an older, unknown barrier counts toward the newest tracked checkpoint (it must not).
+fn counts_obsolete_barriers(spec: &Spec) -> bool {
+    // BUG obsolete-barrier-counted: an older unknown barrier counts for the newest entry.
+    spec.has_bug(Bug::ObsoleteBarrierCounted)
 }

@@ -1,0 +1,351 @@
+//! The detection report: every injected bug run against the model where it shows, through the
+//! simulator (a fixed seed budget) and the model checker (within bounds), with what caught it,
+//! how fast, and which invariant it violated. Also writes each bug's shrunk counterexample as a
+//! regression trace. Wall-clock time here only measures; it decides nothing.
+
+use crate::bugs::{Bug, BugSet, CheckPlan};
+
+use crate::check::{self, CheckOptions, Strategy, Verdict};
+use crate::error::InputError;
+use crate::invariants::Oracle;
+use crate::scheduler::SchedulerKind;
+use crate::sim::{self, Outcome, RunBounds, Shard, Sweep};
+use crate::spec::Spec;
+use crate::trace::{self, Expected, Origin, Trace};
+use crate::world::Action;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How much the report may spend per bug.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Seeds the simulator tries (random scheduler), from 0.
+    pub sim_seeds: u64,
+    pub threads: usize,
+    /// Run the model checker where the bug's showcase has a plan.
+    pub check: bool,
+    pub check_time_limit: Duration,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            sim_seeds: 2000,
+            threads: 2,
+            check: true,
+            check_time_limit: Duration::from_secs(120),
+        }
+    }
+}
+
+/// What the simulator did with one bug.
+#[derive(Clone, Debug)]
+pub struct SimResult {
+    /// The first failing seed, if any within the budget.
+    pub caught_at_seed: Option<u64>,
+    pub seeds_run: u64,
+    pub invariant: Option<&'static str>,
+    pub seconds: f64,
+    pub actions: Vec<Action>,
+    pub healed_at: usize,
+}
+
+/// What the model checker did with one bug.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    pub caught: bool,
+    /// States generated until the search stopped (at the counterexample, or at its bound).
+    pub states: usize,
+    pub length: Option<usize>,
+    pub invariant: Option<&'static str>,
+    pub seconds: f64,
+    pub actions: Vec<Action>,
+}
+
+/// One row of the report.
+#[derive(Clone, Debug)]
+pub struct BugResult {
+    pub bug: Bug,
+    pub model: &'static str,
+    pub expected: &'static str,
+    pub sim: SimResult,
+    pub check: Option<CheckResult>,
+    /// Why the model checker did not look for this bug.
+    pub not_checked: Option<&'static str>,
+}
+
+impl BugResult {
+    /// Caught by everything that looked, each time with an expected invariant.
+    pub fn as_expected(&self) -> bool {
+        let showcase = self.bug.showcase();
+        let sim_ok = self.sim.invariant.is_some_and(|i| showcase.accepts(i));
+        let check_ok = self
+            .check
+            .as_ref()
+            .is_none_or(|c| c.invariant.is_some_and(|i| showcase.accepts(i)));
+        sim_ok && check_ok
+    }
+}
+
+/// The model a bug shows on, with the bug switched on.
+pub fn showcase_spec(bug: Bug) -> Spec {
+    let showcase = bug.showcase();
+    Spec::embedded(showcase.model)
+        .expect("showcases name embedded models")
+        .with_bugs(BugSet::of(&[bug]))
+}
+
+/// Runs the simulator over the budget's seeds; stops at the first failure.
+pub fn simulate(spec: &Spec, budget: &Budget) -> SimResult {
+    let started = Instant::now();
+    let oracle = Oracle::new(spec);
+    let request = Sweep {
+        seeds: 0..budget.sim_seeds,
+        shard: Shard::ALL,
+        scheduler: SchedulerKind::Random,
+        bounds: RunBounds::of(spec),
+        threads: budget.threads,
+    };
+    let report = sim::sweep(spec, &oracle, &request, &|_| {});
+    let (caught_at_seed, invariant, actions, healed_at) = match &report.failure {
+        Some((seed, run)) => (
+            Some(*seed),
+            run.outcome.invariant(),
+            run.actions.clone(),
+            run.healed_at,
+        ),
+        None => (None, None, Vec::new(), 0),
+    };
+    SimResult {
+        caught_at_seed,
+        seeds_run: report.seeds_run,
+        invariant,
+        seconds: started.elapsed().as_secs_f64(),
+        actions,
+        healed_at,
+    }
+}
+
+/// Runs the model checker with a showcase's plan.
+pub fn model_check(spec: &Spec, plan: CheckPlan, budget: &Budget) -> CheckResult {
+    let started = Instant::now();
+    let options = CheckOptions {
+        strategy: if plan.breadth_first {
+            Strategy::Bfs
+        } else {
+            Strategy::Dfs
+        },
+        threads: 1,
+        max_states: Some(plan.max_states),
+        max_depth: None,
+        time_limit: Some(budget.check_time_limit),
+        symmetry: true,
+        shortest: true,
+    };
+    let summary = check::check(Arc::new(spec.clone()), options, &mut |_| {});
+    let (caught, invariant, length, actions) = match (&summary.verdict, &summary.counterexample) {
+        (Verdict::Violated { invariant }, Some(c)) => (
+            true,
+            Some(*invariant),
+            Some(c.actions.len()),
+            c.actions.clone(),
+        ),
+        _ => (false, None, None, Vec::new()),
+    };
+    CheckResult {
+        caught,
+        states: summary.total_states,
+        length,
+        invariant,
+        seconds: started.elapsed().as_secs_f64(),
+        actions,
+    }
+}
+
+/// Runs one bug through the simulator and, where planned, the model checker.
+pub fn run(bug: Bug, budget: &Budget) -> BugResult {
+    let showcase = bug.showcase();
+    let spec = showcase_spec(bug);
+    let sim = simulate(&spec, budget);
+    let (check, not_checked) = match (budget.check, showcase.check) {
+        (true, Ok(plan)) => (Some(model_check(&spec, plan, budget)), None),
+        (false, _) => (
+            None,
+            Some("the model checker was switched off for this report"),
+        ),
+        (true, Err(reason)) => (None, Some(reason)),
+    };
+    BugResult {
+        bug,
+        model: showcase.model,
+        expected: showcase.invariant,
+        sim,
+        check,
+        not_checked,
+    }
+}
+
+/// The report as a Markdown table.
+pub fn table(results: &[BugResult], budget: &Budget) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| bug | origin | model | sim: caught (seeds until first catch, time) | check: caught (states, counterexample length, time) | invariant violated |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for r in results {
+        let seeds = |n: u64| format!("{n} seed{}", if n == 1 { "" } else { "s" });
+        let sim = match r.sim.caught_at_seed {
+            Some(seed) => format!("yes ({}, {:.2} s)", seeds(seed + 1), r.sim.seconds),
+            None => format!("no ({}, {:.2} s)", seeds(r.sim.seeds_run), r.sim.seconds),
+        };
+        let check = match &r.check {
+            None => format!("not run: {}", r.not_checked.unwrap_or("no plan")),
+            Some(c) if c.caught => format!(
+                "yes ({} states, {} steps, {:.2} s)",
+                c.states,
+                c.length.unwrap_or(0),
+                c.seconds
+            ),
+            Some(c) => format!("no (bound of {} states, {:.2} s)", c.states, c.seconds),
+        };
+        let invariant = r
+            .sim
+            .invariant
+            .or(r.check.as_ref().and_then(|c| c.invariant))
+            .unwrap_or("-");
+        let mark = if r.as_expected() {
+            String::new()
+        } else {
+            format!(" (expected {})", r.expected)
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {sim} | {check} | `{invariant}`{mark} |",
+            r.bug.name(),
+            r.bug.origin(),
+            r.model
+        );
+    }
+    let caught_sim = results
+        .iter()
+        .filter(|r| r.sim.caught_at_seed.is_some())
+        .count();
+    let checked = results.iter().filter(|r| r.check.is_some()).count();
+    let caught_check = results
+        .iter()
+        .filter(|r| r.check.as_ref().is_some_and(|c| c.caught))
+        .count();
+    let _ = writeln!(
+        out,
+        "\n{} bugs: {caught_sim} caught by the simulator within {} seeds; {caught_check} of the {checked} model-checked caught by check.",
+        results.len(),
+        budget.sim_seeds
+    );
+    out
+}
+
+/// The report as JSON.
+pub fn json(results: &[BugResult], budget: &Budget) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "bug": r.bug.name(),
+                "layer": r.bug.layer(),
+                "origin": r.bug.origin(),
+                "model": r.model,
+                "expected_invariant": r.expected,
+                "as_expected": r.as_expected(),
+                "sim": {
+                    "caught": r.sim.caught_at_seed.is_some(),
+                    "seeds_until_first_catch": r.sim.caught_at_seed.map(|s| s + 1),
+                    "seeds_run": r.sim.seeds_run,
+                    "seconds": r.sim.seconds,
+                    "invariant": r.sim.invariant,
+                },
+                "not_checked": r.not_checked,
+                "check": r.check.as_ref().map(|c| serde_json::json!({
+                    "caught": c.caught,
+                    "states": c.states,
+                    "counterexample_length": c.length,
+                    "seconds": c.seconds,
+                    "invariant": c.invariant,
+                })),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "sim_seed_budget": budget.sim_seeds,
+        "bugs": rows,
+    })
+}
+
+/// Writes the bug's shortest available counterexample, shrunk, as a regression trace; returns
+/// its length.
+pub fn write_trace(result: &BugResult, path: &str) -> Result<usize, InputError> {
+    let spec = showcase_spec(result.bug);
+    let oracle = Oracle::new(&spec);
+    let bugs = BugSet::of(&[result.bug]);
+    let (actions, healed_at, origin) = match &result.check {
+        Some(c) if c.caught && !c.actions.is_empty() => (
+            c.actions.clone(),
+            None,
+            Origin::Check {
+                strategy: "bug report".into(),
+            },
+        ),
+        _ => (
+            result.sim.actions.clone(),
+            Some(result.sim.healed_at),
+            Origin::Sim {
+                scheduler: SchedulerKind::Random,
+                config: format!("seed {}", result.sim.caught_at_seed.unwrap_or(0)),
+            },
+        ),
+    };
+    let first_invariant = match &result.check {
+        Some(c) if c.caught => c.invariant,
+        _ => result.sim.invariant,
+    };
+    let expected = Expected::Violation {
+        invariant: first_invariant.unwrap_or(result.expected).to_string(),
+    };
+    let mut original = Trace::new(&spec, bugs, origin, actions, expected);
+    original.healed_at = healed_at;
+    let shrunk = trace::shrink(&spec, &oracle, &original, path)?;
+    let mut written = shrunk.trace;
+    written.origin = Origin::Hand;
+    let violated = match &written.expected {
+        Expected::Violation { invariant } => invariant.clone(),
+        Expected::Pass => String::new(),
+    };
+    written.note = format!(
+        "Injected bug `{}` ({}; {}): {}. It must keep violating `{}` on model `{}`. {}",
+        result.bug.name(),
+        result.bug.origin(),
+        result.bug.layer(),
+        result.bug.description(),
+        violated,
+        result.model,
+        result.bug.history()
+    );
+    written.save(path)?;
+    let replayed = trace::replay(&spec, &oracle, &written, path)?;
+    match replayed.outcome {
+        Outcome::Violation { violation, .. }
+            if result.bug.showcase().accepts(violation.invariant) =>
+        {
+            Ok(written.actions.len())
+        }
+        other => Err(InputError::new(
+            path,
+            "expected",
+            format!(
+                "the written trace replays to {other:?}, not {}",
+                result.expected
+            ),
+        )),
+    }
+}
