@@ -769,3 +769,50 @@ fn list(lineages: &[Lineage]) -> String {
     let items: Vec<String> = lineages.iter().map(|l| l.to_string()).collect();
     format!("[{}]", items.join(", "))
 }
+
+/// What the external output holds against what the reference expects, for reports: the
+/// records missing, and those held more often than expected with every place that wrote them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputEvidence {
+    /// The reference output once every record is processed.
+    pub expected: Vec<Lineage>,
+    /// What the external output holds, with who wrote each record ("sink txn cp3").
+    pub actual: Vec<(Lineage, String)>,
+    pub missing: Vec<Lineage>,
+    pub duplicated: Vec<(Lineage, Vec<String>)>,
+}
+
+/// The output evidence of a world.
+pub fn output_evidence(spec: &Spec, oracle: &Oracle, world: &World) -> OutputEvidence {
+    let writer = |w: &crate::world::Writer| match w.transaction {
+        Some(t) => format!("{} txn {t}", spec.task(w.sink).name),
+        None => spec.task(w.sink).name.clone(),
+    };
+    let actual: Vec<(Lineage, String)> = world
+        .external
+        .records
+        .iter()
+        .map(|(r, w)| (r.lineage, writer(w)))
+        .collect();
+    let mut lineages: Vec<Lineage> = actual.iter().map(|(l, _)| *l).collect();
+    lineages.sort();
+    let (missing, extra) = multiset_diff(&oracle.full_output, &lineages);
+    let mut duplicated: Vec<(Lineage, Vec<String>)> = Vec::new();
+    for lineage in extra {
+        if duplicated.iter().any(|(l, _)| *l == lineage) {
+            continue;
+        }
+        let writers = actual
+            .iter()
+            .filter(|(l, _)| *l == lineage)
+            .map(|(_, w)| w.clone())
+            .collect();
+        duplicated.push((lineage, writers));
+    }
+    OutputEvidence {
+        expected: oracle.full_output.clone(),
+        actual,
+        missing,
+        duplicated,
+    }
+}

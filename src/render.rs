@@ -2,7 +2,7 @@
 //! the model checker's Explorer view and the renderers.
 
 use crate::coordinator::CoordinatorEvent;
-use crate::protocol::{ChannelEvent, CheckpointId, TaskId};
+use crate::protocol::{ChannelEvent, CheckpointId, TaskId, Tick};
 use crate::spec::Spec;
 use crate::world::{Action, RpcKey, RpcKind, StepEvent, Timer, UserRequestKind, World};
 use std::fmt::Write as _;
@@ -295,4 +295,395 @@ pub fn timeline(
         }
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-step summaries and the chart model shared by the text, Mermaid and HTML renderings.
+// ---------------------------------------------------------------------------------------------
+
+/// The world after a step, in brief.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepSummary {
+    /// `running`, `stopping`, `suspending`, `suspended`, `finished`; `+trig` while triggering.
+    pub coordinator: String,
+    pub pending: Vec<CheckpointId>,
+    /// Per task: `idle`, `A3{0}` (aligning cp3, inputs 0 blocked), `U3{1}` (unaligned cp3,
+    /// persisting input 1), `T3` (tracking cp3), `fin`, `down`.
+    pub tasks: Vec<String>,
+    /// Events queued on each channel.
+    pub channel_depths: Vec<usize>,
+}
+
+/// Summarises a world for fixed-column renderings.
+pub fn summarize(spec: &Spec, world: &World) -> StepSummary {
+    use crate::coordinator::JobStatus;
+    use crate::task::handler::Phase;
+    use crate::task::{BarrierHandler, TaskStatus};
+    let c = &world.coordinator;
+    let mut coordinator = match c.job {
+        JobStatus::Running => "running",
+        JobStatus::StoppingWithSavepoint => "stopping",
+        JobStatus::Suspending => "suspending",
+        JobStatus::Suspended => "suspended",
+        JobStatus::Finished => "finished",
+    }
+    .to_string();
+    if c.is_triggering {
+        coordinator.push_str("+trig");
+    }
+    let tasks = spec
+        .task_ids()
+        .map(|t| {
+            let task = world.task(t);
+            match task.status {
+                TaskStatus::Finished => return "fin".to_string(),
+                TaskStatus::Crashed => return "down".to_string(),
+                TaskStatus::Running => {}
+            }
+            match &task.handler {
+                BarrierHandler::Single(h) if h.is_pending() => match h.phase {
+                    Phase::CollectingBarriersUnaligned => {
+                        let persisting = task.capture.as_ref().map(|c| c.pending).unwrap_or_default();
+                        format!("U{}{persisting:?}", h.current_id.0)
+                    }
+                    _ => format!("A{}{:?}", h.current_id.0, h.blocked),
+                },
+                BarrierHandler::Tracker(tracker) => match tracker.pending.last() {
+                    Some(entry) => format!("T{}", entry.id.0),
+                    None => "idle".to_string(),
+                },
+                _ => "idle".to_string(),
+            }
+        })
+        .collect();
+    StepSummary {
+        coordinator,
+        pending: c.pending.iter().map(|p| p.id).collect(),
+        tasks,
+        channel_depths: world.channels.iter().map(|q| q.len()).collect(),
+    }
+}
+
+/// What an arrow carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrowKind {
+    Trigger,
+    Barrier,
+    Record,
+    Ack,
+    Decline,
+    Notify,
+    Cancel,
+    /// End of data, end of partition, lifecycle reports.
+    Control,
+}
+
+/// What a note marks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteKind {
+    Snapshot,
+    Commit,
+    Complete,
+    Abort,
+    Crash,
+    Restore,
+    Finish,
+    Timer,
+    Fault,
+    Info,
+}
+
+/// One element of a step in the chart. Lanes: 0 is the coordinator, `1 + t` is task `t`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChartItem {
+    Arrow {
+        from: usize,
+        to: usize,
+        label: String,
+        kind: ArrowKind,
+    },
+    /// A note over lanes `first..=last`.
+    Note {
+        first: usize,
+        last: usize,
+        text: String,
+        kind: NoteKind,
+    },
+}
+
+/// One step of the chart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartStep {
+    /// 1-based step number.
+    pub number: usize,
+    pub now: Tick,
+    pub action: String,
+    pub items: Vec<ChartItem>,
+    /// The invariant violated right after this step, if any.
+    pub violation: Option<(String, String)>,
+}
+
+/// A checkpoint's life in the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub id: CheckpointId,
+    pub kind: String,
+    /// Step numbers (1-based).
+    pub triggered_at: Option<usize>,
+    pub acked_by: Vec<(String, usize)>,
+    /// `completed`, `aborted: Reason`, or `pending`.
+    pub outcome: String,
+    pub outcome_at: Option<usize>,
+    pub restored_at: Vec<usize>,
+}
+
+/// A message-sequence chart of a replayed trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chart {
+    pub model: String,
+    /// Lane names: the coordinator, then every subtask.
+    pub lanes: Vec<String>,
+    pub steps: Vec<ChartStep>,
+    pub lifecycles: Vec<Lifecycle>,
+}
+
+fn rpc_arrow(spec: &Spec, rpc: &RpcKey) -> ChartItem {
+    let task_lane = 1 + rpc.task.0 as usize;
+    let id = rpc.checkpoint;
+    let (to_task, label, kind) = match rpc.kind {
+        RpcKind::Trigger => (true, format!("trigger {id}"), ArrowKind::Trigger),
+        RpcKind::NotifyComplete => (true, format!("complete {id}"), ArrowKind::Notify),
+        RpcKind::NotifyAborted => (true, format!("aborted {id}"), ArrowKind::Notify),
+        RpcKind::Ack => (false, format!("ack {id}"), ArrowKind::Ack),
+        RpcKind::Decline => (false, format!("decline {id}"), ArrowKind::Decline),
+        RpcKind::EndOfData => (false, "end of data".to_string(), ArrowKind::Control),
+        RpcKind::TaskFinished => (false, "finished".to_string(), ArrowKind::Control),
+        RpcKind::TaskFailed => (false, "task failed".to_string(), ArrowKind::Control),
+    };
+    let _ = spec;
+    let (from, to) = if to_task { (0, task_lane) } else { (task_lane, 0) };
+    ChartItem::Arrow {
+        from,
+        to,
+        label,
+        kind,
+    }
+}
+
+fn channel_label(event: &ChannelEvent) -> (String, ArrowKind) {
+    match event {
+        ChannelEvent::Record(record) => (format!("{}", record.lineage), ArrowKind::Record),
+        ChannelEvent::Barrier(barrier) => (
+            format!(
+                "barrier {}{}",
+                barrier.id,
+                if barrier.is_unaligned() { " (unaligned)" } else { "" }
+            ),
+            ArrowKind::Barrier,
+        ),
+        ChannelEvent::CancelMarker(id) => (format!("cancel {id}"), ArrowKind::Cancel),
+        ChannelEvent::EndOfData => ("end of data".to_string(), ArrowKind::Control),
+        ChannelEvent::EndOfPartition => ("end of partition".to_string(), ArrowKind::Control),
+    }
+}
+
+/// Builds the chart of a replayed trace.
+pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
+    let last_lane = spec.tasks.len();
+    let mut lanes = vec!["coordinator".to_string()];
+    lanes.extend(spec.tasks.iter().map(|t| t.name.clone()));
+    let mut lifecycles: Vec<Lifecycle> = Vec::new();
+    let mut steps = Vec::new();
+    for step in &replayed.steps {
+        let number = step.index + 1;
+        let mut items = Vec::new();
+        let note = |lane: usize, text: String, kind: NoteKind| ChartItem::Note {
+            first: lane,
+            last: lane,
+            text,
+            kind,
+        };
+        for event in &step.events {
+            match event {
+                StepEvent::Delivered {
+                    channel,
+                    event,
+                    priority,
+                    overtaken,
+                } => {
+                    let c = spec.channel(*channel);
+                    let (mut label, kind) = channel_label(event);
+                    if *priority && *overtaken > 0 {
+                        label.push_str(&format!(" overtakes {overtaken}"));
+                    }
+                    items.push(ChartItem::Arrow {
+                        from: 1 + c.from.0 as usize,
+                        to: 1 + c.to.0 as usize,
+                        label,
+                        kind,
+                    });
+                }
+                StepEvent::RpcDelivered(rpc) => items.push(rpc_arrow(spec, rpc)),
+                StepEvent::RpcLost(rpc) => items.push(note(
+                    0,
+                    format!("lost: {}", describe_rpc(spec, rpc)),
+                    NoteKind::Fault,
+                )),
+                StepEvent::SnapshotFailed(rpc) => items.push(note(
+                    1 + rpc.task.0 as usize,
+                    format!("snapshot {} fails", rpc.checkpoint),
+                    NoteKind::Fault,
+                )),
+                StepEvent::TimerFired { timer, now } => {
+                    let text = match timer {
+                        Timer::Periodic => format!("periodic timer (t={now})"),
+                        Timer::CheckpointTimeout { checkpoint } => {
+                            format!("{checkpoint} times out (t={now})")
+                        }
+                        Timer::Alignment { .. } => format!("alignment timeout (t={now})"),
+                        Timer::OutputAlignment { checkpoint } => {
+                            format!("{checkpoint} alignment deadline (t={now})")
+                        }
+                    };
+                    let lane = match timer {
+                        Timer::Alignment { task } => 1 + task.0 as usize,
+                        _ => 0,
+                    };
+                    items.push(note(lane, text, NoteKind::Timer));
+                }
+                StepEvent::UserRequested(kind) => items.push(note(
+                    0,
+                    format!("user: {kind:?}"),
+                    NoteKind::Info,
+                )),
+                StepEvent::Resumed { from } => items.push(ChartItem::Note {
+                    first: 0,
+                    last: last_lane,
+                    text: format!("resume from savepoint {from}"),
+                    kind: NoteKind::Restore,
+                }),
+                StepEvent::Snapshotted {
+                    task,
+                    id,
+                    unaligned,
+                } => items.push(note(
+                    1 + task.0 as usize,
+                    format!("snapshot {id}{}", if *unaligned { " (unaligned)" } else { "" }),
+                    NoteKind::Snapshot,
+                )),
+                StepEvent::Committed {
+                    sink,
+                    transaction,
+                    records,
+                } => items.push(note(
+                    1 + sink.0 as usize,
+                    format!("commit txn {transaction} ({records} records)"),
+                    NoteKind::Commit,
+                )),
+                StepEvent::Finished(task) => {
+                    items.push(note(1 + task.0 as usize, "finished".into(), NoteKind::Finish))
+                }
+                StepEvent::Crashed(task) => {
+                    items.push(note(1 + task.0 as usize, "CRASH".into(), NoteKind::Crash))
+                }
+                StepEvent::CoordinatorFailedOver => items.push(note(
+                    0,
+                    "COORDINATOR FAILOVER".into(),
+                    NoteKind::Crash,
+                )),
+                StepEvent::StorageFaultArmed => items.push(note(
+                    0,
+                    "next storage write fails".into(),
+                    NoteKind::Fault,
+                )),
+                StepEvent::Coordinator(event) => match event {
+                    CoordinatorEvent::Allocated(id) => {
+                        lifecycles.push(Lifecycle {
+                            id: *id,
+                            kind: "checkpoint".into(),
+                            triggered_at: Some(number),
+                            acked_by: Vec::new(),
+                            outcome: "pending".into(),
+                            outcome_at: None,
+                            restored_at: Vec::new(),
+                        });
+                        items.push(note(0, format!("trigger {id}"), NoteKind::Info));
+                    }
+                    CoordinatorEvent::Completed { id, kind } => {
+                        if let Some(l) = lifecycles.iter_mut().rev().find(|l| l.id == *id) {
+                            l.outcome = "completed".into();
+                            l.outcome_at = Some(number);
+                            l.kind = format!("{kind:?}").to_lowercase();
+                        }
+                        items.push(note(0, format!("{id} completed"), NoteKind::Complete));
+                    }
+                    CoordinatorEvent::Aborted { id, kind, reason } => {
+                        if let Some(l) = lifecycles.iter_mut().rev().find(|l| l.id == *id) {
+                            l.outcome = format!("aborted: {reason:?}");
+                            l.outcome_at = Some(number);
+                            l.kind = format!("{kind:?}").to_lowercase();
+                        }
+                        items.push(note(
+                            0,
+                            format!("{id} aborted ({reason:?})"),
+                            NoteKind::Abort,
+                        ));
+                    }
+                    CoordinatorEvent::Restored { id, .. } => {
+                        if let Some(id) = id {
+                            if let Some(l) = lifecycles.iter_mut().rev().find(|l| l.id == *id) {
+                                l.restored_at.push(number);
+                            }
+                        }
+                        items.push(ChartItem::Note {
+                            first: 0,
+                            last: last_lane,
+                            text: match id {
+                                Some(id) => format!("job restarts from {id}"),
+                                None => "job restarts from scratch".into(),
+                            },
+                            kind: NoteKind::Restore,
+                        });
+                    }
+                    CoordinatorEvent::FailedByFailureManager => items.push(note(
+                        0,
+                        "failure manager fails the job".into(),
+                        NoteKind::Crash,
+                    )),
+                    CoordinatorEvent::RequestFailed { .. }
+                    | CoordinatorEvent::FailureReported { .. } => {}
+                },
+                StepEvent::RpcSent(_) | StepEvent::Sent { .. } | StepEvent::TriggerPhaseDone => {}
+                StepEvent::Written { sink, record } => items.push(note(
+                    1 + sink.0 as usize,
+                    format!("write {}", record.lineage),
+                    NoteKind::Commit,
+                )),
+            }
+            // Acknowledgements delivered to the coordinator are recorded in the lifecycle.
+            if let StepEvent::RpcDelivered(rpc) = event {
+                if rpc.kind == RpcKind::Ack {
+                    if let Some(l) = lifecycles.iter_mut().rev().find(|l| l.id == rpc.checkpoint) {
+                        l.acked_by.push((task_name(spec, rpc.task).to_string(), number));
+                    }
+                }
+            }
+        }
+        steps.push(ChartStep {
+            number,
+            now: step.now,
+            action: step.description.clone(),
+            items,
+            violation: step
+                .violation
+                .as_ref()
+                .map(|v| (v.invariant.to_string(), v.detail.clone())),
+        });
+    }
+    Chart {
+        model: spec.name.clone(),
+        lanes,
+        steps,
+        lifecycles,
+    }
 }

@@ -231,6 +231,8 @@ pub struct ReplayStep {
     pub description: String,
     pub events: Vec<StepEvent>,
     pub violation: Option<Violation>,
+    /// The world after the step, in brief (for fixed-column renderings).
+    pub summary: render::StepSummary,
 }
 
 /// A replayed trace.
@@ -281,6 +283,7 @@ pub fn replay(
             description,
             events,
             violation: violation.clone(),
+            summary: render::summarize(spec, &world),
         });
         if let Some(violation) = violation {
             return Ok(Replayed {
