@@ -16,6 +16,7 @@ pub mod reference;
 pub mod render;
 pub mod report;
 pub mod scheduler;
+pub mod show;
 pub mod sim;
 pub mod spec;
 pub mod symmetry;

@@ -9,6 +9,7 @@ use checkpoint_harness::invariants::{Kind, Oracle};
 use checkpoint_harness::render;
 use checkpoint_harness::report;
 use checkpoint_harness::scheduler::{Scheduler, SchedulerKind};
+use checkpoint_harness::show;
 use checkpoint_harness::sim::{self, Outcome, RunBounds, Shard};
 use checkpoint_harness::spec::Spec;
 use checkpoint_harness::trace::{self, Expected, Origin, Trace};
@@ -35,6 +36,19 @@ struct Cli {
 enum Format {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RenderFormat {
+    Text,
+    Mermaid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ShowFormat {
+    Text,
+    Dot,
+    Mermaid,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -137,6 +151,23 @@ enum Command {
         /// Overwrite OUTPUT if it exists.
         #[arg(long)]
         force: bool,
+    },
+    /// Draw a trace: a fixed-column timeline, a Mermaid sequence diagram, or an HTML report.
+    Render {
+        trace: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: RenderFormat,
+        /// Write to FILE (atomically) instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<String>,
+    },
+    /// Show a model: its topology with parallelism, partitioning and channels, and its
+    /// checkpoint configuration.
+    Show {
+        /// Model file (omit for the embedded default model).
+        model: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ShowFormat,
     },
     /// List the injectable bugs, or run each one against the model where it shows.
     Bugs {
@@ -270,6 +301,23 @@ fn run(cli: Cli) -> Result<ExitCode, InputError> {
             output,
             force,
         } => run_shrink(&trace, &output, force),
+        Command::Render {
+            trace,
+            format,
+            output,
+        } => run_render(&trace, format, output.as_deref()),
+        Command::Show { model, format } => {
+            let (spec, _) = load_model(model.as_deref(), &[])?;
+            print!(
+                "{}",
+                match format {
+                    ShowFormat::Text => show::text(&spec),
+                    ShowFormat::Dot => show::dot(&spec),
+                    ShowFormat::Mermaid => show::mermaid(&spec),
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bugs {
             report,
             bugs,
@@ -388,6 +436,14 @@ fn spinner(enabled: bool, length: Option<u64>) -> ProgressBar {
 
 fn trace_command(path: &str) -> String {
     format!("checkpoint-harness replay {path}")
+}
+
+fn render_command(path: &str) -> String {
+    let report = std::path::Path::new(path).with_extension("html");
+    format!(
+        "checkpoint-harness render {path} --format html -o {}",
+        report.display()
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -560,6 +616,7 @@ fn print_check_summary(spec: &Spec, summary: &Summary, saved: Option<&str>) {
         if let Some(path) = saved {
             println!("  trace saved: {path}");
             println!("  replay: {}", trace_command(path));
+            println!("  render: {}", render_command(path));
             println!("  shrink: checkpoint-harness shrink {path} -o traces/NAME.json");
         }
     }
@@ -605,6 +662,7 @@ fn check_json(spec: &Spec, summary: &Summary, saved: Option<&str>) -> String {
             "shortest": c.shortest,
             "trace": saved,
             "replay": saved.map(trace_command),
+            "render": saved.map(render_command),
         })),
     })
     .to_string()
@@ -699,6 +757,7 @@ fn run_sim(spec: &Spec, extra: BugSet, request: SimRequest) -> Result<ExitCode, 
                 println!("  configuration: {}", run.config.describe());
                 println!("  trace saved: {path} ({} actions)", run.actions.len());
                 println!("  replay: {}", trace_command(path));
+                println!("  render: {}", render_command(path));
                 println!(
                         "  rerun:  checkpoint-harness sim {} --seed {seed}{scheduler_args}{steps_arg}{bug_args}",
                         request.model
@@ -749,6 +808,7 @@ fn run_sim(spec: &Spec, extra: BugSet, request: SimRequest) -> Result<ExitCode, 
                     "configuration": run.config.describe(),
                     "trace": saved.as_ref().map(|(p, _)| p.clone()),
                     "replay": saved.as_ref().map(|(p, _)| trace_command(p)),
+                    "render": saved.as_ref().map(|(p, _)| render_command(p)),
                 })
             });
             let reached: serde_json::Map<String, serde_json::Value> = report
@@ -869,6 +929,7 @@ fn run_shrink(path: &str, output: &str, force: bool) -> Result<ExitCode, InputEr
     );
     println!("saved: {output}");
     println!("replay: {}", trace_command(output));
+    println!("render: {}", render_command(output));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -957,4 +1018,31 @@ fn run_bug_report(
     } else {
         ExitCode::from(1)
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// render
+// ---------------------------------------------------------------------------------------------
+
+fn run_render(
+    path: &str,
+    format: RenderFormat,
+    output: Option<&str>,
+) -> Result<ExitCode, InputError> {
+    let trace = Trace::load(path)?;
+    let spec = trace.spec(path)?;
+    let oracle = Oracle::new(&spec);
+    let replayed = trace::replay(&spec, &oracle, &trace, path)?;
+    let text = match format {
+        RenderFormat::Text => render::render_text(&spec, &replayed),
+        RenderFormat::Mermaid => render::render_mermaid(&spec, &replayed),
+    };
+    match output {
+        Some(file) => {
+            trace::write_atomically(file, &text)?;
+            println!("wrote {file}");
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

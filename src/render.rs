@@ -343,7 +343,8 @@ pub fn summarize(spec: &Spec, world: &World) -> StepSummary {
             match &task.handler {
                 BarrierHandler::Single(h) if h.is_pending() => match h.phase {
                     Phase::CollectingBarriersUnaligned => {
-                        let persisting = task.capture.as_ref().map(|c| c.pending).unwrap_or_default();
+                        let persisting =
+                            task.capture.as_ref().map(|c| c.pending).unwrap_or_default();
                         format!("U{}{persisting:?}", h.current_id.0)
                     }
                     _ => format!("A{}{:?}", h.current_id.0, h.blocked),
@@ -461,7 +462,11 @@ fn rpc_arrow(spec: &Spec, rpc: &RpcKey) -> ChartItem {
         RpcKind::TaskFailed => (false, "task failed".to_string(), ArrowKind::Control),
     };
     let _ = spec;
-    let (from, to) = if to_task { (0, task_lane) } else { (task_lane, 0) };
+    let (from, to) = if to_task {
+        (0, task_lane)
+    } else {
+        (task_lane, 0)
+    };
     ChartItem::Arrow {
         from,
         to,
@@ -477,7 +482,11 @@ fn channel_label(event: &ChannelEvent) -> (String, ArrowKind) {
             format!(
                 "barrier {}{}",
                 barrier.id,
-                if barrier.is_unaligned() { " (unaligned)" } else { "" }
+                if barrier.is_unaligned() {
+                    " (unaligned)"
+                } else {
+                    ""
+                }
             ),
             ArrowKind::Barrier,
         ),
@@ -551,11 +560,9 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     };
                     items.push(note(lane, text, NoteKind::Timer));
                 }
-                StepEvent::UserRequested(kind) => items.push(note(
-                    0,
-                    format!("user: {kind:?}"),
-                    NoteKind::Info,
-                )),
+                StepEvent::UserRequested(kind) => {
+                    items.push(note(0, format!("user: {kind:?}"), NoteKind::Info))
+                }
                 StepEvent::Resumed { from } => items.push(ChartItem::Note {
                     first: 0,
                     last: last_lane,
@@ -568,7 +575,10 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     unaligned,
                 } => items.push(note(
                     1 + task.0 as usize,
-                    format!("snapshot {id}{}", if *unaligned { " (unaligned)" } else { "" }),
+                    format!(
+                        "snapshot {id}{}",
+                        if *unaligned { " (unaligned)" } else { "" }
+                    ),
                     NoteKind::Snapshot,
                 )),
                 StepEvent::Committed {
@@ -580,22 +590,20 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     format!("commit txn {transaction} ({records} records)"),
                     NoteKind::Commit,
                 )),
-                StepEvent::Finished(task) => {
-                    items.push(note(1 + task.0 as usize, "finished".into(), NoteKind::Finish))
-                }
+                StepEvent::Finished(task) => items.push(note(
+                    1 + task.0 as usize,
+                    "finished".into(),
+                    NoteKind::Finish,
+                )),
                 StepEvent::Crashed(task) => {
                     items.push(note(1 + task.0 as usize, "CRASH".into(), NoteKind::Crash))
                 }
-                StepEvent::CoordinatorFailedOver => items.push(note(
-                    0,
-                    "COORDINATOR FAILOVER".into(),
-                    NoteKind::Crash,
-                )),
-                StepEvent::StorageFaultArmed => items.push(note(
-                    0,
-                    "next storage write fails".into(),
-                    NoteKind::Fault,
-                )),
+                StepEvent::CoordinatorFailedOver => {
+                    items.push(note(0, "COORDINATOR FAILOVER".into(), NoteKind::Crash))
+                }
+                StepEvent::StorageFaultArmed => {
+                    items.push(note(0, "next storage write fails".into(), NoteKind::Fault))
+                }
                 StepEvent::Coordinator(event) => match event {
                     CoordinatorEvent::Allocated(id) => {
                         lifecycles.push(Lifecycle {
@@ -664,7 +672,8 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
             if let StepEvent::RpcDelivered(rpc) = event {
                 if rpc.kind == RpcKind::Ack {
                     if let Some(l) = lifecycles.iter_mut().rev().find(|l| l.id == rpc.checkpoint) {
-                        l.acked_by.push((task_name(spec, rpc.task).to_string(), number));
+                        l.acked_by
+                            .push((task_name(spec, rpc.task).to_string(), number));
                     }
                 }
             }
@@ -686,4 +695,164 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
         steps,
         lifecycles,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trace renderings: fixed-column text and Mermaid.
+// ---------------------------------------------------------------------------------------------
+
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        format!("{text:<width$}")
+    } else {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}~")
+    }
+}
+
+/// One line per step with fixed columns (step, clock, action, coordinator phase, pending
+/// checkpoints, per-task alignment state, channel depths), for terminals and CI logs.
+pub fn render_text(spec: &Spec, replayed: &crate::trace::Replayed) -> String {
+    let mut out = String::new();
+    let task_widths: Vec<usize> = spec.tasks.iter().map(|t| t.name.len().max(7)).collect();
+    let _ = write!(
+        out,
+        "{:>5} {:<5} {} {} {}",
+        "step",
+        "t",
+        clip("action", 52),
+        clip("coordinator", 13),
+        clip("pending", 11)
+    );
+    for (task, width) in spec.tasks.iter().zip(&task_widths) {
+        let _ = write!(out, " {}", clip(&task.name, *width));
+    }
+    let _ = writeln!(out, " channels");
+    for step in &replayed.steps {
+        let s = &step.summary;
+        let pending: Vec<String> = s.pending.iter().map(|p| p.to_string()).collect();
+        let _ = write!(
+            out,
+            "{:>5} {:<5} {} {} {}",
+            step.index + 1,
+            step.now,
+            clip(&step.description, 52),
+            clip(&s.coordinator, 13),
+            clip(&pending.join(","), 11)
+        );
+        for (state, width) in s.tasks.iter().zip(&task_widths) {
+            let _ = write!(out, " {}", clip(state, *width));
+        }
+        let depths: Vec<String> = s.channel_depths.iter().map(|d| d.to_string()).collect();
+        let _ = writeln!(out, " {}", depths.join(" "));
+        if let Some(violation) = &step.violation {
+            let _ = writeln!(
+                out,
+                "      ^ VIOLATION {}: {}",
+                violation.invariant, violation.detail
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "task states: idle, A<cp>{{blocked inputs}} aligning, U<cp>{{persisted inputs}} unaligned, T<cp> tracking, fin, down; channels: events queued per channel (ids as in `show`)"
+    );
+    out
+}
+
+/// Escapes text for a Mermaid message or note.
+fn mermaid_text(text: &str) -> String {
+    text.replace(';', ",")
+        .replace('#', "#35;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
+}
+
+/// A Mermaid sequence diagram: one participant for the coordinator and one per subtask; arrows
+/// for triggers, barriers, records, acks, declines and notifications; notes for snapshots,
+/// crashes, restores, commits and the violation.
+pub fn render_mermaid(spec: &Spec, replayed: &crate::trace::Replayed) -> String {
+    let chart = chart(spec, replayed);
+    let id = |lane: usize| {
+        if lane == 0 {
+            "C".to_string()
+        } else {
+            format!("T{}", lane - 1)
+        }
+    };
+    let mut out = String::from("sequenceDiagram\n");
+    for (lane, name) in chart.lanes.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "    participant {} as {}",
+            id(lane),
+            mermaid_text(name)
+        );
+    }
+    let last = chart.lanes.len() - 1;
+    for step in &chart.steps {
+        if step.items.is_empty() {
+            let _ = writeln!(
+                out,
+                "    Note over C: {}. {}",
+                step.number,
+                mermaid_text(&step.action)
+            );
+        }
+        for item in &step.items {
+            match item {
+                ChartItem::Arrow {
+                    from,
+                    to,
+                    label,
+                    kind,
+                } => {
+                    let arrow = match kind {
+                        ArrowKind::Record | ArrowKind::Control => "-->>",
+                        ArrowKind::Decline | ArrowKind::Cancel => "-x",
+                        _ => "->>",
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    {}{arrow}{}: {}. {}",
+                        id(*from),
+                        id(*to),
+                        step.number,
+                        mermaid_text(label)
+                    );
+                }
+                ChartItem::Note {
+                    first,
+                    last: end,
+                    text,
+                    ..
+                } => {
+                    let over = if first == end {
+                        id(*first)
+                    } else {
+                        format!("{},{}", id(*first), id(*end))
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    Note over {over}: {}. {}",
+                        step.number,
+                        mermaid_text(text)
+                    );
+                }
+            }
+        }
+        if let Some((invariant, detail)) = &step.violation {
+            let _ = writeln!(out, "    rect rgb(255, 210, 210)");
+            let _ = writeln!(
+                out,
+                "    Note over C,{}: {}. VIOLATION {}: {}",
+                id(last),
+                step.number,
+                invariant,
+                mermaid_text(detail)
+            );
+            let _ = writeln!(out, "    end");
+        }
+    }
+    out
 }
