@@ -274,6 +274,10 @@ fn a_failure_prints_invariant_seed_configuration_and_replay_command() {
         stdout.contains("--bug source-offset-off-by-one"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("render: checkpoint-harness render ") && stdout.contains("--format html"),
+        "prints the command that renders the saved trace: {stdout}"
+    );
     let replay_line = stdout
         .lines()
         .find(|l| {
@@ -300,6 +304,13 @@ fn a_failure_prints_invariant_seed_configuration_and_replay_command() {
         stdout.contains("still violating completed-checkpoint-consistent"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("render: checkpoint-harness render "),
+        "{stdout}"
+    );
+    let rendered = harness(&["render", &shrunk, "--format", "mermaid"]);
+    assert_eq!(rendered.status.code(), Some(0));
+    assert!(text(&rendered).0.starts_with("sequenceDiagram"));
     let again = harness(&["shrink", trace, "-o", &shrunk]);
     assert_input_error(&again, "shrunk.json", "", "exists");
 }
@@ -369,4 +380,37 @@ fn a_trace_that_does_not_fit_its_model_names_the_step() {
     let path = dir.write("misfit.json", &trace.to_string());
     let output = harness(&["replay", &path]);
     assert_input_error(&output, "misfit.json", "actions[0]", "not enabled");
+}
+
+#[test]
+fn check_prints_the_render_command_for_its_counterexample() {
+    let dir = TempDir::new("check-render");
+    let out_dir = dir.path("traces");
+    let output = harness(&[
+        "check",
+        "models/short-timeout.toml",
+        "--bug",
+        "triggering-flag-stuck",
+        "--out-dir",
+        &out_dir,
+    ]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("render: checkpoint-harness render "),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn show_prints_a_model_in_every_format() {
+    for (format, start) in [
+        ("text", "model linear"),
+        ("dot", "digraph"),
+        ("mermaid", "flowchart LR"),
+    ] {
+        let output = harness(&["show", "models/linear.toml", "--format", format]);
+        assert_eq!(output.status.code(), Some(0));
+        assert!(text(&output).0.starts_with(start), "{format}");
+    }
 }

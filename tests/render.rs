@@ -108,7 +108,7 @@ fn check_mermaid(diagram: &str) -> Result<(), String> {
         }
         let arrow = ["-->>", "->>", "-x"]
             .iter()
-            .find_map(|a| line.split_once(a).map(|(from, rest)| (from, rest)))
+            .find_map(|a| line.split_once(a))
             .ok_or(format!("unknown statement: {line}"))?;
         let (from, rest) = arrow;
         let (to, text) = rest
