@@ -17,7 +17,7 @@ use crate::protocol::{
     Attempt, Barrier, CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet, Tick,
 };
 use crate::spec::Spec;
-use crate::task::TaskSnapshot;
+use crate::task::SharedSnapshot;
 use decider::{Decision, RequestQueue, Submitted, TriggerRequest};
 use failure_manager::{FailureLevel, FailureManager};
 use store::{CompletedCheckpoint, CompletedStore};
@@ -34,7 +34,7 @@ pub struct PendingCheckpoint {
     pub expires_at: Tick,
     pub not_yet_acked: TaskSet,
     /// Acknowledged snapshots, sorted by task.
-    pub acks: Vec<(TaskId, TaskSnapshot)>,
+    pub acks: Vec<(TaskId, SharedSnapshot)>,
     /// `tasksToTrigger` and `tasksToCommitTo` of the plan.
     pub tasks_to_trigger: TaskSet,
     pub tasks_to_commit: TaskSet,
@@ -132,7 +132,7 @@ pub enum CoordinatorInput {
         task: TaskId,
         attempt: Attempt,
         id: CheckpointId,
-        snapshot: TaskSnapshot,
+        snapshot: SharedSnapshot,
     },
     Decline {
         task: TaskId,
@@ -633,7 +633,7 @@ impl Coordinator {
         task: TaskId,
         attempt: Attempt,
         id: CheckpointId,
-        snapshot: TaskSnapshot,
+        snapshot: SharedSnapshot,
         out: &mut Outputs,
     ) {
         if !self.is_running() || attempt != self.attempt {

@@ -81,6 +81,10 @@ pub struct ChannelCapture {
     pub captured: Vec<(u8, Record)>,
 }
 
+/// A snapshot once it left the task: immutable and shared by every RPC, pending checkpoint and
+/// store entry that holds it, so cloning a world copies a pointer, not the state.
+pub type SharedSnapshot = std::sync::Arc<TaskSnapshot>;
+
 /// What a task acknowledges: its operator state plus, for unaligned checkpoints, the in-flight
 /// records of its inputs (`OperatorSubtaskState` incl. input channel state).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -97,7 +101,8 @@ pub struct Task {
     pub handler: BarrierHandler,
     /// Inputs that delivered `EndOfData`.
     pub end_of_data_inputs: InputSet,
-    pub capture: Option<ChannelCapture>,
+    /// Boxed: it is rarely present, and a task is copied on every step.
+    pub capture: Option<Box<ChannelCapture>>,
     /// `SubtaskCheckpointCoordinatorImpl.lastCheckpointId`: snapshots never go backwards.
     pub last_checkpoint_id: CheckpointId,
     /// Checkpoints the coordinator aborted before this task triggered them (ids above
@@ -501,12 +506,12 @@ impl Task {
             } else {
                 capture
             };
-            self.capture = Some(ChannelCapture {
+            self.capture = Some(Box::new(ChannelCapture {
                 id,
                 operator,
                 pending,
                 captured: channel_state,
-            });
+            }));
         }
     }
 
@@ -577,7 +582,7 @@ impl Task {
         }
         let all_arrived = capture.pending.is_empty() || (keep_persisting && handler_done);
         if all_arrived {
-            let capture = self.capture.take().expect("checked above");
+            let capture = *self.capture.take().expect("checked above");
             out.push(TaskOutput::Ack {
                 id: capture.id,
                 snapshot: TaskSnapshot {

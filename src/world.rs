@@ -18,7 +18,7 @@ use crate::protocol::{
 };
 use crate::spec::{RpcOrder, Spec};
 use crate::task::operator::Transaction;
-use crate::task::{Task, TaskContext, TaskInput, TaskOutput, TaskSnapshot, TaskStatus};
+use crate::task::{SharedSnapshot, Task, TaskContext, TaskInput, TaskOutput, TaskStatus};
 use crate::topology;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -43,7 +43,7 @@ pub enum Rpc {
         task: TaskId,
         attempt: Attempt,
         id: CheckpointId,
-        snapshot: TaskSnapshot,
+        snapshot: SharedSnapshot,
     },
     Decline {
         task: TaskId,
@@ -494,6 +494,47 @@ pub fn enabled(spec: &Spec, world: &World) -> Vec<Action> {
 /// [`enabled`] with explicit options.
 pub fn enabled_with(spec: &Spec, world: &World, options: Options) -> Vec<Action> {
     let mut actions = Vec::new();
+    let mut sink = Sink {
+        actions: Some(&mut actions),
+        found: false,
+    };
+    for_each_enabled(spec, world, options, &mut sink);
+    actions
+}
+
+/// Whether any action is enabled under `options`; stops at the first one.
+pub fn has_enabled(spec: &Spec, world: &World, options: Options) -> bool {
+    let mut sink = Sink {
+        actions: None,
+        found: false,
+    };
+    for_each_enabled(spec, world, options, &mut sink);
+    sink.found
+}
+
+/// Where `for_each_enabled` puts actions: a list, or just the fact that one exists.
+struct Sink<'a> {
+    actions: Option<&'a mut Vec<Action>>,
+    found: bool,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, action: Action) {
+        self.found = true;
+        if let Some(actions) = self.actions.as_mut() {
+            actions.push(action);
+        }
+    }
+
+    /// Only existence was asked for, and it is known.
+    fn done(&self) -> bool {
+        self.actions.is_none() && self.found
+    }
+}
+
+/// The one enumeration of enabled actions, in the deterministic order (shared by
+/// `enabled_with` and `has_enabled` so that the two cannot drift apart).
+fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut Sink) {
     let running = world.coordinator.is_running();
 
     // Channels: the head of every channel whose receiver runs and has not blocked it.
@@ -517,6 +558,9 @@ pub fn enabled_with(spec: &Spec, world: &World, options: Options) -> Vec<Action>
         {
             actions.push(Action::DeliverPriority { channel });
         }
+    }
+    if actions.done() {
+        return;
     }
     // Sources.
     for task in spec.task_ids() {
@@ -546,7 +590,10 @@ pub fn enabled_with(spec: &Spec, world: &World, options: Options) -> Vec<Action>
         actions.push(Action::FinishTriggering);
     }
     // Timers: the earliest due ones (several may share the due time), within the horizon.
-    if !options.timers_last || actions.is_empty() {
+    if actions.done() {
+        return;
+    }
+    if !options.timers_last || !actions.found {
         let timers = world.timers(spec);
         if let Some(earliest) = timers.iter().map(|(due, _)| *due).min() {
             if options.horizon.is_none_or(|horizon| earliest <= horizon) {
@@ -623,12 +670,11 @@ pub fn enabled_with(spec: &Spec, world: &World, options: Options) -> Vec<Action>
             actions.push(Action::FailStorageWrite);
         }
     }
-    actions
 }
 
-/// Whether any action is enabled (cheaper than building the list).
+/// Whether nothing can happen any more (under the model checker's options).
 pub fn is_quiescent(spec: &Spec, world: &World) -> bool {
-    enabled(spec, world).is_empty()
+    !has_enabled(spec, world, Options::exhaustive(spec))
 }
 
 /// A reason an action could not be applied (only ever from a replayed trace that does not fit).
@@ -1104,7 +1150,7 @@ impl Step<'_> {
                     task,
                     attempt,
                     id,
-                    snapshot,
+                    snapshot: SharedSnapshot::new(snapshot),
                 }),
                 TaskOutput::Decline { id, reason } => self.send(Rpc::Decline {
                     task,

@@ -275,7 +275,7 @@ impl Job {
             task,
             attempt,
             id: CheckpointId(id),
-            snapshot,
+            snapshot: snapshot.into(),
         })
     }
 
@@ -1503,7 +1503,7 @@ fn cct_test_handle_messages_for_non_existing_checkpoints() {
         task: SOURCE,
         attempt: Attempt(7),
         id: CheckpointId(1),
-        snapshot: snapshot(&job.spec, SOURCE),
+        snapshot: snapshot(&job.spec, SOURCE).into(),
     };
     assert!(job.step(unknown_attempt).is_empty());
     assert!(job
@@ -1525,11 +1525,11 @@ fn cct_test_state_cleanup_for_late_or_unknown_messages() {
         task: MAP,
         attempt: Attempt(9),
         id: CheckpointId(1),
-        snapshot: snapshot(&job.spec, MAP),
+        snapshot: snapshot(&job.spec, MAP).into(),
     };
     assert!(job.step(unknown_attempt).is_empty());
     let pending = job.c.pending(CheckpointId(1)).unwrap();
-    assert_eq!(pending.acks, vec![(SOURCE, source_snapshot(1))]);
+    assert_eq!(pending.acks, vec![(SOURCE, source_snapshot(1).into())]);
     assert!(pending.not_yet_acked.contains(MAP));
 
     let out = job.decline(SINK, 1, FailureReason::CheckpointDeclined);
@@ -1693,7 +1693,7 @@ fn cct_test_exception_in_storing_completed_checkpoint_is_reported_to_failure_man
         task: SINK,
         attempt: job.c.attempt,
         id: CheckpointId(1),
-        snapshot: snapshot(&job.spec, SINK),
+        snapshot: snapshot(&job.spec, SINK).into(),
     });
     assert!(completed(&out).is_empty());
     assert_eq!(
@@ -2055,7 +2055,10 @@ tolerable_failures = "unlimited"
         id: CheckpointId(3),
         kind: SnapshotKind::Checkpoint,
         timestamp: job.now,
-        snapshots: ALL.iter().map(|t| (*t, snapshot(&job.spec, *t))).collect(),
+        snapshots: ALL
+            .iter()
+            .map(|t| (*t, snapshot(&job.spec, *t).into()))
+            .collect(),
         expected: tasks(&ALL),
         finished: TaskSet::default(),
     };
@@ -2146,7 +2149,10 @@ fn cct_test_checkpoint_stats_tracker_restore_callback() {
         id: CheckpointId(42),
         kind: SnapshotKind::Checkpoint,
         timestamp: 0,
-        snapshots: ALL.iter().map(|t| (*t, snapshot(&spec, *t))).collect(),
+        snapshots: ALL
+            .iter()
+            .map(|t| (*t, snapshot(&spec, *t).into()))
+            .collect(),
         expected: tasks(&ALL),
         finished: TaskSet::default(),
     };

@@ -5,7 +5,7 @@
 //! the coordinator's only state that survives a coordinator failover (HA storage).
 
 use crate::protocol::{CheckpointId, SnapshotKind, TaskId, TaskSet, Tick};
-use crate::task::TaskSnapshot;
+use crate::task::{SharedSnapshot, TaskSnapshot};
 
 /// A completed checkpoint or savepoint: every acknowledged task's snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -14,7 +14,7 @@ pub struct CompletedCheckpoint {
     pub kind: SnapshotKind,
     pub timestamp: Tick,
     /// Snapshots of the acknowledged tasks, sorted by task.
-    pub snapshots: Vec<(TaskId, TaskSnapshot)>,
+    pub snapshots: Vec<(TaskId, SharedSnapshot)>,
     /// Tasks the checkpoint waited for (running at trigger time).
     pub expected: TaskSet,
     /// Tasks that had finished before the checkpoint was planned (FLIP-147): restored finished.
@@ -26,7 +26,7 @@ impl CompletedCheckpoint {
         self.snapshots
             .iter()
             .find(|(t, _)| *t == task)
-            .map(|(_, snapshot)| snapshot)
+            .map(|(_, snapshot)| snapshot.as_ref())
     }
 
     pub fn acknowledged(&self) -> TaskSet {

@@ -1,0 +1,151 @@
+//! Throughput benchmarks, reported as numbers (never asserted): simulator steps per second,
+//! model-checker states per second on one and two threads, and bytes per state (the deep size
+//! of a `World`, which every clone and hash in the explorers touches, measured with a counting
+//! allocator). Run with `cargo bench`; `cargo bench -- --quick` runs a shorter version.
+
+use checkpoint_harness::check::{self, CheckOptions, Strategy};
+use checkpoint_harness::invariants::Oracle;
+use checkpoint_harness::scheduler::SchedulerKind;
+use checkpoint_harness::sim::{self, RunBounds, Shard, Sweep};
+use checkpoint_harness::spec::Spec;
+use checkpoint_harness::world::{self, World};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Counts bytes allocated, so that the deep size of a clone can be measured.
+struct Counting;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The deep size of a world: its inline size plus everything a clone allocates.
+fn deep_size(world: &World) -> usize {
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let copy = world.clone();
+    let heap = ALLOCATED.load(Ordering::Relaxed) - before;
+    drop(copy);
+    std::mem::size_of::<World>() + heap
+}
+
+/// Average deep size over the worlds a simulation run passes through.
+fn bytes_per_state(spec: &Spec) -> (usize, usize) {
+    let oracle = Oracle::new(spec);
+    let run = sim::run(spec, &oracle, 1, SchedulerKind::Random, RunBounds::of(spec));
+    let mut world = World::initial(spec);
+    let (mut total, mut largest) = (0, 0);
+    for action in &run.actions {
+        world = world::apply(spec, &world, *action).expect("enabled");
+        let size = deep_size(&world);
+        total += size;
+        largest = largest.max(size);
+    }
+    (total / run.actions.len().max(1), largest)
+}
+
+fn simulator(spec: &Spec, seeds: u64, threads: usize) -> (u64, f64) {
+    let oracle = Oracle::new(spec);
+    let request = Sweep {
+        seeds: 0..seeds,
+        shard: Shard::ALL,
+        scheduler: SchedulerKind::Random,
+        bounds: RunBounds::of(spec),
+        threads,
+    };
+    let started = Instant::now();
+    let report = sim::sweep(spec, &oracle, &request, &|_| {});
+    assert!(report.failure.is_none(), "{} fails", spec.name);
+    (report.steps, started.elapsed().as_secs_f64())
+}
+
+fn checker(spec: &Spec, threads: usize, limit: Duration) -> (usize, usize, f64, bool) {
+    let options = CheckOptions {
+        strategy: Strategy::Dfs,
+        threads,
+        max_states: None,
+        max_depth: None,
+        time_limit: Some(limit),
+        symmetry: true,
+        shortest: true,
+    };
+    let started = Instant::now();
+    let summary = check::check(Arc::new(spec.clone()), options, &mut |_| {});
+    let complete = matches!(summary.verdict, check::Verdict::Pass);
+    (
+        summary.total_states,
+        summary.unique_states,
+        started.elapsed().as_secs_f64(),
+        complete,
+    )
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (seeds, limit) = if quick {
+        (300, Duration::from_secs(10))
+    } else {
+        (3000, Duration::from_secs(90))
+    };
+    let models = [
+        "linear",
+        "keyed-join-2pc",
+        "keyed-aggregate",
+        "unaligned",
+        "two-input-join",
+    ];
+
+    println!("simulator ({seeds} seeds per model, random scheduler)");
+    println!(
+        "{:<18} {:>12} {:>12} {:>12}",
+        "model", "steps", "steps/s 1t", "steps/s 2t"
+    );
+    for name in models {
+        let spec = Spec::embedded(name).expect("embedded");
+        let (steps, one) = simulator(&spec, seeds, 1);
+        let (_, two) = simulator(&spec, seeds, 2);
+        println!(
+            "{name:<18} {steps:>12} {:>12.0} {:>12.0}",
+            steps as f64 / one,
+            steps as f64 / two
+        );
+    }
+
+    println!("\nbytes per state (deep size of a World along a simulated run)");
+    println!("{:<18} {:>10} {:>10}", "model", "average", "largest");
+    for name in models {
+        let spec = Spec::embedded(name).expect("embedded");
+        let (average, largest) = bytes_per_state(&spec);
+        println!("{name:<18} {average:>10} {largest:>10}");
+    }
+
+    println!("\nmodel checker (depth-first, time limit {limit:?})");
+    println!(
+        "{:<22} {:>8} {:>12} {:>12} {:>10} {:>12} {:>9}",
+        "model", "threads", "total", "unique", "seconds", "states/s", "complete"
+    );
+    for name in ["short-timeout", "retained-checkpoints", "keyed-join-2pc"] {
+        let spec = Spec::embedded(name).expect("embedded");
+        for threads in [1, 2] {
+            let (total, unique, seconds, complete) = checker(&spec, threads, limit);
+            println!(
+                "{name:<22} {threads:>8} {total:>12} {unique:>12} {seconds:>10.1} {:>12.0} {:>9}",
+                total as f64 / seconds,
+                if complete { "yes" } else { "no" }
+            );
+        }
+    }
+}
