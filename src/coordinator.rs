@@ -856,6 +856,12 @@ impl Coordinator {
         } else {
             JobStatus::Finished
         };
+        self.shut_down(ctx, out);
+    }
+
+    /// `CheckpointCoordinator.shutdown`: no more triggers; queued requests fail and pending
+    /// checkpoints are aborted (the tasks are gone, so nobody is notified).
+    fn shut_down(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
         self.stop_scheduler();
         self.fail_queue(FailureReason::CheckpointCoordinatorShutdown, out);
         self.abort_all(
@@ -907,14 +913,7 @@ impl Coordinator {
             .has_bug(Bug::StopWithSavepointFailsOverToCheckpoint);
         if self.job == JobStatus::Suspending && !pre_fix {
             self.job = JobStatus::Suspended;
-            self.stop_scheduler();
-            self.fail_queue(FailureReason::CheckpointCoordinatorShutdown, out);
-            self.abort_all(
-                ctx,
-                FailureReason::CheckpointCoordinatorShutdown,
-                false,
-                out,
-            );
+            self.shut_down(ctx, out);
             out.push(CoordinatorOutput::CancelJob);
             return;
         }

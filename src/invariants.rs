@@ -778,7 +778,10 @@ pub struct OutputEvidence {
     pub expected: Vec<Lineage>,
     /// What the external output holds, with who wrote each record ("sink txn cp3").
     pub actual: Vec<(Lineage, String)>,
-    pub missing: Vec<Lineage>,
+    /// Records never written. Only judged once the job finished (`None` before: a record not
+    /// written yet may simply not have been emitted yet).
+    pub missing: Option<Vec<Lineage>>,
+    /// Records written more often than the reference allows (judged at any time).
     pub duplicated: Vec<(Lineage, Vec<String>)>,
 }
 
@@ -812,7 +815,7 @@ pub fn output_evidence(spec: &Spec, oracle: &Oracle, world: &World) -> OutputEvi
     OutputEvidence {
         expected: oracle.full_output.clone(),
         actual,
-        missing,
+        missing: world.job_done().then_some(missing),
         duplicated,
     }
 }

@@ -10,6 +10,7 @@ pub mod check;
 pub mod coordinator;
 pub mod error;
 pub mod ghost;
+pub mod html;
 pub mod invariants;
 pub mod protocol;
 pub mod reference;

@@ -42,6 +42,7 @@ enum Format {
 enum RenderFormat {
     Text,
     Mermaid,
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -1036,6 +1037,21 @@ fn run_render(
     let text = match format {
         RenderFormat::Text => render::render_text(&spec, &replayed),
         RenderFormat::Mermaid => render::render_mermaid(&spec, &replayed),
+        RenderFormat::Html => {
+            // For output-level violations, show which records are missing or duplicated.
+            let output_level = matches!(
+                replayed.outcome.invariant(),
+                Some(
+                    "end-to-end-exactly-once"
+                        | "restored-state-exactly-once"
+                        | "healed-run-finishes"
+                )
+            );
+            let evidence = output_level.then(|| {
+                checkpoint_harness::invariants::output_evidence(&spec, &oracle, &replayed.world)
+            });
+            checkpoint_harness::html::report(&spec, &trace, &replayed, evidence.as_ref())
+        }
     };
     match output {
         Some(file) => {

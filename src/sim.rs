@@ -68,6 +68,47 @@ impl RunBounds {
     }
 }
 
+/// A run in progress: the world, the actions taken, and what it reached.
+struct Run<'a> {
+    spec: &'a Spec,
+    oracle: &'a Oracle,
+    world: World,
+    actions: Vec<Action>,
+    reached: Vec<&'static str>,
+}
+
+impl Run<'_> {
+    /// Applies one action, checks every invariant, and notes non-vacuity properties reached.
+    fn step(&mut self, action: Action) -> Option<Outcome> {
+        self.actions.push(action);
+        self.world = world::apply(self.spec, &self.world, action)
+            .expect("the scheduler only picks enabled actions");
+        if let Err(violation) = invariants::check_all(self.spec, self.oracle, &self.world) {
+            return Some(Outcome::Violation {
+                violation,
+                step: self.actions.len(),
+            });
+        }
+        for property in PROPERTIES.iter().filter(|p| p.kind == Kind::Sometimes) {
+            if !self.reached.contains(&property.name) && property.reached(self.spec, &self.world) {
+                self.reached.push(property.name);
+            }
+        }
+        None
+    }
+
+    fn report(self, config: SwarmConfig, healed_at: usize, outcome: Outcome) -> RunReport {
+        RunReport {
+            config,
+            actions: self.actions,
+            healed_at,
+            outcome,
+            reached: self.reached,
+            final_world: self.world,
+        }
+    }
+}
+
 /// Runs one seed.
 pub fn run(
     spec: &Spec,
@@ -77,19 +118,12 @@ pub fn run(
     bounds: RunBounds,
 ) -> RunReport {
     let mut scheduler = Scheduler::new(spec, seed, kind);
-    let mut world = World::initial(spec);
-    let mut actions = Vec::new();
-    let mut reached: Vec<&'static str> = Vec::new();
-    let sometimes: Vec<_> = PROPERTIES
-        .iter()
-        .filter(|p| p.kind == Kind::Sometimes)
-        .collect();
-    let note = |world: &World, reached: &mut Vec<&'static str>| {
-        for property in &sometimes {
-            if !reached.contains(&property.name) && property.reached(spec, world) {
-                reached.push(property.name);
-            }
-        }
+    let mut run = Run {
+        spec,
+        oracle,
+        world: World::initial(spec),
+        actions: Vec::new(),
+        reached: Vec::new(),
     };
     let faulty = Options {
         faults: true,
@@ -98,94 +132,52 @@ pub fn run(
         timers_last: false,
     };
 
-    // Faulty phase.
+    // Faulty phase: the seed's fault kinds, within their limits, from their first step on.
     for step in 0..bounds.faulty_steps {
-        let candidates: Vec<Action> = world::enabled_with(spec, &world, faulty)
+        let candidates: Vec<Action> = world::enabled_with(spec, &run.world, faulty)
             .into_iter()
             .filter(|a| {
                 let class = ActionClass::of(a);
                 !class.is_fault()
                     || scheduler
                         .config
-                        .fault_allowed(class, step, used_of(&world, class))
+                        .fault_allowed(class, step, used_of(&run.world, class))
             })
             .collect();
         if candidates.is_empty() {
             break;
         }
         let action = candidates[scheduler.pick(step, &candidates)];
-        if let Some(outcome) = take_step(spec, oracle, &mut world, &mut actions, action) {
-            let healed_at = actions.len();
-            return finish(
-                scheduler.config,
-                actions,
-                healed_at,
-                outcome,
-                reached,
-                world,
-            );
+        if let Some(outcome) = run.step(action) {
+            let healed_at = run.actions.len();
+            return run.report(scheduler.config, healed_at, outcome);
         }
-        note(&world, &mut reached);
     }
 
-    // Healed phase.
-    let healed_at = actions.len();
-    let healed = Options::healed();
+    // Healed phase: no faults, prompt network, fair choices; the job must finish in time.
+    let healed_at = run.actions.len();
     for _ in 0..bounds.healed_steps {
-        if world.job_done() {
+        if run.world.job_done() {
             break;
         }
-        let candidates = world::enabled_with(spec, &world, healed);
+        let candidates = world::enabled_with(spec, &run.world, Options::healed());
         if candidates.is_empty() {
             break;
         }
         let action = candidates[scheduler.pick_fair(&candidates)];
-        if let Some(outcome) = take_step(spec, oracle, &mut world, &mut actions, action) {
-            return finish(
-                scheduler.config,
-                actions,
-                healed_at,
-                outcome,
-                reached,
-                world,
-            );
+        if let Some(outcome) = run.step(action) {
+            return run.report(scheduler.config, healed_at, outcome);
         }
-        note(&world, &mut reached);
     }
-    let outcome = if world.job_done() {
+    let outcome = if run.world.job_done() {
         Outcome::Pass
     } else {
         Outcome::Violation {
-            violation: healed_violation(spec, &world, bounds.healed_steps),
-            step: actions.len(),
+            violation: healed_violation(spec, &run.world, bounds.healed_steps),
+            step: run.actions.len(),
         }
     };
-    finish(
-        scheduler.config,
-        actions,
-        healed_at,
-        outcome,
-        reached,
-        world,
-    )
-}
-
-fn finish(
-    config: SwarmConfig,
-    actions: Vec<Action>,
-    healed_at: usize,
-    outcome: Outcome,
-    reached: Vec<&'static str>,
-    final_world: World,
-) -> RunReport {
-    RunReport {
-        config,
-        actions,
-        healed_at,
-        outcome,
-        reached,
-        final_world,
-    }
+    run.report(scheduler.config, healed_at, outcome)
 }
 
 /// The liveness violation of a healed run that did not finish.
@@ -229,24 +221,6 @@ fn used_of(world: &World, class: ActionClass) -> u8 {
         ActionClass::StorageFailure => used.storage_failures,
         _ => 0,
     }
-}
-
-/// Applies one action and checks every invariant; returns the outcome if one is violated.
-fn take_step(
-    spec: &Spec,
-    oracle: &Oracle,
-    world: &mut World,
-    actions: &mut Vec<Action>,
-    action: Action,
-) -> Option<Outcome> {
-    actions.push(action);
-    *world = world::apply(spec, world, action).expect("the scheduler only picks enabled actions");
-    invariants::check_all(spec, oracle, world)
-        .err()
-        .map(|violation| Outcome::Violation {
-            violation,
-            step: actions.len(),
-        })
 }
 
 /// Which part of a seed range to run: shard `index` of `count` takes every `count`-th seed.

@@ -725,6 +725,15 @@ struct Step<'a> {
 }
 
 impl Step<'_> {
+    /// Where the first RPC named by `key` is in flight.
+    fn rpc_index(&self, key: RpcKey) -> Result<usize, ()> {
+        self.world
+            .rpcs
+            .iter()
+            .position(|r| r.key() == key)
+            .ok_or(())
+    }
+
     fn note(&mut self, event: StepEvent) {
         if let Some(events) = self.events.as_mut() {
             events.push(event);
@@ -800,12 +809,7 @@ impl Step<'_> {
             }
             Action::Emit { task } => self.task_step(task, TaskInput::EmitNext),
             Action::DeliverRpc { rpc } => {
-                let index = self
-                    .world
-                    .rpcs
-                    .iter()
-                    .position(|r| r.key() == rpc)
-                    .ok_or(())?;
+                let index = self.rpc_index(rpc)?;
                 let connection = self.world.rpcs[index].connection();
                 let behind = self.world.rpcs[..index]
                     .iter()
@@ -894,23 +898,13 @@ impl Step<'_> {
                 self.coordinator_outputs(outputs);
             }
             Action::LoseRpc { rpc } => {
-                let index = self
-                    .world
-                    .rpcs
-                    .iter()
-                    .position(|r| r.key() == rpc)
-                    .ok_or(())?;
+                let index = self.rpc_index(rpc)?;
                 self.world.rpcs.remove(index);
                 self.world.used.lost_rpcs += 1;
                 self.note(StepEvent::RpcLost(rpc));
             }
             Action::DeclineSnapshot { rpc } => {
-                let index = self
-                    .world
-                    .rpcs
-                    .iter()
-                    .position(|r| r.key() == rpc)
-                    .ok_or(())?;
+                let index = self.rpc_index(rpc)?;
                 let Rpc::Ack {
                     task, attempt, id, ..
                 } = self.world.rpcs.remove(index)

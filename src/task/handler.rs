@@ -193,12 +193,16 @@ impl SingleHandler {
                     self.phase = Phase::CollectingBarriers;
                 }
             }
-            Phase::CollectingBarriersUnaligned => {
-                effects.push(HandlerEffect::StopCapture { input });
-                if self.all_aligned() {
-                    self.finish_unaligned(spec);
-                }
-            }
+            Phase::CollectingBarriersUnaligned => self.unaligned_input_done(spec, input, effects),
+        }
+    }
+
+    /// An input's barrier (or end) arrived during an unaligned checkpoint: its channel state is
+    /// complete, and the checkpoint is done once every input's is.
+    fn unaligned_input_done(&mut self, spec: &Spec, input: u8, effects: &mut Effects) {
+        effects.push(HandlerEffect::StopCapture { input });
+        if self.all_aligned() {
+            self.finish_unaligned(spec);
         }
     }
 
@@ -294,10 +298,7 @@ impl SingleHandler {
                 }
             }
             Phase::CollectingBarriersUnaligned => {
-                effects.push(HandlerEffect::StopCapture { input });
-                if self.all_aligned() {
-                    self.finish_unaligned(spec);
-                }
+                self.unaligned_input_done(spec, input, &mut effects)
             }
         }
         effects
