@@ -8,7 +8,7 @@ use checkpoint_harness::check::{self, CheckOptions, Status, Strategy, Summary, V
 use checkpoint_harness::invariants::Oracle;
 use checkpoint_harness::scheduler::SchedulerKind;
 use checkpoint_harness::sim::{self, RunBounds, Shard, Sweep};
-use checkpoint_harness::spec::Spec;
+use checkpoint_harness::spec::{Spec, EMBEDDED_MODELS};
 use checkpoint_harness::trace::{self, Expected, Origin, Trace};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -50,16 +50,13 @@ fn summary_line(spec: &Spec, summary: &Summary) -> String {
     )
 }
 
+/// Every model in `models/` (tests/corpus.rs checks the embedded set is exactly that directory).
 fn models() -> Vec<Spec> {
-    let mut paths: Vec<_> = std::fs::read_dir("models")
-        .expect("models/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| Spec::load(p.to_str().expect("utf-8")).expect("loads"))
+    let mut names: Vec<&str> = EMBEDDED_MODELS.iter().map(|(name, _)| *name).collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| Spec::embedded(name).expect("embedded"))
         .collect()
 }
 

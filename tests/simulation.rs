@@ -7,19 +7,16 @@ use checkpoint_harness::invariants::Oracle;
 use checkpoint_harness::render;
 use checkpoint_harness::scheduler::SchedulerKind;
 use checkpoint_harness::sim::{self, Outcome, RunBounds, Shard, Sweep};
-use checkpoint_harness::spec::Spec;
+use checkpoint_harness::spec::{Spec, EMBEDDED_MODELS};
 use checkpoint_harness::trace::{self, Expected, Origin, Trace};
 
+/// Every model in `models/` (tests/corpus.rs checks the embedded set is exactly that directory).
 fn models() -> Vec<Spec> {
-    let mut paths: Vec<_> = std::fs::read_dir("models")
-        .expect("models/ exists")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| Spec::load(p.to_str().expect("utf-8 path")).expect("every model loads"))
+    let mut names: Vec<&str> = EMBEDDED_MODELS.iter().map(|(name, _)| *name).collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| Spec::embedded(name).expect("embedded"))
         .collect()
 }
 
