@@ -598,6 +598,14 @@ impl Spec {
             })
     }
 
+    /// Every embedded model, sorted by name (tests/corpus.rs checks these are exactly the files
+    /// in `models/`).
+    pub fn all_embedded() -> Vec<Spec> {
+        let mut names: Vec<&str> = EMBEDDED_MODELS.iter().map(|(name, _)| *name).collect();
+        names.sort();
+        names.into_iter().filter_map(Spec::embedded).collect()
+    }
+
     /// The embedded default model.
     pub fn default_model() -> Spec {
         Spec::parse(DEFAULT_MODEL_NAME, DEFAULT_MODEL_TEXT)

@@ -8,7 +8,7 @@ use checkpoint_harness::check::{self, CheckOptions, Status, Strategy, Summary, V
 use checkpoint_harness::invariants::Oracle;
 use checkpoint_harness::scheduler::SchedulerKind;
 use checkpoint_harness::sim::{self, RunBounds, Shard, Sweep};
-use checkpoint_harness::spec::{Spec, EMBEDDED_MODELS};
+use checkpoint_harness::spec::Spec;
 use checkpoint_harness::trace::{self, Expected, Origin, Trace};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -50,20 +50,10 @@ fn summary_line(spec: &Spec, summary: &Summary) -> String {
     )
 }
 
-/// Every model in `models/` (tests/corpus.rs checks the embedded set is exactly that directory).
-fn models() -> Vec<Spec> {
-    let mut names: Vec<&str> = EMBEDDED_MODELS.iter().map(|(name, _)| *name).collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| Spec::embedded(name).expect("embedded"))
-        .collect()
-}
-
 #[test]
 fn every_model_is_checked_within_ci_bounds() {
     let mut table = String::new();
-    for spec in models() {
+    for spec in Spec::all_embedded() {
         let summary = check::check(Arc::new(spec.clone()), bounded(1_500_000), &mut |_| {});
         assert!(
             !matches!(

@@ -7,11 +7,14 @@
 //! the DOM after rendering, `--screenshot` the picture, `--enable-logging=stderr` the console
 //! (the page has no script, so any console line is the browser complaining about the page,
 //! e.g. a fetch refused by the report's Content-Security-Policy) and `--log-net-log` every
-//! network request, of which the page must have made none. Chromium is required: without it
-//! the browser test fails with install instructions, unless `CHECKPOINT_HARNESS_SKIP_BROWSER=1`.
+//! network request, of which the page must have made none. Without Chromium the browser test
+//! prints that it was skipped and how to enable it, and passes; with `CI` set it fails instead
+//! (`support::skip_or_fail`). `CHECKPOINT_HARNESS_SKIP_BROWSER=1` skips it on purpose.
 //!
 //! The other tests check the markup itself, without a browser: self-contained, deterministic,
 //! escaped, violation marker at the right step.
+
+mod support;
 
 use checkpoint_harness::html;
 use checkpoint_harness::invariants::{self, Oracle};
@@ -398,6 +401,20 @@ fn run_chromium(chromium: &Path, label: &str, extra: &[String], url: &str) -> Ru
     run
 }
 
+/// The page logged no console error, loaded everything it asked for and made no network request.
+fn assert_loaded_cleanly(run: &Run, url: &str) {
+    assert_eq!(
+        page_problems(&run.stderr, url),
+        Vec::<String>::new(),
+        "console errors or failed loads"
+    );
+    assert_eq!(
+        page_requests(&run.net_log),
+        Vec::<String>::new(),
+        "the page made network requests"
+    );
+}
+
 /// Console messages and load failures about the page. Chromium's stderr also carries unrelated
 /// noise (D-Bus, GPU, sandbox warnings), which is ignored; the page runs no script, so any
 /// console message at all is the browser reporting a problem with the page.
@@ -469,12 +486,13 @@ fn the_report_renders_in_headless_chromium() {
         return;
     }
     let Some(chromium) = find_chromium() else {
-        panic!(
-            "this test needs headless Chromium and found none on the PATH. Install it \
-             (Debian/Ubuntu: `apt-get install -y chromium`; CI's .ci/run does this), or point \
-             CHECKPOINT_HARNESS_CHROMIUM at a Chromium binary, or set \
-             CHECKPOINT_HARNESS_SKIP_BROWSER=1 to skip it"
+        support::skip_or_fail(
+            "the_report_renders_in_headless_chromium",
+            "headless Chromium",
+            "install it (Debian/Ubuntu: `apt-get install -y chromium`; CI's .ci/run does this) or \
+             point CHECKPOINT_HARNESS_CHROMIUM at a Chromium binary",
         );
+        return;
     };
     let report = rendered();
     let dir = artifacts_dir();
@@ -498,16 +516,7 @@ fn the_report_renders_in_headless_chromium() {
         dom.contains(&format!("data-invariant=\"{INVARIANT}\"")),
         "the rendered marker names {INVARIANT}"
     );
-    assert_eq!(
-        page_problems(&run.stderr, &url),
-        Vec::<String>::new(),
-        "console errors or failed loads"
-    );
-    assert_eq!(
-        page_requests(&run.net_log),
-        Vec::<String>::new(),
-        "the page made network requests"
-    );
+    assert_loaded_cleanly(&run, &url);
 
     // The screenshot, kept as a CI artefact.
     let screenshot = dir.join("report.png");
@@ -523,16 +532,7 @@ fn the_report_renders_in_headless_chromium() {
         ],
         &url,
     );
-    assert_eq!(
-        page_problems(&run.stderr, &url),
-        Vec::<String>::new(),
-        "console errors or failed loads"
-    );
-    assert_eq!(
-        page_requests(&run.net_log),
-        Vec::<String>::new(),
-        "the page made network requests"
-    );
+    assert_loaded_cleanly(&run, &url);
     let png = std::fs::read(&screenshot).expect("chromium wrote the screenshot");
     assert_eq!(png_size(&png), (WINDOW_WIDTH, height), "screenshot size");
     println!(

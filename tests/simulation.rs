@@ -7,18 +7,8 @@ use checkpoint_harness::invariants::Oracle;
 use checkpoint_harness::render;
 use checkpoint_harness::scheduler::SchedulerKind;
 use checkpoint_harness::sim::{self, Outcome, RunBounds, Shard, Sweep};
-use checkpoint_harness::spec::{Spec, EMBEDDED_MODELS};
+use checkpoint_harness::spec::Spec;
 use checkpoint_harness::trace::{self, Expected, Origin, Trace};
-
-/// Every model in `models/` (tests/corpus.rs checks the embedded set is exactly that directory).
-fn models() -> Vec<Spec> {
-    let mut names: Vec<&str> = EMBEDDED_MODELS.iter().map(|(name, _)| *name).collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| Spec::embedded(name).expect("embedded"))
-        .collect()
-}
 
 fn trace_of(spec: &Spec, seed: u64, kind: SchedulerKind) -> (Trace, sim::RunReport) {
     let oracle = Oracle::new(spec);
@@ -40,7 +30,7 @@ fn trace_of(spec: &Spec, seed: u64, kind: SchedulerKind) -> (Trace, sim::RunRepo
 
 #[test]
 fn the_same_seed_gives_byte_identical_traces() {
-    for spec in models() {
+    for spec in Spec::all_embedded() {
         for seed in [0, 1, 7, 12345] {
             for kind in [SchedulerKind::Random, SchedulerKind::Pct { depth: 3 }] {
                 let (first, _) = trace_of(&spec, seed, kind);
@@ -72,7 +62,7 @@ fn different_seeds_explore_different_schedules() {
 
 #[test]
 fn replaying_a_trace_reaches_the_identical_final_world() {
-    for spec in models() {
+    for spec in Spec::all_embedded() {
         let oracle = Oracle::new(&spec);
         for seed in [3, 99] {
             let (trace, run) = trace_of(&spec, seed, SchedulerKind::Random);
@@ -113,7 +103,7 @@ fn a_saved_trace_loads_back_equal_and_replays_from_the_embedded_model() {
 
 #[test]
 fn a_sweep_of_2000_seeds_passes_on_every_model() {
-    for spec in models() {
+    for spec in Spec::all_embedded() {
         let oracle = Oracle::new(&spec);
         for (kind, seeds) in [
             (SchedulerKind::Random, 0..2000),
