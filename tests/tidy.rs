@@ -70,11 +70,11 @@ fn violations(files: &[PathBuf], forbidden: &[&str]) -> Vec<String> {
 
 fn is_step_function_module(path: &Path) -> bool {
     let name = relative(path);
-    name == "src/protocol.rs"
-        || name == "src/coordinator.rs"
-        || name.starts_with("src/coordinator/")
-        || name == "src/task.rs"
-        || name.starts_with("src/task/")
+    name == "src/system/protocol.rs"
+        || name.starts_with("src/system/coordinator/")
+        || name.starts_with("src/system/coordinator/")
+        || name.starts_with("src/system/task/")
+        || name.starts_with("src/system/task/")
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn no_hash_map_or_hash_set_decides_behaviour() {
 fn only_the_scheduler_touches_randomness() {
     let files: Vec<PathBuf> = source_files()
         .into_iter()
-        .filter(|p| relative(p) != "src/scheduler.rs")
+        .filter(|p| relative(p) != "src/explore/scheduler.rs")
         .collect();
     let found = violations(&files, &["rand::", "rand_chacha", "thread_rng", "ChaCha"]);
     assert!(
@@ -148,7 +148,7 @@ fn only_the_scheduler_touches_randomness() {
 fn only_check_names_stateright() {
     let files: Vec<PathBuf> = source_files()
         .into_iter()
-        .filter(|p| relative(p) != "src/check.rs")
+        .filter(|p| relative(p) != "src/explore/check.rs")
         .collect();
     let found = violations(&files, &["stateright"]);
     assert!(
@@ -177,9 +177,9 @@ fn no_wall_clock_decides_behaviour() {
     // Wall-clock time may only measure (progress, time limits, statistics), in these modules.
     let allowed = [
         "src/main.rs",
-        "src/check.rs",
-        "src/bugs.rs",
-        "src/report.rs",
+        "src/explore/check.rs",
+        "src/system/bugs.rs",
+        "src/present/report.rs",
     ];
     let files: Vec<PathBuf> = source_files()
         .into_iter()

@@ -9,9 +9,9 @@
 //! whose alignment timeout elapsed is delivered already converted to unaligned, which is what the
 //! sender's output timer does in Flink.
 
-use crate::bugs::Bug;
-use crate::protocol::{Barrier, CheckpointId, FailureReason, InputSet, Tick};
-use crate::spec::Spec;
+use crate::system::bugs::Bug;
+use crate::system::protocol::{Barrier, CheckpointId, FailureReason, InputSet, Tick};
+use crate::system::spec::Spec;
 
 /// Which `BarrierHandlerState` the handler is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

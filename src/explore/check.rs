@@ -12,11 +12,11 @@
 //! a shortest counterexample (a single-threaded breadth-first search for the violated property,
 //! bounded by the depth-first counterexample's length), and a canonical symmetry representative.
 
-use crate::invariants::{self, Kind, Oracle, PROPERTIES};
-use crate::render;
-use crate::spec::Spec;
-use crate::symmetry;
-use crate::world::{self, Action, World};
+use crate::explore::symmetry;
+use crate::oracle::invariants::{self, Kind, Oracle, PROPERTIES};
+use crate::present::render;
+use crate::system::spec::Spec;
+use crate::system::world::{self, Action, World};
 use stateright::{Checker, HasDiscoveries, Model, Property};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -5,9 +5,9 @@
 //! older incomplete ones.
 
 use super::handler::{Effects, HandlerEffect};
-use crate::bugs::Bug;
-use crate::protocol::{Barrier, CheckpointId, FailureReason, InputSet};
-use crate::spec::Spec;
+use crate::system::bugs::Bug;
+use crate::system::protocol::{Barrier, CheckpointId, FailureReason, InputSet};
+use crate::system::spec::Spec;
 
 /// Flink's `MAX_CHECKPOINTS_TO_TRACK`.
 const MAX_TRACKED: usize = 50;

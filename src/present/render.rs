@@ -1,10 +1,10 @@
 //! Human-readable descriptions of actions, step events and worlds, shared by `replay`'s timeline,
 //! the model checker's Explorer view and the renderers.
 
-use crate::coordinator::CoordinatorEvent;
-use crate::protocol::{ChannelEvent, CheckpointId, TaskId, Tick};
-use crate::spec::Spec;
-use crate::world::{Action, RpcKey, RpcKind, StepEvent, Timer, UserRequestKind, World};
+use crate::system::coordinator::CoordinatorEvent;
+use crate::system::protocol::{ChannelEvent, CheckpointId, TaskId, Tick};
+use crate::system::spec::Spec;
+use crate::system::world::{Action, RpcKey, RpcKind, StepEvent, Timer, UserRequestKind, World};
 use std::fmt::Write as _;
 
 fn task_name(spec: &Spec, task: TaskId) -> &str {
@@ -316,9 +316,9 @@ pub struct StepSummary {
 
 /// Summarises a world for fixed-column renderings.
 pub fn summarize(spec: &Spec, world: &World) -> StepSummary {
-    use crate::coordinator::JobStatus;
-    use crate::task::handler::Phase;
-    use crate::task::{BarrierHandler, TaskStatus};
+    use crate::system::coordinator::JobStatus;
+    use crate::system::task::handler::Phase;
+    use crate::system::task::{BarrierHandler, TaskStatus};
     let c = &world.coordinator;
     let mut coordinator = match c.job {
         JobStatus::Running => "running",

@@ -6,8 +6,8 @@
 //! transactions), it carries an oracle-only [`Digest`] of their lineages that the invariants
 //! compare against an independent reference.
 
-use crate::protocol::{CheckpointId, Digest, Lineage, Record};
-use crate::spec::{OperatorKind, TaskSpec};
+use crate::system::protocol::{CheckpointId, Digest, Lineage, Record};
+use crate::system::spec::{OperatorKind, TaskSpec};
 
 /// A pre-committed two-phase-commit transaction, keyed by the checkpoint that pre-committed it
 /// (`TwoPhaseCommitSinkFunction.pendingCommitTransactions`).

@@ -7,8 +7,8 @@
 //! Expansion numbers subtasks operator by operator and channels edge by edge, upstream subtask
 //! first, so ids are stable for a given file.
 
-use crate::protocol::{ChannelId, TaskId, TaskSet};
-use crate::spec::{
+use crate::system::protocol::{ChannelId, TaskId, TaskSet};
+use crate::system::spec::{
     source_records, ChannelSpec, EdgeSpec, InputSpec, OperatorKind, OperatorSpec, OutputSpec,
     Partitioning, TaskSpec,
 };
@@ -258,7 +258,7 @@ pub fn expand(
 /// The downstream channel(s) a record goes to along one output, by the edge's partitioning.
 pub fn route<'a>(
     output: &'a OutputSpec,
-    record: &crate::protocol::Record,
+    record: &crate::system::protocol::Record,
 ) -> impl Iterator<Item = ChannelId> + 'a {
     let count = output.targets.len();
     let chosen: Option<usize> = match output.partitioning {

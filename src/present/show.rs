@@ -2,7 +2,7 @@
 //! partitioning and channels, and the checkpoint configuration, as text, Graphviz dot or a
 //! Mermaid flowchart.
 
-use crate::spec::{CheckpointMode, Spec};
+use crate::system::spec::{CheckpointMode, Spec};
 use std::fmt::Write as _;
 
 /// The checkpoint configuration, the fault budget and the bounds, one item per line.
@@ -38,8 +38,8 @@ fn configuration(spec: &Spec) -> Vec<String> {
         format!(
             "rpc order {}",
             match spec.rpc_order {
-                crate::spec::RpcOrder::Unordered => "unordered",
-                crate::spec::RpcOrder::PerPairFifo => "per-pair-fifo",
+                crate::system::spec::RpcOrder::Unordered => "unordered",
+                crate::system::spec::RpcOrder::PerPairFifo => "per-pair-fifo",
             }
         ),
     ];

@@ -7,9 +7,9 @@
 //! checkpoint's captured channel state through the same reference semantics, so that a cut taken
 //! by unaligned checkpoints (state + in-flight records) can be compared with a plain fold.
 
-use crate::protocol::{Digest, Key, Lineage, Record, TaskId};
-use crate::spec::{OperatorKind, Partitioning, Spec};
-use crate::task::operator::OperatorState;
+use crate::system::protocol::{Digest, Key, Lineage, Record, TaskId};
+use crate::system::spec::{OperatorKind, Partitioning, Spec};
+use crate::system::task::operator::OperatorState;
 
 /// What the reference says one subtask accounts for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

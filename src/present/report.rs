@@ -3,16 +3,16 @@
 //! how fast, and which invariant it violated. Also writes each bug's shrunk counterexample as a
 //! regression trace. Wall-clock time here only measures; it decides nothing.
 
-use crate::bugs::{Bug, BugSet, CheckPlan};
+use crate::system::bugs::{Bug, BugSet, CheckPlan};
 
-use crate::check::{self, CheckOptions, Strategy, Verdict};
 use crate::error::InputError;
-use crate::invariants::Oracle;
-use crate::scheduler::SchedulerKind;
-use crate::sim::{self, Outcome, RunBounds, Shard, Sweep};
-use crate::spec::Spec;
+use crate::explore::check::{self, CheckOptions, Strategy, Verdict};
+use crate::explore::scheduler::SchedulerKind;
+use crate::explore::sim::{self, Outcome, RunBounds, Shard, Sweep};
+use crate::oracle::invariants::Oracle;
+use crate::system::spec::Spec;
+use crate::system::world::Action;
 use crate::trace::{self, Expected, Origin, Trace};
-use crate::world::Action;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -5,10 +5,10 @@
 //! it. The failure-manager expectation here is an independent restatement of reference §1.10 that
 //! the `tolerable-failures-respected` invariant holds the coordinator to.
 
-use crate::coordinator::failure_manager::FailureLevel;
-use crate::coordinator::CoordinatorEvent;
-use crate::protocol::{CheckpointId, FailureReason, SnapshotKind, TaskId};
-use crate::spec::Spec;
+use crate::system::coordinator::failure_manager::FailureLevel;
+use crate::system::coordinator::CoordinatorEvent;
+use crate::system::protocol::{CheckpointId, FailureReason, SnapshotKind, TaskId};
+use crate::system::spec::Spec;
 
 /// A growable set of checkpoint ids (a bitset).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

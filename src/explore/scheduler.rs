@@ -8,8 +8,8 @@
 //! priorities with `depth - 1` priority change points). Same seed, same model, same version =
 //! the same choices, on every machine and thread count.
 
-use crate::spec::Spec;
-use crate::world::{Action, RpcKind};
+use crate::system::spec::Spec;
+use crate::system::world::{Action, RpcKind};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! `CheckpointRequestDecider`: the queue of trigger requests and the rule that picks the next one
 //! to execute (reference §1.6).
 
-use crate::protocol::{FailureReason, SnapshotKind, Tick};
+use crate::system::protocol::{FailureReason, SnapshotKind, Tick};
 
 /// Flink's `MAX_QUEUED_REQUESTS`.
 pub const MAX_QUEUED_REQUESTS: usize = 1000;

@@ -4,8 +4,8 @@
 //! Entries are kept in add order; the latest is the last one. The store and the id counter are
 //! the coordinator's only state that survives a coordinator failover (HA storage).
 
-use crate::protocol::{CheckpointId, SnapshotKind, TaskId, TaskSet, Tick};
-use crate::task::{SharedSnapshot, TaskSnapshot};
+use crate::system::protocol::{CheckpointId, SnapshotKind, TaskId, TaskSet, Tick};
+use crate::system::task::{SharedSnapshot, TaskSnapshot};
 
 /// A completed checkpoint or savepoint: every acknowledged task's snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -7,19 +7,21 @@
 //! semantics. `World` holds only dynamic state (the static `Spec` is passed in) and is cheap to
 //! clone and hash: small integer ids, canonical (sorted) collections, no strings.
 
-use crate::coordinator::store::CompletedCheckpoint;
-use crate::coordinator::{
+pub mod ghost;
+
+use crate::system::coordinator::store::CompletedCheckpoint;
+use crate::system::coordinator::{
     Coordinator, CoordinatorContext, CoordinatorEvent, CoordinatorInput, CoordinatorOutput,
     JobStatus, UserRequest,
 };
-use crate::ghost::{Ghost, LastStep};
-use crate::protocol::{
+use crate::system::protocol::{
     Attempt, Barrier, ChannelEvent, ChannelId, CheckpointId, FailureReason, Record, TaskId, Tick,
 };
-use crate::spec::{RpcOrder, Spec};
-use crate::task::operator::Transaction;
-use crate::task::{SharedSnapshot, Task, TaskContext, TaskInput, TaskOutput, TaskStatus};
-use crate::topology;
+use crate::system::spec::{RpcOrder, Spec};
+use crate::system::task::operator::Transaction;
+use crate::system::task::{SharedSnapshot, Task, TaskContext, TaskInput, TaskOutput, TaskStatus};
+use crate::system::topology;
+use crate::system::world::ghost::{Ghost, LastStep};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 

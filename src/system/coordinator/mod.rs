@@ -12,12 +12,12 @@ pub mod decider;
 pub mod failure_manager;
 pub mod store;
 
-use crate::bugs::Bug;
-use crate::protocol::{
+use crate::system::bugs::Bug;
+use crate::system::protocol::{
     Attempt, Barrier, CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet, Tick,
 };
-use crate::spec::Spec;
-use crate::task::SharedSnapshot;
+use crate::system::spec::Spec;
+use crate::system::task::SharedSnapshot;
 use decider::{Decision, RequestQueue, Submitted, TriggerRequest};
 use failure_manager::{FailureLevel, FailureManager};
 use store::{CompletedCheckpoint, CompletedStore};

@@ -5,61 +5,61 @@
 //! Every load error names the file, the key and the reason (`ModelError`); nothing here panics on
 //! user input. `models/README.md` documents every key with its unit and default.
 
-use crate::bugs::{Bug, BugSet};
 use crate::error::InputError;
-use crate::protocol::{
+use crate::system::bugs::{Bug, BugSet};
+use crate::system::protocol::{
     Alignment, ChannelId, Key, Lineage, Provenance, Record, SnapshotKind, TaskId, TaskSet, Tick,
 };
-use crate::topology;
+use crate::system::topology;
 use serde::Deserialize;
 
 /// The default model embedded in the binary (`check` without a MODEL argument).
 pub const DEFAULT_MODEL_NAME: &str = "models/keyed-join-2pc.toml";
-pub const DEFAULT_MODEL_TEXT: &str = include_str!("../models/keyed-join-2pc.toml");
+pub const DEFAULT_MODEL_TEXT: &str = include_str!("../../models/keyed-join-2pc.toml");
 
 /// Every model in `models/`, embedded so that the bug report runs from anywhere (a test checks
 /// that this list and the directory agree).
 pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
     (
         "alignment-timeout",
-        include_str!("../models/alignment-timeout.toml"),
+        include_str!("../../models/alignment-timeout.toml"),
     ),
     (
         "at-least-once",
-        include_str!("../models/at-least-once.toml"),
+        include_str!("../../models/at-least-once.toml"),
     ),
-    ("broadcast", include_str!("../models/broadcast.toml")),
+    ("broadcast", include_str!("../../models/broadcast.toml")),
     (
         "coordinator-faults",
-        include_str!("../models/coordinator-faults.toml"),
+        include_str!("../../models/coordinator-faults.toml"),
     ),
-    ("diamond", include_str!("../models/diamond.toml")),
+    ("diamond", include_str!("../../models/diamond.toml")),
     (
         "keyed-aggregate",
-        include_str!("../models/keyed-aggregate.toml"),
+        include_str!("../../models/keyed-aggregate.toml"),
     ),
     ("keyed-join-2pc", DEFAULT_MODEL_TEXT),
-    ("linear", include_str!("../models/linear.toml")),
+    ("linear", include_str!("../../models/linear.toml")),
     (
         "retained-checkpoints",
-        include_str!("../models/retained-checkpoints.toml"),
+        include_str!("../../models/retained-checkpoints.toml"),
     ),
     (
         "savepoints-2pc",
-        include_str!("../models/savepoints-2pc.toml"),
+        include_str!("../../models/savepoints-2pc.toml"),
     ),
     (
         "short-timeout",
-        include_str!("../models/short-timeout.toml"),
+        include_str!("../../models/short-timeout.toml"),
     ),
     (
         "two-input-join",
-        include_str!("../models/two-input-join.toml"),
+        include_str!("../../models/two-input-join.toml"),
     ),
-    ("unaligned", include_str!("../models/unaligned.toml")),
+    ("unaligned", include_str!("../../models/unaligned.toml")),
     (
         "unaligned-union",
-        include_str!("../models/unaligned-union.toml"),
+        include_str!("../../models/unaligned-union.toml"),
     ),
 ];
 

@@ -1,9 +1,9 @@
 //! `CheckpointFailureManager`: counts checkpoint failures against the tolerable number and
 //! decides when the job must fail over (reference §1.10).
 
-use crate::bugs::Bug;
-use crate::protocol::{CheckpointId, FailureReason, SnapshotKind};
-use crate::spec::Spec;
+use crate::system::bugs::Bug;
+use crate::system::protocol::{CheckpointId, FailureReason, SnapshotKind};
+use crate::system::spec::Spec;
 
 /// Failure-manager state: the count, the ids already counted, and the last successful id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -8,10 +8,10 @@
 //! on several threads, and always report the lowest failing seed, so the result does not depend
 //! on the thread count.
 
-use crate::invariants::{self, Kind, Oracle, Violation, PROPERTIES};
-use crate::scheduler::{ActionClass, Scheduler, SchedulerKind, SwarmConfig};
-use crate::spec::Spec;
-use crate::world::{self, Action, Options, World};
+use crate::explore::scheduler::{ActionClass, Scheduler, SchedulerKind, SwarmConfig};
+use crate::oracle::invariants::{self, Kind, Oracle, Violation, PROPERTIES};
+use crate::system::spec::Spec;
+use crate::system::world::{self, Action, Options, World};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;

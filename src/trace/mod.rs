@@ -7,15 +7,15 @@
 //! traces written by a newer format version. `shrink` minimises a failing trace by delta
 //! debugging over its actions, keeping only candidates that violate the same invariant.
 
-use crate::bugs::{Bug, BugSet};
 use crate::error::InputError;
-use crate::invariants::{self, Oracle, Violation};
-use crate::protocol::Tick;
-use crate::render;
-use crate::scheduler::SchedulerKind;
-use crate::sim::{self, Outcome};
-use crate::spec::Spec;
-use crate::world::{self, Action, Options, StepEvent, World};
+use crate::explore::scheduler::SchedulerKind;
+use crate::explore::sim::{self, Outcome};
+use crate::oracle::invariants::{self, Oracle, Violation};
+use crate::present::render;
+use crate::system::bugs::{Bug, BugSet};
+use crate::system::protocol::Tick;
+use crate::system::spec::Spec;
+use crate::system::world::{self, Action, Options, StepEvent, World};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

@@ -14,11 +14,11 @@ pub mod handler;
 pub mod operator;
 pub mod tracker;
 
-use crate::bugs::Bug;
-use crate::protocol::{
+use crate::system::bugs::Bug;
+use crate::system::protocol::{
     Barrier, ChannelEvent, CheckpointId, FailureReason, InputSet, Record, TaskId, Tick,
 };
-use crate::spec::{CheckpointMode, Spec, TaskSpec};
+use crate::system::spec::{CheckpointMode, Spec, TaskSpec};
 use handler::{HandlerEffect, SingleHandler};
 use operator::{OperatorState, Transaction};
 use tracker::Tracker;

@@ -6,15 +6,15 @@
 //! The exactly-once properties compare the system's state against the independent reference
 //! fold in `reference`, never against the code under test.
 
-use crate::coordinator::store::CompletedCheckpoint;
-use crate::coordinator::JobStatus;
-use crate::ghost::LastStep;
-use crate::protocol::{ChannelEvent, Digest, Lineage, Record, TaskId};
-use crate::reference::{self, CutTask, Effective, ReferenceTask};
-use crate::spec::{OperatorKind, Spec};
-use crate::task::operator::OperatorState;
-use crate::task::{BarrierHandler, TaskStatus};
-use crate::world::{self, World};
+use crate::oracle::reference::{self, CutTask, Effective, ReferenceTask};
+use crate::system::coordinator::store::CompletedCheckpoint;
+use crate::system::coordinator::JobStatus;
+use crate::system::protocol::{ChannelEvent, Digest, Lineage, Record, TaskId};
+use crate::system::spec::{OperatorKind, Spec};
+use crate::system::task::operator::OperatorState;
+use crate::system::task::{BarrierHandler, TaskStatus};
+use crate::system::world::ghost::LastStep;
+use crate::system::world::{self, World};
 use std::fmt::Write as _;
 
 /// What kind of property an entry is.
@@ -787,7 +787,7 @@ pub struct OutputEvidence {
 
 /// The output evidence of a world.
 pub fn output_evidence(spec: &Spec, oracle: &Oracle, world: &World) -> OutputEvidence {
-    let writer = |w: &crate::world::Writer| match w.transaction {
+    let writer = |w: &crate::system::world::Writer| match w.transaction {
         Some(t) => format!("{} txn {t}", spec.task(w.sink).name),
         None => spec.task(w.sink).name.clone(),
     };

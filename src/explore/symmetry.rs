@@ -11,10 +11,10 @@
 //! records), so lanes that sort equal are identical and the representative does not depend on
 //! traversal order or thread count.
 
-use crate::coordinator::store::CompletedCheckpoint;
-use crate::protocol::{ChannelId, TaskId, TaskSet};
-use crate::spec::{Partitioning, Spec};
-use crate::world::{Action, Rpc, RpcKey, Timer, World};
+use crate::system::coordinator::store::CompletedCheckpoint;
+use crate::system::protocol::{ChannelId, TaskId, TaskSet};
+use crate::system::spec::{Partitioning, Spec};
+use crate::system::world::{Action, Rpc, RpcKey, Timer, World};
 
 /// One group of interchangeable lanes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -303,8 +303,8 @@ pub fn relabel_world(spec: &Spec, world: &World, r: &Relabeling) -> World {
     out.rpcs = world.rpcs.iter().map(|rpc| relabel_rpc(r, rpc)).collect();
     // Unordered: a sorted multiset. Per-pair FIFO: grouped by connection, sending order kept.
     match spec.rpc_order {
-        crate::spec::RpcOrder::Unordered => out.rpcs.sort(),
-        crate::spec::RpcOrder::PerPairFifo => out.rpcs.sort_by_key(|rpc| rpc.connection()),
+        crate::system::spec::RpcOrder::Unordered => out.rpcs.sort(),
+        crate::system::spec::RpcOrder::PerPairFifo => out.rpcs.sort_by_key(|rpc| rpc.connection()),
     }
     let c = &mut out.coordinator;
     c.finished_tasks = r.set(c.finished_tasks);
@@ -381,7 +381,7 @@ pub fn decanonicalize(spec: &Spec, groups: &[Group], actions: &[Action]) -> Vec<
     let mut actual = Vec::with_capacity(actions.len());
     for action in actions {
         let real = relabel_action(&to_canonical.inverse(), *action);
-        match crate::world::apply(spec, &world, real) {
+        match crate::system::world::apply(spec, &world, real) {
             Ok(next) => world = next,
             Err(_) => break,
         }

@@ -13,11 +13,11 @@
 //! `id="violation"` with `data-step` and `data-invariant`, the lifecycle table
 //! `id="lifecycles"`.
 
-use crate::invariants::OutputEvidence;
-use crate::protocol::Lineage;
-use crate::render::{self, ArrowKind, Chart, ChartItem, ChartStep, Lifecycle, NoteKind};
-use crate::sim::Outcome;
-use crate::spec::Spec;
+use crate::explore::sim::Outcome;
+use crate::oracle::invariants::OutputEvidence;
+use crate::present::render::{self, ArrowKind, Chart, ChartItem, ChartStep, Lifecycle, NoteKind};
+use crate::system::protocol::Lineage;
+use crate::system::spec::Spec;
 use crate::trace::{Expected, Origin, Replayed, Trace};
 use std::fmt::Write as _;
 
@@ -1153,7 +1153,7 @@ mod tests {
 
     #[test]
     fn output_evidence_marks_missing_and_duplicated_records() {
-        use crate::protocol::Provenance;
+        use crate::system::protocol::Provenance;
         let record = |source, offset| Lineage::single(Provenance { source, offset });
         let (a, b) = (record(0, 0), record(0, 1));
         let evidence = OutputEvidence {

@@ -1,0 +1,13 @@
+//! Layer 3, the explorers: two ways over the one transition relation.
+//!
+//! - [`scheduler`]: the only module that draws random numbers (ChaCha8 per seed, swarm, PCT).
+//! - [`sim`]: seeded runs (a faulty phase, then a healed phase), sweeps and shards.
+//! - [`check`]: the exhaustive search, the only module that names stateright.
+//! - [`symmetry`]: canonical representatives of symmetric worlds for the checker.
+//!
+//! May touch: the system under test and the oracle. Must not touch: traces, presentation, I/O.
+
+pub mod check;
+pub mod scheduler;
+pub mod sim;
+pub mod symmetry;
