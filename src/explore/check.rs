@@ -14,8 +14,8 @@
 
 use crate::explore::symmetry;
 use crate::oracle::invariants::{self, Kind, Oracle, PROPERTIES};
-use crate::present::render;
 use crate::system::spec::Spec;
+use crate::system::world::describe;
 use crate::system::world::{self, Action, World};
 use stateright::{Checker, HasDiscoveries, Model, Property};
 use std::collections::BTreeSet;
@@ -175,7 +175,7 @@ impl Model for CheckModel {
     }
 
     fn format_action(&self, action: &Action) -> String {
-        render::describe_action_alone(&self.spec, action)
+        describe::describe_action_alone(&self.spec, action)
     }
 }
 
@@ -536,7 +536,7 @@ static EXPLORED_SPEC: std::sync::OnceLock<Arc<Spec>> = std::sync::OnceLock::new(
 impl std::fmt::Debug for Explored {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match EXPLORED_SPEC.get() {
-            Some(spec) => f.write_str(&render::describe_world(spec, &self.0)),
+            Some(spec) => f.write_str(&describe::describe_world(spec, &self.0)),
             None => write!(f, "{:?}", self.0),
         }
     }
@@ -568,15 +568,15 @@ impl Model for ExploreModel {
 
     fn format_step(&self, last: &Explored, action: Action) -> Option<String> {
         let spec = &self.0.spec;
-        let description = render::describe_action(spec, &last.0, &action);
+        let description = describe::describe_action(spec, &last.0, &action);
         let (next, events) = world::apply_traced(spec, &last.0, action).ok()?;
         let mut text = description;
-        for line in render::describe_events(spec, &events) {
+        for line in describe::describe_events(spec, &events) {
             text.push_str("\n  ");
             text.push_str(&line);
         }
         text.push_str("\n\n");
-        text.push_str(&render::describe_world(spec, &next));
+        text.push_str(&describe::describe_world(spec, &next));
         Some(text)
     }
 

@@ -5,17 +5,176 @@
 //! edges between different parallelisms, operators unreachable from a source, graphs without a
 //! sink, and shapes this model cannot represent (a join fed by another join, too many subtasks).
 //! Expansion numbers subtasks operator by operator and channels edge by edge, upstream subtask
-//! first, so ids are stable for a given file.
+//! first, so ids are stable for a given file. This module owns the static graph types
+//! (`OperatorSpec`, `EdgeSpec`, `TaskSpec`, `ChannelSpec`, ...) that `spec` builds and re-exports,
+//! so it depends on nothing above `protocol`.
 
-use crate::system::protocol::{ChannelId, TaskId, TaskSet};
-use crate::system::spec::{
-    source_records, ChannelSpec, EdgeSpec, InputSpec, OperatorKind, OperatorSpec, OutputSpec,
-    Partitioning, TaskSpec,
-};
+use crate::system::protocol::{ChannelId, Key, Lineage, Provenance, Record, TaskId, TaskSet};
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::{Bfs, EdgeRef};
 use petgraph::Direction;
+use serde::Deserialize;
+
+/// Operator kinds a model can declare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OperatorKind {
+    /// Finite deterministic input with an offset (Flink `SourceOperator` with one split).
+    Source,
+    /// Stateless one-to-one transformation.
+    Map,
+    /// Keyed aggregation: a running count per key (keyed state).
+    KeyedAggregate,
+    /// Multi-input union.
+    Union,
+    /// Two-input keyed symmetric hash join: first declared input edge is the left side.
+    Join,
+    /// `TwoPhaseCommitSinkFunction`: pre-commit at snapshot, commit on completion notification.
+    TwoPhaseCommitSink,
+    /// Writes every record straight to the external output (at-least-once).
+    AtLeastOnceSink,
+}
+
+impl OperatorKind {
+    pub fn is_source(self) -> bool {
+        self == OperatorKind::Source
+    }
+
+    pub fn is_sink(self) -> bool {
+        matches!(
+            self,
+            OperatorKind::TwoPhaseCommitSink | OperatorKind::AtLeastOnceSink
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OperatorKind::Source => "source",
+            OperatorKind::Map => "map",
+            OperatorKind::KeyedAggregate => "keyed-aggregate",
+            OperatorKind::Union => "union",
+            OperatorKind::Join => "join",
+            OperatorKind::TwoPhaseCommitSink => "two-phase-commit-sink",
+            OperatorKind::AtLeastOnceSink => "at-least-once-sink",
+        }
+    }
+}
+
+/// How an edge distributes records over the downstream subtasks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Partitioning {
+    /// Subtask `i` to subtask `i` (equal parallelism required).
+    #[default]
+    Forward,
+    /// By key: key `k` goes to subtask `k mod parallelism`.
+    Hash,
+    /// Every record to every downstream subtask.
+    Broadcast,
+    /// Spread over all downstream subtasks by a deterministic function of the record's lineage.
+    /// Flink's `RebalancePartitioner` is round-robin from a random start and not checkpointed;
+    /// a lineage function keeps the reference fold order-independent.
+    Rebalance,
+}
+
+impl Partitioning {
+    pub fn name(self) -> &'static str {
+        match self {
+            Partitioning::Forward => "forward",
+            Partitioning::Hash => "hash",
+            Partitioning::Broadcast => "broadcast",
+            Partitioning::Rebalance => "rebalance",
+        }
+    }
+
+    pub fn is_all_to_all(self) -> bool {
+        self != Partitioning::Forward
+    }
+}
+
+/// One operator of the logical graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorSpec {
+    pub name: String,
+    pub kind: OperatorKind,
+    pub parallelism: u8,
+    /// The operator's subtasks are `first_task .. first_task + parallelism`.
+    pub first_task: TaskId,
+    /// Sources: records per subtask and number of keys.
+    pub records: u8,
+    pub keys: u8,
+}
+
+/// One logical edge of the graph.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdgeSpec {
+    pub from: usize,
+    pub to: usize,
+    pub partitioning: Partitioning,
+    /// Which input of the downstream operator this edge feeds (0 = first declared; join: 0 left,
+    /// 1 right).
+    pub input_side: u8,
+}
+
+/// One input channel of a subtask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputSpec {
+    pub channel: ChannelId,
+    pub side: u8,
+}
+
+/// The output channels of a subtask along one edge, indexed by downstream subtask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub edge: usize,
+    pub partitioning: Partitioning,
+    /// `targets[j]` is the channel to downstream subtask `j` (forward edges: exactly one entry).
+    pub targets: Vec<ChannelId>,
+}
+
+/// One subtask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskSpec {
+    pub name: String,
+    pub operator: usize,
+    pub subtask: u8,
+    pub kind: OperatorKind,
+    /// Input channels by local input index.
+    pub inputs: Vec<InputSpec>,
+    pub outputs: Vec<OutputSpec>,
+    /// Sources: the records this subtask emits, in offset order.
+    pub input_records: Vec<Record>,
+    /// Sources: the index among all source subtasks (the `source` of a `Provenance`).
+    pub source_index: Option<u8>,
+    /// Subtasks with a channel into this one.
+    pub predecessors: TaskSet,
+}
+
+/// One FIFO channel between two subtasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelSpec {
+    pub from: TaskId,
+    pub to: TaskId,
+    /// The local input index of this channel at the receiving subtask.
+    pub to_input: u8,
+    pub edge: usize,
+}
+
+/// The deterministic input of source subtask `subtask` of `operator`: record `j` has key
+/// `j mod keys` and value `j + 1`.
+pub fn source_records(operator: &OperatorSpec, source_index: u8) -> Vec<Record> {
+    (0..operator.records)
+        .map(|offset| Record {
+            key: (offset % operator.keys) as Key,
+            value: offset as u16 + 1,
+            lineage: Lineage::single(Provenance {
+                source: source_index,
+                offset,
+            }),
+        })
+        .collect()
+}
 
 /// A structural problem with the graph, naming the offending key.
 #[derive(Debug)]

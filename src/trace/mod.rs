@@ -11,10 +11,10 @@ use crate::error::InputError;
 use crate::explore::scheduler::SchedulerKind;
 use crate::explore::sim::{self, Outcome};
 use crate::oracle::invariants::{self, Oracle, Violation};
-use crate::present::render;
 use crate::system::bugs::{Bug, BugSet};
 use crate::system::protocol::Tick;
 use crate::system::spec::Spec;
+use crate::system::world::describe;
 use crate::system::world::{self, Action, Options, StepEvent, World};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -232,7 +232,7 @@ pub struct ReplayStep {
     pub events: Vec<StepEvent>,
     pub violation: Option<Violation>,
     /// The world after the step, in brief (for fixed-column renderings).
-    pub summary: render::StepSummary,
+    pub summary: describe::StepSummary,
 }
 
 /// A replayed trace.
@@ -266,7 +266,7 @@ pub fn replay(
                 ),
             ));
         }
-        let description = render::describe_action(spec, &world, action);
+        let description = describe::describe_action(spec, &world, action);
         let (next, events) = world::apply_traced(spec, &world, *action).map_err(|e| {
             InputError::new(
                 file,
@@ -283,7 +283,7 @@ pub fn replay(
             description,
             events,
             violation: violation.clone(),
-            summary: render::summarize(spec, &world),
+            summary: describe::summarize(spec, &world),
         });
         if let Some(violation) = violation {
             return Ok(Replayed {

@@ -7,6 +7,7 @@
 //! semantics. `World` holds only dynamic state (the static `Spec` is passed in) and is cheap to
 //! clone and hash: small integer ids, canonical (sorted) collections, no strings.
 
+pub mod describe;
 pub mod ghost;
 
 use crate::system::coordinator::store::CompletedCheckpoint;
