@@ -1,0 +1,120 @@
+//! Failures and recovery, as the world performs them: a task crash (reported to the coordinator
+//! by RPC), the coordinator's (JobManager's) failover to a new leader over the same HA store, the
+//! job's global failover to a completed checkpoint (every task restarts, channels are refilled
+//! with the restored channel state), resuming from a savepoint, and cancelling the job.
+//!
+//! Full (not region) failover: see ARCHITECTURE.md's deviations.
+
+use super::step::Step;
+use super::{Rpc, StepEvent};
+use crate::system::coordinator::store::CompletedCheckpoint;
+use crate::system::coordinator::{Coordinator, CoordinatorContext, CoordinatorEvent, JobStatus};
+use crate::system::protocol::{Attempt, ChannelEvent, TaskId};
+use crate::system::task::{Task, TaskStatus};
+
+impl Step<'_> {
+    /// Fault: a task crashes.
+    pub(super) fn crash_task(&mut self, task: TaskId) {
+        self.world.used.task_crashes += 1;
+        self.note(StepEvent::Crashed(task));
+        self.crash(task);
+    }
+
+    /// Fault: the coordinator fails over to a new leader, which recovers from the HA store.
+    pub(super) fn failover_coordinator(&mut self) {
+        let spec = self.spec;
+        self.world.used.coordinator_failovers += 1;
+        self.note(StepEvent::CoordinatorFailedOver);
+        let ctx = CoordinatorContext {
+            spec,
+            now: self.world.now,
+            storage_write_fails: false,
+        };
+        let mut outputs = Vec::new();
+        let recovered = self.world.coordinator.recover(&ctx, &mut outputs);
+        self.world.coordinator = recovered;
+        self.world.ghost.coordinator_replaced();
+        // The old leader's RPC endpoints are gone.
+        self.world.rpcs.clear();
+        self.coordinator_outputs(outputs);
+    }
+
+    /// The user resumes a job stopped with a savepoint from that savepoint.
+    pub(super) fn resume_from_savepoint(&mut self) -> Result<(), ()> {
+        let spec = self.spec;
+        let savepoint = self.world.savepoint.clone().ok_or(())?;
+        if self.world.coordinator.job != JobStatus::Suspended {
+            return Err(());
+        }
+        let attempt = Attempt(self.world.coordinator.attempt.0.wrapping_add(1));
+        self.world.coordinator =
+            Coordinator::resumed_from(spec, self.world.now, savepoint.clone(), attempt);
+        self.world.ghost.coordinator_replaced();
+        self.note(StepEvent::Resumed { from: savepoint.id });
+        self.observe(CoordinatorEvent::Restored {
+            id: Some(savepoint.id),
+            newer_pending: false,
+        });
+        self.restore(Some(&savepoint));
+        Ok(())
+    }
+
+    pub(super) fn crash(&mut self, task: TaskId) {
+        self.world.tasks[task.0 as usize] = Task::crashed(self.spec, task);
+        let attempt = self.world.coordinator.attempt;
+        self.send(Rpc::TaskFailed { task, attempt });
+    }
+
+    /// The job ends without failover: every task is cancelled, channels and task RPCs vanish.
+    pub(super) fn cancel_job(&mut self) {
+        for queue in &mut self.world.channels {
+            queue.clear();
+        }
+        self.world.rpcs.retain(|rpc| !rpc.to_task());
+        for task in self.spec.task_ids() {
+            self.world.tasks[task.0 as usize] = Task::crashed(self.spec, task);
+        }
+    }
+
+    /// Global failover: every task restarts from the checkpoint (or from scratch), every channel
+    /// is cleared and refilled with the restored channel state, RPCs to the old tasks vanish.
+    pub(super) fn restore(&mut self, checkpoint: Option<&CompletedCheckpoint>) {
+        let spec = self.spec;
+        for queue in &mut self.world.channels {
+            queue.clear();
+        }
+        self.world.rpcs.retain(|rpc| !rpc.to_task());
+        let mut finished_on_restore = Vec::new();
+        for task in spec.task_ids() {
+            let snapshot = checkpoint.and_then(|c| c.snapshot(task));
+            match (snapshot, checkpoint) {
+                (Some(snapshot), Some(c)) => {
+                    let (restored, outputs, channel_state) =
+                        Task::restore(spec, task, snapshot, c.id);
+                    self.world.tasks[task.0 as usize] = restored;
+                    for (input, record) in channel_state {
+                        let channel = spec.task(task).inputs[input as usize].channel;
+                        self.world.channels[channel.0 as usize]
+                            .push_back(ChannelEvent::Record(record));
+                    }
+                    self.task_outputs(task, outputs);
+                }
+                (None, Some(c)) if c.finished.contains(task) => {
+                    // FLIP-147: a task finished in the checkpoint is deployed finished.
+                    let mut restored = Task::new(spec, task);
+                    restored.status = TaskStatus::Finished;
+                    self.world.tasks[task.0 as usize] = restored;
+                    finished_on_restore.push(task);
+                }
+                _ => self.world.tasks[task.0 as usize] = Task::new(spec, task),
+            }
+        }
+        for task in finished_on_restore {
+            self.broadcast(task, ChannelEvent::EndOfData);
+            self.broadcast(task, ChannelEvent::EndOfPartition);
+            let attempt = self.world.coordinator.attempt;
+            self.send(Rpc::EndOfData { task, attempt });
+            self.send(Rpc::TaskFinished { task, attempt });
+        }
+    }
+}

@@ -1,0 +1,450 @@
+//! One application of an action: `perform` routes each action to the step function it concerns
+//! in a few lines, and the helpers below route the step functions' outputs into channels, RPCs in
+//! flight and the external system. Failover and recovery live in `failover.rs`.
+
+use super::{Action, Rpc, RpcKey, StepEvent, Timer, UserRequestKind, World, Writer};
+use crate::system::coordinator::{
+    CoordinatorContext, CoordinatorEvent, CoordinatorInput, CoordinatorOutput,
+};
+use crate::system::protocol::{ChannelEvent, ChannelId, FailureReason, Record, TaskId};
+use crate::system::spec::{RpcOrder, Spec};
+use crate::system::task::{SharedSnapshot, TaskContext, TaskInput, TaskOutput, TaskStatus};
+use crate::system::topology;
+use crate::system::world::ghost::LastStep;
+
+/// One application of an action: the world being changed and the routing helpers.
+pub(super) struct Step<'a> {
+    pub(super) spec: &'a Spec,
+    pub(super) world: &'a mut World,
+    pub(super) events: Option<&'a mut Vec<StepEvent>>,
+}
+
+impl Step<'_> {
+    /// Where the first RPC named by `key` is in flight.
+    pub(super) fn rpc_index(&self, key: RpcKey) -> Result<usize, ()> {
+        self.world
+            .rpcs
+            .iter()
+            .position(|r| r.key() == key)
+            .ok_or(())
+    }
+
+    pub(super) fn note(&mut self, event: StepEvent) {
+        if let Some(events) = self.events.as_mut() {
+            events.push(event);
+        }
+    }
+
+    /// Routes one action to the step function it concerns. `Err` means the action is not
+    /// enabled in this world (only ever from a replayed trace that does not fit).
+    pub(super) fn perform(&mut self, action: Action) -> Result<(), ()> {
+        match action {
+            Action::Deliver { channel } => self.deliver_channel_head(channel)?,
+            Action::DeliverPriority { channel } => self.deliver_priority_barrier(channel)?,
+            Action::Emit { task } => self.task_step(task, TaskInput::EmitNext),
+            Action::DeliverRpc { rpc } => self.deliver_rpc_in_flight(rpc)?,
+            Action::FinishTriggering => self.finish_triggering()?,
+            Action::Fire { timer } => self.fire(timer)?,
+            Action::User { request } => self.user_request(request),
+            Action::ResumeFromSavepoint => self.resume_from_savepoint()?,
+            Action::Crash { task } => self.crash_task(task),
+            Action::FailoverCoordinator => self.failover_coordinator(),
+            Action::LoseRpc { rpc } => self.lose_rpc(rpc)?,
+            Action::DeclineSnapshot { rpc } => self.decline_snapshot(rpc)?,
+            Action::FailStorageWrite => self.arm_storage_fault(),
+        }
+        Ok(())
+    }
+
+    fn deliver_channel_head(&mut self, channel: ChannelId) -> Result<(), ()> {
+        let spec = self.spec;
+        let event = self.world.channels[channel.0 as usize]
+            .pop_front()
+            .ok_or(())?;
+        let to = spec.channel(channel);
+        if let ChannelEvent::CancelMarker(id) = event {
+            self.world.last.1 = Some((to.to, id));
+        }
+        let event = match event {
+            // The sender's output timer turned a queued timeoutable barrier unaligned.
+            ChannelEvent::Barrier(b)
+                if b.is_timeoutable()
+                    && self.world.now
+                        >= b.alignment_deadline(spec.checkpointing.alignment_timeout) =>
+            {
+                ChannelEvent::Barrier(b.as_unaligned())
+            }
+            other => other,
+        };
+        self.note(StepEvent::Delivered {
+            channel,
+            event,
+            priority: false,
+            overtaken: 0,
+        });
+        self.task_step(
+            to.to,
+            TaskInput::Event {
+                input: to.to_input,
+                event,
+            },
+        );
+        Ok(())
+    }
+
+    fn deliver_priority_barrier(&mut self, channel: ChannelId) -> Result<(), ()> {
+        let spec = self.spec;
+        let (index, barrier) = self.world.priority_barrier(spec, channel).ok_or(())?;
+        let queue = &mut self.world.channels[channel.0 as usize];
+        let overtaken: Vec<Record> = queue
+            .iter()
+            .take(index)
+            .filter_map(|e| match e {
+                ChannelEvent::Record(r) => Some(*r),
+                _ => None,
+            })
+            .collect();
+        queue.remove(index);
+        if !overtaken.is_empty() {
+            self.world.last.set(LastStep::BARRIER_OVERTOOK_RECORDS);
+        }
+        let to = spec.channel(channel);
+        self.note(StepEvent::Delivered {
+            channel,
+            event: ChannelEvent::Barrier(barrier.as_unaligned()),
+            priority: true,
+            overtaken: overtaken.len(),
+        });
+        self.task_step(
+            to.to,
+            TaskInput::PriorityBarrier {
+                input: to.to_input,
+                barrier: barrier.as_unaligned(),
+                overtaken,
+            },
+        );
+        Ok(())
+    }
+
+    fn deliver_rpc_in_flight(&mut self, rpc: RpcKey) -> Result<(), ()> {
+        let index = self.rpc_index(rpc)?;
+        let connection = self.world.rpcs[index].connection();
+        let behind = self.world.rpcs[..index]
+            .iter()
+            .any(|r| r.connection() == connection);
+        if self.spec.rpc_order == RpcOrder::PerPairFifo && behind {
+            return Err(()); // Not the head of its connection.
+        }
+        let message = self.world.rpcs.remove(index);
+        self.note(StepEvent::RpcDelivered(rpc));
+        self.deliver_rpc(message);
+        Ok(())
+    }
+
+    fn finish_triggering(&mut self) -> Result<(), ()> {
+        if self.world.coordinator.coordinator_snapshot.is_none() {
+            return Err(());
+        }
+        self.note(StepEvent::TriggerPhaseDone);
+        self.coordinator_step(CoordinatorInput::TriggerPhaseDone);
+        Ok(())
+    }
+
+    fn fire(&mut self, timer: Timer) -> Result<(), ()> {
+        let due = self
+            .world
+            .timers(self.spec)
+            .into_iter()
+            .find(|(_, t)| *t == timer)
+            .map(|(due, _)| due)
+            .ok_or(())?;
+        self.world.now = self.world.now.max(due);
+        self.note(StepEvent::TimerFired {
+            timer,
+            now: self.world.now,
+        });
+        match timer {
+            Timer::Periodic => self.coordinator_step(CoordinatorInput::PeriodicTimer),
+            Timer::CheckpointTimeout { checkpoint } => {
+                self.coordinator_step(CoordinatorInput::CheckpointTimeout(checkpoint))
+            }
+            Timer::Alignment { task } => self.task_step(task, TaskInput::AlignmentTimeout),
+            Timer::OutputAlignment { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn user_request(&mut self, request: UserRequestKind) {
+        self.note(StepEvent::UserRequested(request));
+        let used = &mut self.world.used;
+        match request {
+            UserRequestKind::ManualCheckpoint => used.manual_checkpoints += 1,
+            UserRequestKind::Savepoint => used.savepoints += 1,
+            UserRequestKind::StopWithSavepoint => used.stop_with_savepoint += 1,
+        }
+        self.coordinator_step(CoordinatorInput::User(request.into()));
+    }
+
+    fn lose_rpc(&mut self, rpc: RpcKey) -> Result<(), ()> {
+        let index = self.rpc_index(rpc)?;
+        self.world.rpcs.remove(index);
+        self.world.used.lost_rpcs += 1;
+        self.note(StepEvent::RpcLost(rpc));
+        Ok(())
+    }
+
+    /// The asynchronous part of a task's snapshot failed: the task declines instead of
+    /// acknowledging.
+    fn decline_snapshot(&mut self, rpc: RpcKey) -> Result<(), ()> {
+        let index = self.rpc_index(rpc)?;
+        let Rpc::Ack {
+            task, attempt, id, ..
+        } = self.world.rpcs.remove(index)
+        else {
+            return Err(());
+        };
+        self.world.used.declined_snapshots += 1;
+        self.note(StepEvent::SnapshotFailed(rpc));
+        self.send(Rpc::Decline {
+            task,
+            attempt,
+            id,
+            reason: FailureReason::CheckpointAsyncException,
+        });
+        Ok(())
+    }
+
+    fn arm_storage_fault(&mut self) {
+        self.world.used.storage_failures += 1;
+        self.world.storage_fault_armed = true;
+        self.note(StepEvent::StorageFaultArmed);
+    }
+
+    pub(super) fn send(&mut self, rpc: Rpc) {
+        self.note(StepEvent::RpcSent(rpc.key()));
+        let at = match self.spec.rpc_order {
+            RpcOrder::Unordered => self.world.rpcs.partition_point(|r| *r <= rpc),
+            // Behind everything on connections that sort before it or are the same one: each
+            // connection's queue keeps its sending order.
+            RpcOrder::PerPairFifo => {
+                let connection = rpc.connection();
+                self.world
+                    .rpcs
+                    .partition_point(|r| r.connection() <= connection)
+            }
+        };
+        self.world.rpcs.insert(at, rpc);
+    }
+
+    pub(super) fn deliver_rpc(&mut self, rpc: Rpc) {
+        match rpc {
+            Rpc::Trigger { task, barrier } => {
+                if self.world.task(task).status == TaskStatus::Finished {
+                    // The trigger RPC fails on a finished task (CCT#testTasksFinishDuringTriggering).
+                    let attempt = self.world.coordinator.attempt;
+                    self.send(Rpc::Decline {
+                        task,
+                        attempt,
+                        id: barrier.id,
+                        reason: FailureReason::TriggerCheckpointFailure,
+                    });
+                } else {
+                    self.task_step(task, TaskInput::Trigger(barrier));
+                }
+            }
+            Rpc::NotifyComplete { task, id } => self.task_step(task, TaskInput::NotifyComplete(id)),
+            Rpc::NotifyAborted {
+                task,
+                id,
+                latest_completed,
+            } => self.task_step(
+                task,
+                TaskInput::NotifyAborted {
+                    id,
+                    latest_completed,
+                },
+            ),
+            Rpc::Ack {
+                task,
+                attempt,
+                id,
+                snapshot,
+            } => self.coordinator_step(CoordinatorInput::Ack {
+                task,
+                attempt,
+                id,
+                snapshot,
+            }),
+            Rpc::Decline {
+                task,
+                attempt,
+                id,
+                reason,
+            } => self.coordinator_step(CoordinatorInput::Decline {
+                task,
+                attempt,
+                id,
+                reason,
+            }),
+            Rpc::EndOfData { task, attempt } => {
+                self.coordinator_step(CoordinatorInput::EndOfData { task, attempt })
+            }
+            Rpc::TaskFinished { task, attempt } => {
+                self.coordinator_step(CoordinatorInput::TaskFinished { task, attempt })
+            }
+            Rpc::TaskFailed { task, attempt } => {
+                self.coordinator_step(CoordinatorInput::TaskFailed { task, attempt })
+            }
+        }
+    }
+
+    pub(super) fn coordinator_step(&mut self, input: CoordinatorInput) {
+        let ctx = CoordinatorContext {
+            spec: self.spec,
+            now: self.world.now,
+            storage_write_fails: self.world.storage_fault_armed,
+        };
+        let outputs = self.world.coordinator.step(&ctx, input);
+        self.coordinator_outputs(outputs);
+    }
+
+    pub(super) fn coordinator_outputs(&mut self, outputs: Vec<CoordinatorOutput>) {
+        for output in outputs {
+            match output {
+                CoordinatorOutput::TriggerTask { task, barrier } => {
+                    self.send(Rpc::Trigger { task, barrier })
+                }
+                CoordinatorOutput::NotifyComplete { task, id } => {
+                    self.send(Rpc::NotifyComplete { task, id })
+                }
+                CoordinatorOutput::NotifyAborted {
+                    task,
+                    id,
+                    latest_completed,
+                } => self.send(Rpc::NotifyAborted {
+                    task,
+                    id,
+                    latest_completed,
+                }),
+                CoordinatorOutput::Restore { checkpoint } => self.restore(checkpoint.as_ref()),
+                CoordinatorOutput::CancelJob => self.cancel_job(),
+                CoordinatorOutput::SavepointCompleted(savepoint) => {
+                    self.world.savepoint = Some(savepoint)
+                }
+                CoordinatorOutput::StorageFaultConsumed => self.world.storage_fault_armed = false,
+                CoordinatorOutput::Event(event) => self.observe(event),
+            }
+        }
+    }
+
+    pub(super) fn observe(&mut self, event: CoordinatorEvent) {
+        if self.events.is_some() {
+            self.note(StepEvent::Coordinator(event.clone()));
+        }
+        self.world
+            .ghost
+            .observe(self.spec, &event, &mut self.world.last);
+    }
+
+    pub(super) fn task_step(&mut self, task: TaskId, input: TaskInput) {
+        let ctx = TaskContext {
+            spec: self.spec,
+            task,
+            now: self.world.now,
+        };
+        let outputs = self.world.tasks[task.0 as usize].step(&ctx, input);
+        self.task_outputs(task, outputs);
+    }
+
+    pub(super) fn task_outputs(&mut self, task: TaskId, outputs: Vec<TaskOutput>) {
+        let attempt = self.world.coordinator.attempt;
+        for output in outputs {
+            match output {
+                TaskOutput::Emit(record) => {
+                    let spec = self.spec;
+                    for spec_output in &spec.task(task).outputs {
+                        for channel in topology::route(spec_output, &record) {
+                            let event = ChannelEvent::Record(record);
+                            self.note(StepEvent::Sent { channel, event });
+                            self.world.channels[channel.0 as usize].push_back(event);
+                        }
+                    }
+                }
+                TaskOutput::Broadcast(event) => self.broadcast(task, event),
+                TaskOutput::Ack { id, snapshot } => self.send(Rpc::Ack {
+                    task,
+                    attempt,
+                    id,
+                    snapshot: SharedSnapshot::new(snapshot),
+                }),
+                TaskOutput::Decline { id, reason } => self.send(Rpc::Decline {
+                    task,
+                    attempt,
+                    id,
+                    reason,
+                }),
+                TaskOutput::Commit(transactions) => {
+                    for transaction in transactions {
+                        self.note(StepEvent::Committed {
+                            sink: task,
+                            transaction: transaction.checkpoint,
+                            records: transaction.records.len(),
+                        });
+                        self.world.external.commit(task, transaction);
+                    }
+                }
+                TaskOutput::Write(record) => {
+                    self.note(StepEvent::Written { sink: task, record });
+                    self.world.external.insert(
+                        record,
+                        Writer {
+                            sink: task,
+                            transaction: None,
+                        },
+                    )
+                }
+                TaskOutput::Snapshotted { id, unaligned } => self.note(StepEvent::Snapshotted {
+                    task,
+                    id,
+                    unaligned,
+                }),
+                TaskOutput::EndOfData => self.send(Rpc::EndOfData { task, attempt }),
+                TaskOutput::Finished => self.send(Rpc::TaskFinished { task, attempt }),
+                TaskOutput::Fail => self.crash(task),
+            }
+        }
+    }
+
+    pub(super) fn broadcast(&mut self, task: TaskId, event: ChannelEvent) {
+        let spec = self.spec;
+        for spec_output in &spec.task(task).outputs {
+            for channel in &spec_output.targets {
+                self.note(StepEvent::Sent {
+                    channel: *channel,
+                    event,
+                });
+                self.world.channels[channel.0 as usize].push_back(event);
+            }
+        }
+    }
+
+    /// Tasks finish as soon as they may (final checkpoint or stop-with-savepoint complete, inputs
+    /// ended) and everything they emitted was consumed downstream.
+    pub(super) fn finish_ready_tasks(&mut self) {
+        for task in self.spec.task_ids() {
+            let ready = self.world.task(task).ready_to_finish()
+                && self
+                    .spec
+                    .task(task)
+                    .outputs
+                    .iter()
+                    .flat_map(|o| o.targets.iter())
+                    .all(|c| self.world.channels[c.0 as usize].is_empty());
+            if ready {
+                self.note(StepEvent::Finished(task));
+                let outputs = self.world.tasks[task.0 as usize].finish();
+                self.task_outputs(task, outputs);
+            }
+        }
+    }
+}
