@@ -1,0 +1,73 @@
+//! The command line: the [`Cli`] parser and [`run`], which hands each command to its module.
+//! Each module holds its command's arguments, its execution and its output:
+//!
+//! - [`check`]: exhaustively explore a model.
+//! - [`sim`]: run the seeded simulator on one seed or a range of seeds.
+//! - [`replay`]: re-execute a trace and report its outcome.
+//! - [`shrink`]: minimise a failing trace.
+//! - [`render`]: draw a trace as a timeline, a Mermaid diagram or an HTML report.
+//! - [`show`]: show a model's topology and checkpoint configuration.
+//! - [`bugs`]: list the injectable bugs, or run the detection report.
+//! - [`explore`]: serve the Explorer web UI for a model.
+//! - [`common`]: the flags and helpers two or more commands share.
+
+mod bugs;
+mod check;
+mod common;
+mod explore;
+mod render;
+mod replay;
+mod show;
+mod shrink;
+mod sim;
+
+use checkpoint_harness::error::InputError;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "checkpoint-harness",
+    version,
+    about = "Deterministic simulation and exhaustive model checking of Flink-style checkpoint coordinators",
+    after_help = "Exit codes: 0 pass, 1 violation found (check: also vacuous or partial), 2 usage or input error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Exhaustively explore a model (default: the embedded keyed-join-2pc model).
+    Check(check::Args),
+    /// Run the seeded simulator on one seed or a range of seeds.
+    Sim(sim::Args),
+    /// Re-execute a trace and report its outcome with a step-by-step timeline.
+    Replay(replay::Args),
+    /// Minimise a failing trace, keeping the same violated invariant.
+    Shrink(shrink::Args),
+    /// Draw a trace: a fixed-column timeline, a Mermaid sequence diagram, or an HTML report.
+    Render(render::Args),
+    /// Show a model: its topology with parallelism, partitioning and channels, and its
+    /// checkpoint configuration.
+    Show(show::Args),
+    /// List the injectable bugs, or run each one against the model where it shows.
+    Bugs(bugs::Args),
+    /// Serve stateright's Explorer web UI for a model on 127.0.0.1.
+    Explore(explore::Args),
+}
+
+/// Executes one command; an `Err` is a usage or input error (exit code 2).
+pub fn run(cli: Cli) -> Result<ExitCode, InputError> {
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Sim(args) => sim::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Shrink(args) => shrink::run(args),
+        Command::Render(args) => render::run(args),
+        Command::Show(args) => show::run(args),
+        Command::Bugs(args) => bugs::run(args),
+        Command::Explore(args) => explore::run(args),
+    }
+}

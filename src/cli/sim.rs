@@ -1,0 +1,262 @@
+//! `sim`: run the seeded simulator on one seed, a seed range or one shard of it; save the first
+//! failing run as a trace and print how to replay, render, rerun and shrink it, or print the
+//! pass with throughput and non-vacuity counts (text or JSON). Exit code 1 on a violation.
+
+use super::common::{
+    load_model, parse_range, parse_shard, positive, render_command, spinner, trace_command, Format,
+    InjectedBugs, OutputFormat, TraceDir,
+};
+use checkpoint_harness::bugs::BugSet;
+use checkpoint_harness::error::InputError;
+use checkpoint_harness::invariants::Oracle;
+use checkpoint_harness::scheduler::{Scheduler, SchedulerKind};
+use checkpoint_harness::sim::{self, Outcome, RunBounds, Shard};
+use checkpoint_harness::spec::Spec;
+use checkpoint_harness::trace::{Expected, Origin, Trace};
+use clap::ValueEnum;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file (models/*.toml).
+    model: String,
+    /// One seed.
+    #[arg(long, conflicts_with = "seeds")]
+    seed: Option<u64>,
+    /// A seed range A..B (B exclusive).
+    #[arg(long)]
+    seeds: Option<String>,
+    /// Run shard K of N (0-based: K in 0..N) of the seed range, for CI matrices and batch
+    /// arrays (Kubernetes indexed jobs, Slurm arrays).
+    #[arg(long)]
+    shard: Option<String>,
+    /// Steps in the faulty phase (default: the model's bounds.faulty_steps).
+    #[arg(long)]
+    steps: Option<u32>,
+    #[arg(long, value_enum, default_value = "random")]
+    scheduler: SchedulerArg,
+    /// PCT bug depth (number of priority change points + 1).
+    #[arg(long, default_value_t = 3)]
+    depth: u32,
+    /// Worker threads for seed ranges (results do not depend on it).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    #[command(flatten)]
+    injected: InjectedBugs,
+    #[command(flatten)]
+    traces: TraceDir,
+    #[command(flatten)]
+    output: OutputFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SchedulerArg {
+    Random,
+    Pct,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, InputError> {
+    let (spec, extra) = load_model(Some(&args.model), &args.injected.bugs)?;
+    let kind = match args.scheduler {
+        SchedulerArg::Random => SchedulerKind::Random,
+        SchedulerArg::Pct => SchedulerKind::Pct {
+            depth: positive("--depth", args.depth as usize)? as u32,
+        },
+    };
+    let range = match (args.seed, args.seeds) {
+        (Some(seed), _) => seed..seed + 1,
+        (None, Some(range)) => parse_range(&range)?,
+        (None, None) => 0..1,
+    };
+    let shard = match args.shard {
+        Some(text) => parse_shard(&text)?,
+        None => Shard::ALL,
+    };
+    let mut bounds = RunBounds::of(&spec);
+    if let Some(steps) = args.steps {
+        bounds.faulty_steps = steps;
+    }
+    let request = SimRequest {
+        model: args.model,
+        bugs: args.injected.bugs,
+        kind,
+        range,
+        shard,
+        bounds,
+        threads: positive("--threads", args.threads)?,
+        out_dir: args.traces.out_dir,
+        format: args.output.format,
+    };
+    run_sim(&spec, extra, request)
+}
+
+struct SimRequest {
+    model: String,
+    bugs: Vec<String>,
+    kind: SchedulerKind,
+    range: std::ops::Range<u64>,
+    shard: Shard,
+    bounds: RunBounds,
+    threads: usize,
+    out_dir: String,
+    format: Format,
+}
+
+fn run_sim(spec: &Spec, extra: BugSet, request: SimRequest) -> Result<ExitCode, InputError> {
+    let oracle = Oracle::new(spec);
+    let started = Instant::now();
+    let seeds_in_shard = request.shard.seeds(request.range.clone()).count() as u64;
+    let single = seeds_in_shard == 1;
+    let bar = spinner(
+        request.format == Format::Text && !single,
+        Some(seeds_in_shard),
+    );
+    let sweep = sim::Sweep {
+        seeds: request.range.clone(),
+        shard: request.shard,
+        scheduler: request.kind,
+        bounds: request.bounds,
+        threads: request.threads,
+    };
+    let report = sim::sweep(spec, &oracle, &sweep, &|done| bar.set_position(done));
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    let steps_per_second = report.steps as f64 / elapsed.as_secs_f64().max(1e-9);
+    let scheduler_args = match request.kind {
+        SchedulerKind::Random => String::new(),
+        SchedulerKind::Pct { depth } => format!(" --scheduler pct --depth {depth}"),
+    };
+    let bug_args: String = request.bugs.iter().map(|b| format!(" --bug {b}")).collect();
+    let steps_arg = if request.bounds.faulty_steps != spec.bounds.faulty_steps {
+        format!(" --steps {}", request.bounds.faulty_steps)
+    } else {
+        String::new()
+    };
+    let mut saved = None;
+    if let Some((seed, run)) = &report.failure {
+        let mut trace = Trace::new(
+            spec,
+            extra,
+            Origin::Sim {
+                scheduler: request.kind,
+                config: run.config.describe(),
+            },
+            run.actions.clone(),
+            Expected::of(&run.outcome),
+        );
+        trace.seed = Some(*seed);
+        trace.healed_at = Some(run.healed_at);
+        if let Outcome::Violation { violation, .. } = &run.outcome {
+            trace.note = violation.detail.clone();
+        }
+        let path = format!(
+            "{}/sim-{}-{}-seed-{seed}.json",
+            request.out_dir,
+            spec.name,
+            match request.kind {
+                SchedulerKind::Random => "random".to_string(),
+                SchedulerKind::Pct { depth } => format!("pct{depth}"),
+            }
+        );
+        trace.save(&path)?;
+        saved = Some((path, *seed));
+    }
+    match request.format {
+        Format::Text => match (&report.failure, &saved) {
+            (Some((seed, run)), Some((path, _))) => {
+                let Outcome::Violation { violation, step } = &run.outcome else {
+                    unreachable!("failures are violations")
+                };
+                println!(
+                    "FAIL {} seed {seed} at step {step}: {}",
+                    spec.name, violation.invariant
+                );
+                println!("  {}", violation.detail);
+                println!("  configuration: {}", run.config.describe());
+                println!("  trace saved: {path} ({} actions)", run.actions.len());
+                println!("  replay: {}", trace_command(path));
+                println!("  render: {}", render_command(path));
+                println!(
+                        "  rerun:  checkpoint-harness sim {} --seed {seed}{scheduler_args}{steps_arg}{bug_args}",
+                        request.model
+                    );
+                println!("  shrink: checkpoint-harness shrink {path} -o traces/NAME.json");
+            }
+            _ => {
+                if single {
+                    let seed = request
+                        .shard
+                        .seeds(request.range.clone())
+                        .next()
+                        .unwrap_or(0);
+                    let config = Scheduler::new(spec, seed, request.kind).config;
+                    println!("configuration: {}", config.describe());
+                }
+                println!(
+                    "PASS {}: {} seeds, {} steps, {:.0} steps/s, {:.1} s",
+                    spec.name,
+                    report.seeds_run,
+                    report.steps,
+                    steps_per_second,
+                    elapsed.as_secs_f64()
+                );
+                if !single {
+                    let counts: Vec<String> = report
+                        .reached
+                        .iter()
+                        .map(|(name, count)| format!("{name} {count}"))
+                        .collect();
+                    println!("non-vacuity (runs reaching): {}", counts.join(", "));
+                }
+            }
+        },
+        Format::Json => {
+            let failure = report.failure.as_ref().map(|(seed, run)| {
+                let (invariant, detail, step) = match &run.outcome {
+                    Outcome::Violation { violation, step } => {
+                        (violation.invariant, violation.detail.clone(), *step)
+                    }
+                    Outcome::Pass => ("", String::new(), 0),
+                };
+                serde_json::json!({
+                    "seed": seed,
+                    "invariant": invariant,
+                    "detail": detail,
+                    "step": step,
+                    "configuration": run.config.describe(),
+                    "trace": saved.as_ref().map(|(p, _)| p.clone()),
+                    "replay": saved.as_ref().map(|(p, _)| trace_command(p)),
+                    "render": saved.as_ref().map(|(p, _)| render_command(p)),
+                })
+            });
+            let reached: serde_json::Map<String, serde_json::Value> = report
+                .reached
+                .iter()
+                .map(|(name, count)| (name.to_string(), serde_json::json!(count)))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "model": spec.name,
+                    "outcome": if report.failure.is_some() { "violation" } else { "pass" },
+                    "seeds": {"start": request.range.start, "end": request.range.end},
+                    "shard": format!("{}/{}", request.shard.index, request.shard.count),
+                    "seeds_run": report.seeds_run,
+                    "steps": report.steps,
+                    "steps_per_second": steps_per_second,
+                    "seconds": elapsed.as_secs_f64(),
+                    "invariant": failure.as_ref().map(|f| f["invariant"].clone()),
+                    "trace": saved.as_ref().map(|(p, _)| p.clone()),
+                    "failure": failure,
+                    "non_vacuity": reached,
+                })
+            );
+        }
+    }
+    Ok(if report.failure.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
