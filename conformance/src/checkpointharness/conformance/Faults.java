@@ -1,0 +1,117 @@
+package checkpointharness.conformance;
+
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.runtime.checkpoint.CheckpointsCleaner;
+import org.apache.flink.runtime.checkpoint.CompletedCheckpoint;
+import org.apache.flink.runtime.checkpoint.StandaloneCompletedCheckpointStore;
+import org.apache.flink.runtime.state.CheckpointStorage;
+import org.apache.flink.runtime.state.CheckpointStorageAccess;
+import org.apache.flink.runtime.state.CheckpointStorageLocation;
+import org.apache.flink.runtime.state.CompletedCheckpointStorageLocation;
+import org.apache.flink.runtime.state.memory.NonPersistentMetadataCheckpointStorageLocation;
+import org.apache.flink.runtime.state.storage.JobManagerCheckpointStorage;
+
+import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+
+/**
+ * Injectable storage faults, each armed for the next matching write only:
+ * <ul>
+ *   <li>{@code location}: initialising the next checkpoint/savepoint storage location throws an
+ *       IOException (inside the trigger pipeline, after the pending checkpoint exists);
+ *   <li>{@code metadata}: opening the next metadata output stream throws an IOException (while
+ *       finalizing the next fully acknowledged checkpoint);
+ *   <li>{@code store}: the next {@code addCheckpointAndSubsumeOldestOne} throws.
+ * </ul>
+ * Storage is JobManagerCheckpointStorage (in memory); savepoint locations are redirected to a
+ * non-persistent in-memory location so no savepoint is written to disk.
+ */
+final class Faults {
+    int location;
+    int metadata;
+    int store;
+
+    private static final int MAX_STATE_SIZE = 5 * 1024 * 1024;
+    private static final ClassLoader CL = Faults.class.getClassLoader();
+
+    /** The completed-checkpoint store: Flink's standalone store with an injectable add failure. */
+    final class Store extends StandaloneCompletedCheckpointStore {
+        Store(int retained) {
+            super(retained);
+        }
+
+        @Override
+        public CompletedCheckpoint addCheckpointAndSubsumeOldestOne(
+                CompletedCheckpoint checkpoint, CheckpointsCleaner cleaner, Runnable postCleanup) throws Exception {
+            if (store > 0) {
+                store--;
+                throw new Exception("injected completed-checkpoint store fault");
+            }
+            return super.addCheckpointAndSubsumeOldestOne(checkpoint, cleaner, postCleanup);
+        }
+    }
+
+    /** The checkpoint storage: JobManagerCheckpointStorage behind a fault-injecting view. */
+    final class Storage implements CheckpointStorage {
+        private static final long serialVersionUID = 1L;
+        private final JobManagerCheckpointStorage delegate = new JobManagerCheckpointStorage();
+
+        @Override
+        public CompletedCheckpointStorageLocation resolveCheckpoint(String pointer) throws IOException {
+            return delegate.resolveCheckpoint(pointer);
+        }
+
+        @Override
+        public CheckpointStorageAccess createCheckpointStorage(JobID jobId) throws IOException {
+            final CheckpointStorageAccess access = delegate.createCheckpointStorage(jobId);
+            return (CheckpointStorageAccess)
+                    Proxy.newProxyInstance(CL, new Class<?>[] {CheckpointStorageAccess.class}, (proxy, m, args) -> {
+                        switch (m.getName()) {
+                            case "initializeLocationForCheckpoint":
+                                if (location > 0) {
+                                    location--;
+                                    throw new IOException("injected storage location fault");
+                                }
+                                return wrap((CheckpointStorageLocation) invoke(access, m, args));
+                            case "initializeLocationForSavepoint":
+                                if (location > 0) {
+                                    location--;
+                                    throw new IOException("injected storage location fault");
+                                }
+                                return wrap(new NonPersistentMetadataCheckpointStorageLocation(MAX_STATE_SIZE));
+                            case "hasDefaultSavepointLocation":
+                                return true;
+                            default:
+                                if (m.getDeclaringClass() == Object.class) {
+                                    return Fakes.defaultFor(proxy, m, args);
+                                }
+                                return invoke(access, m, args);
+                        }
+                    });
+        }
+
+        private CheckpointStorageLocation wrap(CheckpointStorageLocation loc) {
+            return (CheckpointStorageLocation)
+                    Proxy.newProxyInstance(CL, new Class<?>[] {CheckpointStorageLocation.class}, (proxy, m, args) -> {
+                        if (m.getName().equals("createMetadataOutputStream") && metadata > 0) {
+                            metadata--;
+                            throw new IOException("injected metadata write fault");
+                        }
+                        if (m.getDeclaringClass() == Object.class) {
+                            return Fakes.defaultFor(proxy, m, args);
+                        }
+                        return invoke(loc, m, args);
+                    });
+        }
+    }
+
+    static Object invoke(Object target, Method m, Object[] args) throws Throwable {
+        try {
+            return m.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+}
