@@ -707,6 +707,40 @@ tolerable_failures = "unlimited"
     assert!(job.now >= acked_at + pause);
 }
 
+/// CheckpointRequestDecider#chooseRequestToExecute (reference §1.6 Choose 3, §6.2): a non-forced
+/// periodic head inside the minimum pause is dropped with MINIMUM_TIME_BETWEEN_CHECKPOINTS and
+/// the trigger re-armed, and the call returns: only the head is dropped, the rest stay queued and
+/// run later one at a time (audit §1.6, "Wrong": the model used to drop every queued periodic
+/// request in one pass).
+#[test]
+fn crd_min_pause_drops_only_the_head_of_the_queue() {
+    let mut job = Job::linear(
+        r#"
+interval = 10
+min_pause = 100
+max_concurrent = 1
+timeout = 100000
+tolerable_failures = "unlimited"
+"#,
+    );
+    assert_eq!(allocated(&job.fire_and_trigger()), vec![1]);
+    for _ in 0..3 {
+        let out = job.fire();
+        assert!(allocated(&out).is_empty(), "queued while cp1 is pending");
+    }
+    assert_eq!(job.c.queue.len(), 3, "three periodic requests queued");
+
+    let out = job.ack_all(1);
+    assert_eq!(completed(&out), vec![1]);
+    let dropped: Vec<_> = request_failures(&out)
+        .into_iter()
+        .filter(|(_, reason)| *reason == FailureReason::MinimumTimeBetweenCheckpoints)
+        .collect();
+    assert_eq!(dropped.len(), 1, "only the head is dropped: {out:?}");
+    assert_eq!(job.c.queue.len(), 2, "the other two stay queued");
+    assert!(allocated(&out).is_empty());
+}
+
 /// CCT#testMaxConcurrentAttempts{1,2,5}.
 fn max_concurrent_attempts(n: u32) {
     let mut job = Job::linear(&format!(
@@ -1190,7 +1224,8 @@ fn cct_test_trigger_checkpoint_after_checkpoint_storage_io_exception() {
 // CCT#testTasksFinishDuringTriggering — Flink asserts: the trigger RPC to a task fails because it
 // finished meanwhile: the checkpoint fails and the other task receives an abort notification.
 // Adaptation (World): the source finishes after its final checkpoint while cp2's trigger RPC is in
-// flight; the failed RPC comes back as a decline with TRIGGER_CHECKPOINT_FAILURE.
+// flight; the failed RPC aborts cp2 on the JobManager side with TRIGGER_CHECKPOINT_FAILURE at job
+// level, as `startTriggeringCheckpoint`'s `exceptionally` does.
 #[test]
 fn cct_test_tasks_finish_during_triggering() {
     let spec = model(
@@ -1238,8 +1273,25 @@ time = 100
     // The source finishes (its final checkpoint completed) before cp2's trigger reaches it.
     w = act(&spec, &w, deliver(&w, RpcKind::NotifyComplete, source, 1));
     assert_eq!(w.task(source).status, TaskStatus::Finished);
-    w = act(&spec, &w, deliver(&w, RpcKind::Trigger, source, 2));
-    w = act(&spec, &w, deliver(&w, RpcKind::Decline, source, 2));
+    let (next, events) =
+        world::apply_traced(&spec, &w, deliver(&w, RpcKind::Trigger, source, 2)).expect("enabled");
+    w = next;
+    // The failed trigger RPC is a JobManager-side abort at job level, not a task's decline: no
+    // decline RPC exists that a fault could lose (audit §1.7, "Wrong level").
+    assert!(rpcs_of(&w, RpcKind::Decline).is_empty(), "no decline RPC");
+    let reported: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            world::StepEvent::Coordinator(CoordinatorEvent::FailureReported {
+                reason, level, ..
+            }) => Some((*reason, *level)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        vec![(FailureReason::TriggerCheckpointFailure, FailureLevel::Job)]
+    );
 
     assert!(w.coordinator.pending.is_empty(), "cp2 failed");
     assert_eq!(w.coordinator.store.latest_id(), CheckpointId(1));
@@ -1249,8 +1301,8 @@ time = 100
 
 // CCTT#testTriggerCheckpointRequestQueuedWithFailure — Flink asserts: three manual requests, the
 // first fails in its trigger pipeline: #1 fails, #2 and #3 succeed, 2 trigger RPCs, queue drained,
-// isTriggering false. Adaptation: the id counter cannot fail, so #1 fails by a decline with
-// TRIGGER_CHECKPOINT_FAILURE during its trigger phase.
+// isTriggering false. Adaptation: the id counter cannot fail, so #1 fails by a failed trigger RPC
+// (TRIGGER_CHECKPOINT_FAILURE) during its trigger phase.
 #[test]
 fn cctt_test_trigger_checkpoint_request_queued_with_failure() {
     let mut job = Job::linear(
@@ -1270,7 +1322,10 @@ tolerable_failures = "unlimited"
     assert!(job.c.is_triggering);
     assert_eq!(job.c.queue.len(), 2);
 
-    let mut out = job.decline(SOURCE, 1, FailureReason::TriggerCheckpointFailure);
+    let mut out = job.step(CoordinatorInput::TriggerRpcFailed {
+        task: SOURCE,
+        id: CheckpointId(1),
+    });
     for _ in 0..3 {
         out.extend(job.finish_trigger());
     }

@@ -2562,6 +2562,72 @@ fn rule_aborted_sync_savepoint_fails_the_task() {
 }
 
 #[test]
+fn rule_sync_savepoint_id_is_recorded_before_the_drop_checks() {
+    // Reference §2.2: `StreamTask.performCheckpoint` calls `setSynchronousSavepoint` before
+    // `checkpointState` drops an out-of-order checkpoint, so even a dropped synchronous savepoint
+    // stops the source (audit §2.2, "Wrong": the model used to record it only when performed).
+    let mut t = TaskRig::source("aligned");
+    assert_eq!(acks(&t.step(TaskInput::Trigger(aligned(2)))), vec![2]);
+    let old_sync = barrier(1, SnapshotKind::SyncSavepoint, Alignment::Aligned, 0);
+    let out = t.step(TaskInput::Trigger(old_sync));
+    assert!(acks(&out).is_empty(), "cp1 is older than cp2: dropped");
+    assert_eq!(t.task.sync_savepoint, cp(1), "recorded all the same");
+    assert!(
+        emitted(&t.step(TaskInput::EmitNext)).is_empty(),
+        "the source stops emitting under a synchronous savepoint"
+    );
+}
+
+#[test]
+fn rule_final_checkpoint_id_is_recorded_before_the_drop_checks() {
+    // Reference §2.2 / §2.7: `finalCheckpointMinId` is set in `performCheckpoint` before the drop
+    // checks, so an already-aborted first post-end-of-data checkpoint still becomes the final one
+    // and a later completed checkpoint (id >= it) lets the task finish.
+    let mut t = TaskRig::source("aligned");
+    for _ in 0..3 {
+        t.step(TaskInput::EmitNext);
+    }
+    assert!(t.task.end_of_data);
+    t.step(TaskInput::NotifyAborted {
+        id: cp(1),
+        latest_completed: CheckpointId::NONE,
+    });
+    let out = t.step(TaskInput::Trigger(aligned(1)));
+    assert!(acks(&out).is_empty(), "aborted before it was triggered here");
+    assert_eq!(t.task.final_checkpoint, cp(1));
+    t.step(TaskInput::Trigger(aligned(2)));
+    t.step(TaskInput::NotifyComplete(cp(2)));
+    assert!(t.task.ready_to_finish());
+}
+
+#[test]
+fn rule_under_a_sync_savepoint_only_that_savepoint_finishes_the_task() {
+    // Reference §2.7 (`StreamTask.notifyCheckpointComplete`): with a synchronous savepoint set,
+    // only the notification of exactly that savepoint completes `finalCheckpointCompleted`; the
+    // final-checkpoint path (`id >= finalCheckpointMinId`) is off meanwhile (audit §2.7, "Wrong").
+    let mut t = TaskRig::source("aligned");
+    for _ in 0..3 {
+        t.step(TaskInput::EmitNext);
+    }
+    assert!(t.task.end_of_data);
+    t.step(TaskInput::Trigger(aligned(1)));
+    assert_eq!(t.task.final_checkpoint, cp(1));
+    let sync = barrier(2, SnapshotKind::SyncSavepoint, Alignment::Aligned, 0);
+    t.step(TaskInput::Trigger(sync));
+    assert_eq!(t.task.sync_savepoint, cp(2));
+    t.step(TaskInput::NotifyComplete(cp(1)));
+    assert!(
+        !t.task.ready_to_finish(),
+        "the final checkpoint completed, but a synchronous savepoint is set"
+    );
+    t.step(TaskInput::NotifyComplete(cp(3)));
+    assert!(
+        !t.task.ready_to_finish(),
+        "a later checkpoint is not the synchronous savepoint"
+    );
+}
+
+#[test]
 fn rule_first_checkpoint_after_end_of_data_is_the_final_one() {
     // Reference §2.7: after end of data the task waits until a checkpoint with id >= the first one triggered after end-of-data completed, then finishes.
     let mut t = TaskRig::source("aligned");

@@ -140,6 +140,9 @@ pub enum CoordinatorInput {
         id: CheckpointId,
         reason: FailureReason,
     },
+    /// The trigger RPC to a task failed on the JobManager side (the task is no longer there to
+    /// take it): the future of `triggerTasks` completes exceptionally.
+    TriggerRpcFailed { task: TaskId, id: CheckpointId },
     EndOfData {
         task: TaskId,
         attempt: Attempt,
@@ -330,6 +333,16 @@ impl Coordinator {
                     self.abort(ctx, id, reason, FailureLevel::Task, &mut out);
                 }
             }
+            CoordinatorInput::TriggerRpcFailed { task: _, id } => {
+                // `startTriggeringCheckpoint`'s `exceptionally`: a failed trigger RPC aborts the
+                // pending checkpoint on the JobManager side with TRIGGER_CHECKPOINT_FAILURE and no
+                // execution attempt, so the failure manager treats it at job level (§1.7 step 9).
+                // It is not a task's decline: it cannot be lost and is not task-level.
+                if self.is_running() && self.pending(id).is_some() {
+                    let reason = FailureReason::TriggerCheckpointFailure;
+                    self.abort(ctx, id, reason, FailureLevel::Job, &mut out);
+                }
+            }
             CoordinatorInput::EndOfData { task, attempt } => {
                 if attempt == self.attempt && self.is_running() {
                     self.end_of_data_tasks.insert(task);
@@ -467,8 +480,10 @@ impl Coordinator {
         }
     }
 
-    /// `CheckpointRequestDecider.chooseRequestToExecute`, repeated while requests fail before
-    /// entering the trigger pipeline.
+    /// `CheckpointRequestDecider.chooseRequestToExecute`, repeated while an executed request
+    /// fails before entering the trigger pipeline (Flink's `onTriggerFailure` runs the queue
+    /// again). A request dropped for the minimum pause ends the call: Flink drops only the head,
+    /// re-arms the trigger and returns empty, leaving the rest queued (reference §1.6, §6.2).
     fn choose(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
         loop {
             let config = &ctx.spec.checkpointing;
@@ -492,6 +507,7 @@ impl Coordinator {
                         // `rescheduleTrigger`: next periodic firing once the pause is over.
                         self.periodic_due = Some(ctx.now.saturating_add(delay));
                     }
+                    return;
                 }
                 Decision::Execute(request) => {
                     self.start_triggering(ctx, request, out);

@@ -193,7 +193,14 @@ impl SingleHandler {
                     self.phase = Phase::CollectingBarriers;
                 }
             }
-            Phase::CollectingBarriersUnaligned => self.unaligned_input_done(spec, input, effects),
+            Phase::CollectingBarriersUnaligned => {
+                // `AlternatingCollectingBarriersUnaligned.barrierReceived`: an aligned barrier
+                // arriving out of order blocks its channel, as the credit-based network does.
+                if !is_rpc && !barrier.is_unaligned() {
+                    self.blocked.insert(input as usize);
+                }
+                self.unaligned_input_done(spec, input, effects)
+            }
         }
     }
 
@@ -222,8 +229,10 @@ impl SingleHandler {
         self.last_done_id = self.current_id;
     }
 
-    /// Switch the current checkpoint to unaligned: snapshot now, release blocked channels, and
-    /// persist the in-flight records of every open input that has not delivered its barrier.
+    /// Switch the current checkpoint to unaligned: snapshot now and persist the in-flight records
+    /// of every open input that has not delivered its barrier. Channels that already delivered
+    /// their (aligned) barrier stay blocked until the last barrier arrives: Flink's
+    /// `alignmentTimeout` does not resume them (FLINK-22638, reference §2.4).
     fn switch_to_unaligned(&mut self, spec: &Spec, effects: &mut Effects) {
         let barrier = self
             .pending_barrier
@@ -235,7 +244,6 @@ impl SingleHandler {
             capture,
             forward: true,
         });
-        self.blocked = InputSet::default();
         if self.all_aligned() {
             self.finish_unaligned(spec);
         } else {
@@ -245,6 +253,7 @@ impl SingleHandler {
 
     /// All barriers of an unaligned checkpoint arrived: reset to waiting for the next one.
     fn finish_unaligned(&mut self, _spec: &Spec) {
+        self.blocked = InputSet::default();
         self.aligned = InputSet::default();
         self.last_done_id = self.current_id;
         self.phase = Phase::WaitingForFirstBarrier;

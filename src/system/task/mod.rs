@@ -116,6 +116,10 @@ pub struct Task {
     pub final_checkpoint: CheckpointId,
     /// The synchronous savepoint of a stop-with-savepoint; the task stops after it completes.
     pub sync_savepoint: CheckpointId,
+    /// `StreamTask.finalCheckpointCompleted`: the notification of exactly the synchronous
+    /// savepoint arrived, or (no synchronous savepoint set) of a checkpoint at or after the final
+    /// checkpoint. Set by the notification itself, never derived from ids afterwards.
+    pub final_checkpoint_completed: bool,
 }
 
 /// The static context of one step: the model, which subtask, and the current time.
@@ -208,6 +212,7 @@ impl Task {
             end_of_data: false,
             final_checkpoint: CheckpointId::NONE,
             sync_savepoint: CheckpointId::NONE,
+            final_checkpoint_completed: false,
         }
     }
 
@@ -276,12 +281,7 @@ impl Task {
     /// (`StreamTask.afterInvoke`: every input ended, and the final checkpoint or the synchronous
     /// savepoint completed).
     pub fn ready_to_finish(&self) -> bool {
-        let final_done = self.end_of_data
-            && !self.final_checkpoint.is_none()
-            && self.latest_completed >= self.final_checkpoint;
-        let savepoint_done =
-            !self.sync_savepoint.is_none() && self.latest_completed >= self.sync_savepoint;
-        self.is_running() && self.handler.open().is_empty() && (final_done || savepoint_done)
+        self.is_running() && self.handler.open().is_empty() && self.final_checkpoint_completed
     }
 
     /// Finishes the task: it closes its outputs and tells the coordinator.
@@ -458,6 +458,15 @@ impl Task {
         out: &mut Outputs,
     ) {
         let id = barrier.id;
+        // `StreamTask.performCheckpoint` records the synchronous savepoint and the final
+        // checkpoint's id before `checkpointState` runs its drop checks below, so a dropped or
+        // already aborted checkpoint still sets them (reference §2.2, §2.7).
+        if barrier.kind.is_synchronous() {
+            self.sync_savepoint = id;
+        }
+        if self.end_of_data && self.final_checkpoint.is_none() {
+            self.final_checkpoint = id;
+        }
         // 0. Out of order: an older or repeated checkpoint is dropped without a word.
         if self.last_checkpoint_id >= id {
             return;
@@ -469,12 +478,6 @@ impl Task {
             // The coordinator already aborted it: tell downstream, do not decline.
             out.push(TaskOutput::Broadcast(ChannelEvent::CancelMarker(id)));
             return;
-        }
-        if barrier.kind.is_synchronous() {
-            self.sync_savepoint = id;
-        }
-        if self.end_of_data && self.final_checkpoint.is_none() {
-            self.final_checkpoint = id;
         }
         out.push(TaskOutput::Snapshotted {
             id,
@@ -620,6 +623,15 @@ impl Task {
             return;
         }
         self.latest_completed = id;
+        // `StreamTask.notifyCheckpointComplete`: under a synchronous savepoint only exactly that
+        // savepoint lets the task finish, and the final-checkpoint path is off meanwhile.
+        if id == self.sync_savepoint
+            || (self.sync_savepoint.is_none()
+                && !self.final_checkpoint.is_none()
+                && id >= self.final_checkpoint)
+        {
+            self.final_checkpoint_completed = true;
+        }
         if let OperatorState::TwoPhaseCommitSink { pending, .. } = &mut self.operator {
             // BUG commit-only-notified-transaction: earlier pending transactions stay pending.
             let committable = |t: &Transaction| {

@@ -131,7 +131,8 @@ impl Sink<'_> {
 fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut Sink) {
     let running = world.coordinator.is_running();
 
-    // Channels: the head of every channel whose receiver runs and has not blocked it.
+    // Channels: the head of every channel whose receiver runs and has not blocked it, and the
+    // first priority barrier behind records.
     for channel in spec.channel_ids() {
         let queue = &world.channels[channel.0 as usize];
         let spec_channel = spec.channel(channel);
@@ -139,13 +140,16 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
         if queue.is_empty() || !receiver.is_running() {
             continue;
         }
-        if !receiver
+        // A blocked input delivers nothing, priority events included: the upstream
+        // subpartition of a blocked channel sends no buffer until consumption resumes.
+        if receiver
             .handler
             .blocked()
             .contains(spec_channel.to_input as usize)
         {
-            actions.push(Action::Deliver { channel });
+            continue;
         }
+        actions.push(Action::Deliver { channel });
         if world
             .priority_barrier(spec, channel)
             .is_some_and(|(index, _)| index > 0)

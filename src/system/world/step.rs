@@ -240,13 +240,11 @@ impl Step<'_> {
         match rpc {
             Rpc::Trigger { task, barrier } => {
                 if self.world.task(task).status == TaskStatus::Finished {
-                    // The trigger RPC fails on a finished task (CCT#testTasksFinishDuringTriggering).
-                    let attempt = self.world.coordinator.attempt;
-                    self.send(Rpc::Decline {
+                    // The trigger RPC fails on a finished task (CCT#testTasksFinishDuringTriggering);
+                    // the coordinator sees its own RPC fail.
+                    self.coordinator_step(CoordinatorInput::TriggerRpcFailed {
                         task,
-                        attempt,
                         id: barrier.id,
-                        reason: FailureReason::TriggerCheckpointFailure,
                     });
                 } else {
                     self.task_step(task, TaskInput::Trigger(barrier));
