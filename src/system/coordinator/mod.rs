@@ -142,7 +142,10 @@ pub enum CoordinatorInput {
     },
     /// The trigger RPC to a task failed on the JobManager side (the task is no longer there to
     /// take it): the future of `triggerTasks` completes exceptionally.
-    TriggerRpcFailed { task: TaskId, id: CheckpointId },
+    TriggerRpcFailed {
+        task: TaskId,
+        id: CheckpointId,
+    },
     EndOfData {
         task: TaskId,
         attempt: Attempt,
