@@ -14,8 +14,22 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-lib="$("$here/fetch-flink.sh")"
+# CHECKPOINT_HARNESS_FLINK_LIB points at another build of Flink (a directory with flink-dist-*.jar
+# and the log4j jars, as a Flink distribution's lib/), e.g. a user's fork; else the pinned 2.3.0.
+if [ -n "${CHECKPOINT_HARNESS_FLINK_LIB:-}" ]; then
+    lib="$CHECKPOINT_HARNESS_FLINK_LIB"
+    if ! ls "$lib"/flink-dist-*.jar >/dev/null 2>&1; then
+        echo "run-driver: $lib holds no flink-dist-*.jar" >&2
+        exit 2
+    fi
+else
+    lib="$("$here/fetch-flink.sh")"
+fi
 classes="${CONFORMANCE_CLASSES:-${XDG_CACHE_HOME:-$HOME/.cache}/checkpoint-harness/conformance-classes}"
+if [ -n "${CHECKPOINT_HARNESS_FLINK_LIB:-}" ] && [ -z "${CONFORMANCE_CLASSES:-}" ]; then
+    # Compiled against another Flink: keep those classes apart from the pinned build's.
+    classes="$classes-$(printf '%s' "$lib" | cksum | cut -d' ' -f1)"
+fi
 stamp="$classes/.built"
 
 build() {

@@ -844,7 +844,10 @@ fn cctt_test_stop_periodic_scheduler() {
 // CCTT#testTriggerCheckpointWithShuttingDownCoordinator — Flink asserts: a periodic request still in
 // flight when the coordinator shuts down fails with CHECKPOINT_COORDINATOR_SHUTDOWN. Adaptation: the
 // coordinator shuts down when the last task finishes (FLIP-147); the request is queued behind a
-// checkpoint whose trigger phase is in progress, which is aborted with the same reason.
+// checkpoint whose trigger phase is in progress, which is aborted with the same reason. The job
+// fails over once first: in Flink 2.3 a job that never failed over has its scheduler stopped by
+// the activator before the shutdown (SUSPEND, see the next test); after a failover the shutdown
+// itself aborts (found by conformance with real Flink).
 #[test]
 fn cctt_test_trigger_checkpoint_with_shutting_down_coordinator() {
     let mut job = Job::linear(
@@ -854,6 +857,12 @@ max_concurrent = 2
 tolerable_failures = "unlimited"
 "#,
     );
+    let attempt = job.c.attempt;
+    job.step(CoordinatorInput::TaskFailed {
+        task: SINK,
+        attempt,
+    });
+    assert!(job.c.failed_over);
     job.task_finished(SOURCE);
     job.task_finished(MAP);
     let out = job.request(UserRequest::ManualCheckpoint);
@@ -878,6 +887,75 @@ tolerable_failures = "unlimited"
     );
     assert!(!job.c.is_triggering && job.c.queue.is_empty() && job.c.pending.is_empty());
     assert!(job.finish_trigger().is_empty());
+}
+
+// Conformance with real Flink 2.3 (seed 774 of the default model): when the last task finishes in a
+// job that never failed over, the scheduler activator sees the job leave RUNNING and stops the
+// periodic scheduler first: the pending checkpoint and the queued request fail with
+// CHECKPOINT_COORDINATOR_SUSPEND, and every task of the plan is notified of the abort.
+#[test]
+fn conformance_job_finishing_without_failover_suspends_pending_checkpoints() {
+    let mut job = Job::linear(
+        r#"
+interval = 10
+max_concurrent = 2
+tolerable_failures = "unlimited"
+"#,
+    );
+    assert_eq!(allocated(&job.checkpoint()), vec![1]);
+    job.task_finished(SOURCE);
+    job.task_finished(MAP);
+    let out = job.task_finished(SINK);
+    assert_eq!(job.c.job, JobStatus::Finished);
+    assert_eq!(
+        aborted(&out),
+        vec![(1, FailureReason::CheckpointCoordinatorSuspend)]
+    );
+    let notified: Vec<TaskId> = out
+        .iter()
+        .filter_map(|o| match o {
+            CoordinatorOutput::NotifyAborted { task, .. } => Some(*task),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        notified,
+        vec![SOURCE, MAP, SINK],
+        "finished tasks are notified too"
+    );
+}
+
+// Conformance with real Flink 2.3 (seed 0 of the default model): the first failover of a job run
+// stops the scheduler: pending checkpoints fail with CHECKPOINT_COORDINATOR_SUSPEND and the tasks
+// are notified; a later failover leaves the scheduler running and aborts with JOB_FAILOVER_REGION
+// without notifications. No TASK_FAILURE abort exists in 2.3.
+#[test]
+fn conformance_only_the_first_failover_suspends_the_scheduler() {
+    let mut job = Job::linear(
+        r#"
+interval = 10
+max_concurrent = 2
+tolerable_failures = "unlimited"
+"#,
+    );
+    assert_eq!(allocated(&job.fire_and_trigger()), vec![1]);
+    let attempt = job.c.attempt;
+    let out = job.step(CoordinatorInput::TaskFailed { task: MAP, attempt });
+    assert_eq!(
+        aborted(&out),
+        vec![(1, FailureReason::CheckpointCoordinatorSuspend)]
+    );
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, CoordinatorOutput::NotifyAborted { .. })));
+
+    assert_eq!(allocated(&job.fire_and_trigger()), vec![2]);
+    let attempt = job.c.attempt;
+    let out = job.step(CoordinatorInput::TaskFailed { task: MAP, attempt });
+    assert_eq!(aborted(&out), vec![(2, FailureReason::JobFailover)]);
+    assert!(!out
+        .iter()
+        .any(|o| matches!(o, CoordinatorOutput::NotifyAborted { .. })));
 }
 
 // CCTT#testTriggerCheckpointBeforePreviousOneCompleted — Flink asserts: a second request while the
@@ -1283,7 +1361,9 @@ time = 100
         .iter()
         .filter_map(|e| match e {
             world::StepEvent::Coordinator(CoordinatorEvent::FailureReported {
-                reason, level, ..
+                reason,
+                level,
+                ..
             }) => Some((*reason, *level)),
             _ => None,
         })

@@ -100,6 +100,14 @@ pub struct Coordinator {
     pub end_of_data_requested: bool,
     /// Submission counter for the queue's tie-break.
     pub request_seq: u32,
+    /// This job run (this JobManager's execution graph) has failed over before. Flink 2.3's
+    /// execution-tracking scheduler activator stops the periodic scheduler (aborting pending
+    /// checkpoints with CHECKPOINT_COORDINATOR_SUSPEND and notifying the tasks) only on the
+    /// first failover: it never forgets a failed attempt, so later failovers leave the scheduler
+    /// running and the scheduler's restart aborts pending checkpoints with JOB_FAILOVER_REGION,
+    /// whose notifications go to the new, not yet deployed attempts, i.e. nowhere. Found by
+    /// conformance with real Flink (`conformance/README.md`).
+    pub failed_over: bool,
 }
 
 /// What the coordinator needs besides its state: the model and the present.
@@ -245,6 +253,7 @@ impl Coordinator {
             end_of_data_tasks: TaskSet::default(),
             end_of_data_requested: false,
             request_seq: 0,
+            failed_over: false,
         };
         coordinator.start_scheduler(spec, now);
         coordinator
@@ -284,6 +293,8 @@ impl Coordinator {
         };
         if next.job == JobStatus::Running {
             next.restart_job(ctx, out);
+            // A new execution graph: its scheduler activator has seen no failure yet.
+            next.failed_over = false;
         } else {
             next.stop_scheduler();
         }
@@ -880,49 +891,27 @@ impl Coordinator {
 
     /// `CheckpointCoordinator.shutdown`: no more triggers; queued requests fail and pending
     /// checkpoints are aborted (the tasks are gone, so nobody is notified).
+    /// The job reached a terminal state. Until the job's first failover, Flink's scheduler
+    /// activator sees the job leave RUNNING first and stops the scheduler
+    /// (CHECKPOINT_COORDINATOR_SUSPEND); after one it no longer does (see `failed_over`), and
+    /// the coordinator's `shutdown` aborts what is left (CHECKPOINT_COORDINATOR_SHUTDOWN). Both
+    /// notify the plan's tasks, finished or not.
     fn shut_down(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        let reason = if self.failed_over {
+            FailureReason::CheckpointCoordinatorShutdown
+        } else {
+            FailureReason::CheckpointCoordinatorSuspend
+        };
         self.stop_scheduler();
-        self.fail_queue(FailureReason::CheckpointCoordinatorShutdown, out);
-        self.abort_all(
-            ctx,
-            FailureReason::CheckpointCoordinatorShutdown,
-            false,
-            out,
-        );
+        self.fail_queue(reason, out);
+        self.abort_all(ctx, reason, true, out);
         self.is_triggering = false;
     }
 
-    /// A task failed: abort the checkpoints it has not acknowledged (TASK_FAILURE), then fail the
-    /// whole job over (full restart).
-    fn on_task_failed(&mut self, ctx: &CoordinatorContext, task: TaskId, out: &mut Outputs) {
-        let unacknowledged: Vec<CheckpointId> = self
-            .pending
-            .iter()
-            .filter(|p| p.not_yet_acked.contains(task))
-            .map(|p| p.id)
-            .collect();
-        for id in unacknowledged {
-            let kind = self
-                .pending(id)
-                .map(|p| p.kind())
-                .unwrap_or(SnapshotKind::Checkpoint);
-            if let Some(index) = self.pending.iter().position(|p| p.id == id) {
-                self.pending.remove(index);
-            }
-            out.push(CoordinatorOutput::Event(CoordinatorEvent::Aborted {
-                id,
-                kind,
-                reason: FailureReason::TaskFailure,
-            }));
-            let _ = self.report_failure(
-                ctx,
-                Some(id),
-                kind,
-                FailureReason::TaskFailure,
-                FailureLevel::Job,
-                out,
-            );
-        }
+    /// A task failed: the job fails over (full failover). Flink 2.3 does not abort the pending
+    /// checkpoints the failed task had not acknowledged with TASK_FAILURE on its own; they go
+    /// with the failover's abort (`restart_job`). Found by conformance with real Flink.
+    fn on_task_failed(&mut self, ctx: &CoordinatorContext, _task: TaskId, out: &mut Outputs) {
         // FLINK-26783: once the stop-with-savepoint's savepoint completed, its side effects may be
         // committed; failing over to the latest checkpoint would duplicate them. The job stops
         // instead and the user restarts it from the savepoint.
@@ -959,7 +948,15 @@ impl Coordinator {
             None
         };
         let newest_pending = self.pending.last().map(|p| p.id);
-        self.abort_all(ctx, FailureReason::JobFailover, false, out);
+        if self.failed_over {
+            // The scheduler keeps running; the restart's abort notifications reach no task.
+            self.abort_all(ctx, FailureReason::JobFailover, false, out);
+        } else {
+            // `stopCheckpointScheduler`: pending checkpoints aborted (tasks notified), queued
+            // requests failed, both with CHECKPOINT_COORDINATOR_SUSPEND.
+            self.failed_over = true;
+            self.abort_all(ctx, FailureReason::CheckpointCoordinatorSuspend, true, out);
+        }
         self.fail_queue(FailureReason::CheckpointCoordinatorSuspend, out);
         self.is_triggering = false;
         self.coordinator_snapshot = None;

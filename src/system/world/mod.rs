@@ -134,7 +134,9 @@ pub enum StepEvent {
         priority: bool,
         overtaken: usize,
     },
-    RpcSent(RpcKey),
+    /// An RPC was sent (by value: what it carries, e.g. an abort's latest completed id, is part
+    /// of what happened even when a failover in the same step removes it again).
+    RpcSent(Rpc),
     RpcDelivered(RpcKey),
     RpcLost(RpcKey),
     /// A task's asynchronous snapshot failed: its acknowledgement became a decline.

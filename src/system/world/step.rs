@@ -221,7 +221,9 @@ impl Step<'_> {
     }
 
     pub(super) fn send(&mut self, rpc: Rpc) {
-        self.note(StepEvent::RpcSent(rpc.key()));
+        if self.events.is_some() {
+            self.note(StepEvent::RpcSent(rpc.clone()));
+        }
         let at = match self.spec.rpc_order {
             RpcOrder::Unordered => self.world.rpcs.partition_point(|r| *r <= rpc),
             // Behind everything on connections that sort before it or are the same one: each

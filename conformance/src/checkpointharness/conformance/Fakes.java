@@ -24,8 +24,11 @@ final class Fakes {
 
     /** What the gateway reports to; implemented by {@link Script}. */
     interface GatewayListener {
-        /** @return a non-null exception to fail this trigger RPC's future with. */
-        Throwable onTrigger(ExecutionAttemptID attempt, long id, CheckpointOptions options);
+        /**
+         * @return the trigger RPC's future: failed at once for an injected fault, else left open
+         *     until the script fails it (`trigger_failed`) or never (the task took it).
+         */
+        CompletableFuture<Acknowledge> onTrigger(ExecutionAttemptID attempt, long id, CheckpointOptions options);
 
         void onNotifyComplete(ExecutionAttemptID attempt, long id, long lastSubsumed);
 
@@ -45,15 +48,8 @@ final class Fakes {
                         new Class<?>[] {TaskManagerGateway.class},
                         (proxy, m, args) -> {
                             switch (m.getName()) {
-                                case "triggerCheckpoint": {
-                                    Throwable t = listener.onTrigger((ExecutionAttemptID) args[0], (Long) args[2], (CheckpointOptions) args[4]);
-                                    if (t != null) {
-                                        CompletableFuture<Acknowledge> f = new CompletableFuture<>();
-                                        f.completeExceptionally(t);
-                                        return f;
-                                    }
-                                    return CompletableFuture.completedFuture(Acknowledge.get());
-                                }
+                                case "triggerCheckpoint":
+                                    return listener.onTrigger((ExecutionAttemptID) args[0], (Long) args[2], (CheckpointOptions) args[4]);
                                 case "notifyCheckpointOnComplete":
                                     listener.onNotifyComplete((ExecutionAttemptID) args[0], (Long) args[2], (Long) args[4]);
                                     return null;

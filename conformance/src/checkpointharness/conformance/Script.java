@@ -18,6 +18,7 @@ import org.apache.flink.runtime.checkpoint.SnapshotType;
 import org.apache.flink.runtime.checkpoint.StandaloneCheckpointIDCounter;
 import org.apache.flink.runtime.execution.ExecutionState;
 import org.apache.flink.runtime.executiongraph.Execution;
+import org.apache.flink.runtime.messages.Acknowledge;
 import org.apache.flink.runtime.executiongraph.ExecutionAttemptID;
 import org.apache.flink.runtime.executiongraph.ExecutionJobVertex;
 import org.apache.flink.runtime.executiongraph.ExecutionVertex;
@@ -99,6 +100,8 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
     final StandaloneCheckpointIDCounter counter = new StandaloneCheckpointIDCounter();
     final Faults.Storage storage = faults.new Storage();
     private final Map<Integer, Integer> rpcFaults = new HashMap<>();
+    /** Open futures of trigger RPCs by "task/id", for `trigger_failed` (lookup only, never iterated). */
+    private final Map<String, CompletableFuture<Acknowledge>> openTriggers = new HashMap<>();
     private final Set<String> handles = new HashSet<>();
     int periodicSeq;
     int endOfDataSeq;
@@ -379,7 +382,9 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
                 case "end_of_data": {
                     Execution e = jm.current(task(in));
                     advance(in);
-                    if (!jm.graph.getRegisteredExecutions().containsKey(e.getAttemptId())) {
+                    if (staleAttempt(in, e)) {
+                        ignored("attempt " + in.path("attempt").asInt() + " is not the task's current attempt");
+                    } else if (!jm.graph.getRegisteredExecutions().containsKey(e.getAttemptId())) {
                         ignored("the task's current attempt is " + e.getState());
                     } else {
                         jm.notifyEndOfData(e);
@@ -394,6 +399,11 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
                         throw new BadInput("running: the task's current attempt is " + e.getState() + ", not DEPLOYING or INITIALIZING");
                     }
                     advance(in);
+                    if (staleAttempt(in, e)) {
+                        // A report from an earlier attempt: that execution is no longer registered.
+                        ignored("attempt " + in.path("attempt").asInt() + " is not the task's current attempt");
+                        break;
+                    }
                     boolean accepted;
                     if (op.equals("finished")) {
                         accepted = jm.report(e, ExecutionState.FINISHED);
@@ -442,6 +452,19 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
                     } else {
                         faults.store += count;
                     }
+                    break;
+                }
+                case "trigger_failed": {
+                    // The trigger RPC sent earlier fails now (the task was gone when it arrived):
+                    // its future completes exceptionally, as the TaskExecutor's answer would.
+                    int t = task(in);
+                    long id = longField(in, "id");
+                    CompletableFuture<Acknowledge> f = openTriggers.remove(t + "/" + id);
+                    if (f == null) {
+                        throw new BadInput("no open trigger RPC of checkpoint " + id + " to task " + t);
+                    }
+                    advance(in);
+                    f.completeExceptionally(new Exception("trigger RPC failed on delivery: the task is not running"));
                     break;
                 }
                 case "rpc_fault": {
@@ -559,6 +582,18 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
         return t.asInt();
     }
 
+    /** The input names an attempt other than the task's current one (reports from it are stale). */
+    private static boolean staleAttempt(JsonNode in, Execution current) {
+        JsonNode a = in.path("attempt");
+        if (a.isMissingNode() || a.isNull()) {
+            return false;
+        }
+        if (!a.canConvertToInt() || a.asInt() < 0) {
+            throw new BadInput("attempt must be a non-negative integer");
+        }
+        return a.asInt() != current.getAttemptNumber();
+    }
+
     private ExecutionAttemptID attempt(JsonNode in) {
         int task = task(in);
         ExecutionVertex ev = jm.vertex(task);
@@ -630,7 +665,7 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
     }
 
     @Override
-    public Throwable onTrigger(ExecutionAttemptID attempt, long id, CheckpointOptions options) {
+    public CompletableFuture<Acknowledge> onTrigger(ExecutionAttemptID attempt, long id, CheckpointOptions options) {
         ObjectNode b = M.createObjectNode();
         int task = taskOf(attempt);
         b.put("task", task);
@@ -652,7 +687,13 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
             failure = new Exception("injected trigger RPC fault");
         }
         emit("trigger", b);
-        return failure;
+        CompletableFuture<Acknowledge> future = new CompletableFuture<>();
+        if (failure != null) {
+            future.completeExceptionally(failure);
+        } else {
+            openTriggers.put(task + "/" + id, future);
+        }
+        return future;
     }
 
     @Override

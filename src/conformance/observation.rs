@@ -1,0 +1,206 @@
+//! What one coordinator input observably did, in one form for both sides: the model's
+//! coordinator (projected from a `World` step) and Flink's (parsed from the driver's answer line).
+//!
+//! The projection keeps what a party outside the coordinator can observe, and nothing else:
+//! - per task, the RPCs that task receives, in order (trigger with kind, alignment and attempt;
+//!   completion; abort with the latest completed id). RPCs to different tasks travel on different
+//!   connections, so only their order per task is observable;
+//! - the requests' outcomes (completed id, or failure reason), as a sorted list: the model does
+//!   not name requests, and the outcomes of different requests reach different callers;
+//! - fail-job verdicts of the failure manager, and restores (which checkpoint);
+//! - after the input: the pending checkpoints (id, kind, acknowledged and awaited tasks), the
+//!   store's ids, and the failure manager's consecutive-failure counter.
+//!
+//! Left out on purpose (each is a deliberate deviation listed in ARCHITECTURE.md): the
+//! `lastSubsumed` id of completion notifications, timer due times, and the request queue's length.
+
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// One input's observable effect.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observation {
+    /// The driver refused the input (illegal in its state); the model side never does.
+    pub refused: Option<String>,
+    /// `(task, rpc)` in order; stable-sorted by task so that only the per-task order counts.
+    pub rpcs: Vec<(u32, String)>,
+    /// `completed cpN` / `failed REASON`, sorted.
+    pub outcomes: Vec<String>,
+    /// One entry per fail-job verdict (`fail job`), in order.
+    pub fail_job: Vec<String>,
+    /// `restore cpN` / `restore nothing`, in order.
+    pub restores: Vec<String>,
+    /// `cpN kind acked={..} awaited={..}`, ascending by id.
+    pub pending: Vec<String>,
+    pub store: Vec<u32>,
+    pub failures: u64,
+}
+
+impl Observation {
+    /// Puts the order-free parts in their canonical order.
+    pub fn canonical(mut self) -> Observation {
+        self.rpcs.sort_by_key(|(task, _)| *task); // stable: per-task order kept
+        self.outcomes.sort();
+        self
+    }
+
+    /// The first field in which two observations differ, with both values, or `None`.
+    pub fn difference(&self, other: &Observation) -> Option<(&'static str, String, String)> {
+        let show = |v: &dyn std::fmt::Debug| format!("{v:?}");
+        if self.refused.is_some() != other.refused.is_some() {
+            return Some(("refused", show(&self.refused), show(&other.refused)));
+        }
+        let fields: [(&'static str, String, String); 7] = [
+            ("rpcs", show(&self.rpcs), show(&other.rpcs)),
+            ("outcomes", show(&self.outcomes), show(&other.outcomes)),
+            ("fail_job", show(&self.fail_job), show(&other.fail_job)),
+            ("restores", show(&self.restores), show(&other.restores)),
+            ("pending", show(&self.pending), show(&other.pending)),
+            ("store", show(&self.store), show(&other.store)),
+            ("failures", show(&self.failures), show(&other.failures)),
+        ];
+        fields.into_iter().find(|(_, a, b)| a != b)
+    }
+
+    /// A few readable lines.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        if let Some(reason) = &self.refused {
+            let _ = writeln!(out, "refused: {reason}");
+        }
+        let rpcs: Vec<String> = self
+            .rpcs
+            .iter()
+            .map(|(task, rpc)| format!("t{task}:{rpc}"))
+            .collect();
+        let _ = writeln!(out, "rpcs:     {}", rpcs.join(", "));
+        let _ = writeln!(out, "outcomes: {}", self.outcomes.join(", "));
+        if !self.fail_job.is_empty() || !self.restores.is_empty() {
+            let _ = writeln!(
+                out,
+                "failover: {} {}",
+                self.fail_job.join(", "),
+                self.restores.join(", ")
+            );
+        }
+        let _ = writeln!(out, "pending:  {}", self.pending.join("; "));
+        let _ = writeln!(
+            out,
+            "store:    {:?}  failures: {}",
+            self.store, self.failures
+        );
+        out
+    }
+
+    /// Parses one driver answer line (`{"step":k,"outputs":[...],"state":{...}}` or
+    /// `{"step":k,"error":...}`) into an observation. `attempt_base` maps the driver's attempt
+    /// numbers onto the model's (see `model::AttemptMap`).
+    pub fn from_driver(answer: &Value, attempt_base: u32) -> Result<Observation, String> {
+        if let Some(error) = answer.get("error") {
+            return Ok(Observation {
+                refused: Some(error.as_str().unwrap_or("?").to_string()),
+                ..Observation::default()
+            });
+        }
+        let outputs = answer
+            .get("outputs")
+            .and_then(Value::as_array)
+            .ok_or("answer without outputs")?;
+        let mut observation = Observation::default();
+        let number = |v: &Value, key: &str| v.get(key).and_then(Value::as_u64).unwrap_or(0);
+        for output in outputs {
+            if let Some(t) = output.get("trigger") {
+                let attempt = number(t, "attempt") as u32 + attempt_base;
+                let alignment = driver_alignment(t);
+                observation.rpcs.push((
+                    number(t, "task") as u32,
+                    format!(
+                        "trigger cp{} {} {alignment} a{attempt}",
+                        number(t, "id"),
+                        t.get("kind").and_then(Value::as_str).unwrap_or("?")
+                    ),
+                ));
+            } else if let Some(c) = output.get("complete") {
+                observation.rpcs.push((
+                    number(c, "task") as u32,
+                    format!("complete cp{}", number(c, "id")),
+                ));
+            } else if let Some(a) = output.get("abort") {
+                observation.rpcs.push((
+                    number(a, "task") as u32,
+                    format!(
+                        "abort cp{} latest=cp{}",
+                        number(a, "id"),
+                        number(a, "latest_completed")
+                    ),
+                ));
+            } else if let Some(o) = output.get("outcome") {
+                let text = match (o.get("completed"), o.get("failed")) {
+                    (Some(id), _) => format!("completed cp{}", id.as_u64().unwrap_or(0)),
+                    (None, Some(reason)) => format!("failed {}", reason.as_str().unwrap_or("?")),
+                    _ => "outcome ?".to_string(),
+                };
+                observation.outcomes.push(text);
+            } else if output.get("fail_job").is_some() {
+                observation.fail_job.push("fail job".to_string());
+            } else if let Some(r) = output.get("restore") {
+                // Flink restores state on every failover; `id` null = nothing to restore.
+                observation
+                    .restores
+                    .push(match r.get("id").and_then(Value::as_u64) {
+                        Some(id) => format!("restore cp{id}"),
+                        None => "restore nothing".to_string(),
+                    });
+            }
+            // `ack_returned`, `ignored`, `exception`: return values and diagnostics, not
+            // messages anyone receives.
+        }
+        let state = answer.get("state").ok_or("answer without state")?;
+        for pending in state
+            .get("pending")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let tasks = |key: &str| -> Vec<u64> {
+                pending
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                    .unwrap_or_default()
+            };
+            observation.pending.push(format!(
+                "cp{} {} acked={:?} awaited={:?}",
+                number(pending, "id"),
+                pending.get("kind").and_then(Value::as_str).unwrap_or("?"),
+                tasks("acked"),
+                tasks("awaited"),
+            ));
+        }
+        observation.store = state
+            .get("store")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_u64().map(|v| v as u32))
+                    .collect()
+            })
+            .unwrap_or_default();
+        observation.failures = number(state, "failures");
+        Ok(observation.canonical())
+    }
+}
+
+/// The model's alignment vocabulary for a trigger RPC of the driver: `at-least-once`,
+/// `unaligned`, `aligned-timeout` (timeoutable), or `aligned` (Flink's ALIGNED and
+/// FORCED_ALIGNED alike: both never time out).
+fn driver_alignment(trigger: &Value) -> &'static str {
+    let alignment = trigger.get("alignment").and_then(Value::as_str);
+    let timeoutable = trigger.get("aligned_timeout").is_some_and(|v| !v.is_null());
+    match alignment {
+        Some("AT_LEAST_ONCE") => "at-least-once",
+        Some("UNALIGNED") => "unaligned",
+        _ if timeoutable => "aligned-timeout",
+        _ => "aligned",
+    }
+}

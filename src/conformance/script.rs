@@ -1,0 +1,258 @@
+//! The driver's script schema (`conformance/SCHEMA.md`, schema version 1) on the Rust side: the
+//! setup a model maps to, and the coordinator inputs, each rendered as one JSON line.
+//!
+//! Time: one model tick is [`TICK_MS`] milliseconds of the driver's virtual clock (Flink rejects
+//! intervals and timeouts under 10 ms, and the models use ticks from 1 up).
+
+use crate::system::protocol::{FailureReason, SnapshotKind};
+use crate::system::spec::{CheckpointMode, Partitioning, Spec};
+use serde_json::{json, Value};
+
+/// Milliseconds of Flink's virtual time per model tick.
+pub const TICK_MS: u64 = 10;
+
+/// What a user asked for (`request.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RequestKind {
+    Checkpoint,
+    Savepoint,
+    StopWithSavepoint,
+}
+
+/// Where an injected storage fault strikes (`storage_fault.stage`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StorageStage {
+    /// Initialising a checkpoint's storage location (trigger pipeline): `IO_EXCEPTION`.
+    Location,
+    /// Adding the completed checkpoint to the store: `FINALIZE_CHECKPOINT_FAILURE`.
+    Store,
+}
+
+/// One coordinator input, in the driver's vocabulary. `at` is the model's clock in ticks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Periodic {
+        at: u64,
+    },
+    Request {
+        kind: RequestKind,
+        handle: String,
+        at: u64,
+    },
+    Ack {
+        task: u8,
+        attempt: u32,
+        id: u32,
+        at: u64,
+    },
+    Decline {
+        task: u8,
+        attempt: u32,
+        id: u32,
+        reason: FailureReason,
+        at: u64,
+    },
+    Timeout {
+        id: u32,
+        at: u64,
+    },
+    EndOfData {
+        task: u8,
+        attempt: u32,
+        at: u64,
+    },
+    Finished {
+        task: u8,
+        attempt: u32,
+        at: u64,
+    },
+    TaskFailed {
+        task: u8,
+        attempt: u32,
+        at: u64,
+    },
+    /// A trigger RPC sent earlier failed on delivery (the task had finished).
+    TriggerFailed {
+        task: u8,
+        id: u32,
+        at: u64,
+    },
+    JmFailover {
+        at: u64,
+    },
+    StorageFault {
+        stage: StorageStage,
+    },
+}
+
+impl Input {
+    /// The coverage class of this input (`conform`'s report counts them).
+    pub fn class(&self) -> &'static str {
+        match self {
+            Input::Periodic { .. } => "periodic",
+            Input::Request { kind, .. } => match kind {
+                RequestKind::Checkpoint => "request checkpoint",
+                RequestKind::Savepoint => "request savepoint",
+                RequestKind::StopWithSavepoint => "request stop-with-savepoint",
+            },
+            Input::Ack { .. } => "ack",
+            Input::Decline { .. } => "decline",
+            Input::Timeout { .. } => "timeout",
+            Input::EndOfData { .. } => "end of data",
+            Input::Finished { .. } => "task finished",
+            Input::TaskFailed { .. } => "task failed",
+            Input::TriggerFailed { .. } => "trigger RPC failed",
+            Input::JmFailover { .. } => "JobManager failover",
+            Input::StorageFault { stage } => match stage {
+                StorageStage::Location => "storage fault (location)",
+                StorageStage::Store => "storage fault (store)",
+            },
+        }
+    }
+
+    /// The JSON line the driver reads.
+    pub fn to_json(&self) -> Value {
+        let ms = |at: &u64| at.saturating_mul(TICK_MS);
+        match self {
+            Input::Periodic { at } => json!({"op": "periodic", "at": ms(at)}),
+            Input::Request { kind, handle, at } => {
+                let kind = match kind {
+                    RequestKind::Checkpoint => "checkpoint",
+                    RequestKind::Savepoint => "savepoint",
+                    RequestKind::StopWithSavepoint => "stop_with_savepoint",
+                };
+                json!({"op": "request", "kind": kind, "handle": handle, "at": ms(at)})
+            }
+            Input::Ack {
+                task,
+                attempt,
+                id,
+                at,
+            } => {
+                json!({"op": "ack", "task": task, "attempt": attempt, "id": id, "state": true, "at": ms(at)})
+            }
+            Input::Decline {
+                task,
+                attempt,
+                id,
+                reason,
+                at,
+            } => json!({"op": "decline", "task": task, "attempt": attempt, "id": id,
+                        "reason": flink_reason(*reason), "at": ms(at)}),
+            Input::Timeout { id, at } => json!({"op": "timeout", "id": id, "at": ms(at)}),
+            Input::EndOfData { task, attempt, at } => {
+                json!({"op": "end_of_data", "task": task, "attempt": attempt, "at": ms(at)})
+            }
+            Input::Finished { task, attempt, at } => {
+                json!({"op": "finished", "task": task, "attempt": attempt, "at": ms(at)})
+            }
+            Input::TaskFailed { task, attempt, at } => {
+                json!({"op": "task_failed", "task": task, "attempt": attempt, "at": ms(at)})
+            }
+            Input::TriggerFailed { task, id, at } => {
+                json!({"op": "trigger_failed", "task": task, "id": id, "at": ms(at)})
+            }
+            Input::JmFailover { at } => json!({"op": "jm_failover", "at": ms(at)}),
+            Input::StorageFault { stage } => {
+                let stage = match stage {
+                    StorageStage::Location => "location",
+                    StorageStage::Store => "store",
+                };
+                json!({"op": "storage_fault", "stage": stage})
+            }
+        }
+    }
+}
+
+/// Flink's `CheckpointFailureReason` name for a model reason.
+pub fn flink_reason(reason: FailureReason) -> &'static str {
+    use FailureReason::*;
+    match reason {
+        PeriodicSchedulerShutdown => "PERIODIC_SCHEDULER_SHUTDOWN",
+        TooManyCheckpointRequests => "TOO_MANY_CHECKPOINT_REQUESTS",
+        MinimumTimeBetweenCheckpoints => "MINIMUM_TIME_BETWEEN_CHECKPOINTS",
+        NotAllRequiredTasksRunning => "NOT_ALL_REQUIRED_TASKS_RUNNING",
+        IoException => "IO_EXCEPTION",
+        CheckpointAsyncException => "CHECKPOINT_ASYNC_EXCEPTION",
+        CheckpointExpired => "CHECKPOINT_EXPIRED",
+        CheckpointSubsumed => "CHECKPOINT_SUBSUMED",
+        CheckpointDeclined => "CHECKPOINT_DECLINED",
+        CheckpointDeclinedTaskNotReady => "CHECKPOINT_DECLINED_TASK_NOT_READY",
+        CheckpointDeclinedSubsumed => "CHECKPOINT_DECLINED_SUBSUMED",
+        CheckpointDeclinedOnCancellationBarrier => "CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER",
+        CheckpointDeclinedInputEndOfStream => "CHECKPOINT_DECLINED_INPUT_END_OF_STREAM",
+        CheckpointCoordinatorShutdown => "CHECKPOINT_COORDINATOR_SHUTDOWN",
+        CheckpointCoordinatorSuspend => "CHECKPOINT_COORDINATOR_SUSPEND",
+        JobFailover => "JOB_FAILOVER_REGION",
+        TaskFailure => "TASK_FAILURE",
+        TriggerCheckpointFailure => "TRIGGER_CHECKPOINT_FAILURE",
+        FinalizeCheckpointFailure => "FINALIZE_CHECKPOINT_FAILURE",
+    }
+}
+
+/// The driver's name for a snapshot kind (`trigger.kind`, `pending[].kind`).
+pub fn flink_kind(kind: SnapshotKind) -> &'static str {
+    match kind {
+        SnapshotKind::Checkpoint => "checkpoint",
+        SnapshotKind::Savepoint => "savepoint",
+        SnapshotKind::SyncSavepoint => "sync_savepoint",
+    }
+}
+
+/// Why a model cannot be set up in the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupError(pub String);
+
+/// The setup line for a model: its operators as job vertices (in the model's order, which must
+/// be topological, so that the driver's task indices are the model's), its edges as POINTWISE
+/// (forward) or ALL_TO_ALL, its checkpoint configuration in milliseconds, full failover (the
+/// model's), and the failure manager's fail-job verdict carried out as a global failover.
+pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
+    for edge in &spec.edges {
+        if edge.from >= edge.to {
+            return Err(SetupError(format!(
+                "edge {} -> {} goes against the operators' order; the driver needs vertices in \
+                 topological order",
+                spec.operators[edge.from].name, spec.operators[edge.to].name
+            )));
+        }
+    }
+    let vertices: Vec<Value> = spec
+        .operators
+        .iter()
+        .map(|o| json!({"name": o.name, "parallelism": o.parallelism}))
+        .collect();
+    let edges: Vec<Value> = spec
+        .edges
+        .iter()
+        .map(|e| {
+            let pattern = match e.partitioning {
+                Partitioning::Forward => "pointwise",
+                _ => "all_to_all",
+            };
+            json!({"from": spec.operators[e.from].name, "to": spec.operators[e.to].name,
+                   "pattern": pattern})
+        })
+        .collect();
+    let c = &spec.checkpointing;
+    let ms = |ticks: u64| ticks.saturating_mul(TICK_MS);
+    let checkpointing = json!({
+        "interval": c.interval.map(|i| ms(i as u64)),
+        "timeout": ms(c.timeout as u64),
+        "min_pause": ms(c.min_pause as u64),
+        "max_concurrent": c.max_concurrent,
+        "tolerable_failures": c.tolerable_failures.map_or(-1, i64::from),
+        "unaligned": c.mode == CheckpointMode::Unaligned,
+        "aligned_timeout": ms(c.alignment_timeout as u64),
+        "retained": c.retained,
+        "exactly_once": c.mode != CheckpointMode::AtLeastOnce,
+    });
+    Ok(json!({"setup": {
+        "vertices": vertices,
+        "edges": edges,
+        "checkpointing": checkpointing,
+        "auto_drain": true,
+        "failover": "full",
+        "fail_job": "failover",
+    }}))
+}
