@@ -4,7 +4,8 @@
 //! modules under [`cli`] execute, print and pick the exit code.
 //!
 //! Exit codes: 0 pass; 1 violation found (or a vacuous or partial check); 2 usage or input
-//! error.
+//! error. Output into a closed pipe (`... | head -1`) ends the process quietly, as the system's
+//! own tools do (killed by SIGPIPE: status 141 in the shell).
 
 mod cli;
 
@@ -12,6 +13,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = cli::Cli::parse();
     match cli::run(cli) {
         Ok(code) => code,
@@ -21,3 +23,24 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe fails and `println!` panics. Restore the
+/// default action: the process ends quietly with the conventional status, like `cat` or `head`.
+/// Sockets are unaffected: the standard library sends with `MSG_NOSIGNAL` (or sets
+/// `SO_NOSIGPIPE`), so a dropped Explorer connection is an error, not a signal.
+#[cfg(unix)]
+fn restore_default_sigpipe() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: `signal` with SIG_DFL only resets the disposition of SIGPIPE, before any thread
+    // starts.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_default_sigpipe() {}

@@ -12,6 +12,18 @@ fn harness(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// How the binary prints its own command lines when run by the tests: the path that was run,
+/// relative to the current directory (the tests run in the checkout, where it is not on PATH
+/// under that path).
+fn program() -> String {
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_checkpoint-harness"));
+    let cwd = std::env::current_dir().expect("cwd");
+    match exe.strip_prefix(&cwd) {
+        Ok(relative) => relative.to_string_lossy().into_owned(),
+        Err(_) => exe.to_string_lossy().into_owned(),
+    }
+}
+
 fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -274,25 +286,33 @@ fn a_failure_prints_invariant_seed_configuration_and_replay_command() {
         stdout.contains("--bug source-offset-off-by-one"),
         "{stdout}"
     );
+    let program = program();
     assert!(
-        stdout.contains("render: checkpoint-harness render ") && stdout.contains("--format html"),
+        stdout.contains(&format!("render: {program} render ")) && stdout.contains("--format html"),
         "prints the command that renders the saved trace: {stdout}"
     );
+    let replay_prefix = format!("replay: {program} replay ");
     let replay_line = stdout
         .lines()
-        .find(|l| {
-            l.trim_start()
-                .starts_with("replay: checkpoint-harness replay ")
-        })
+        .find(|l| l.trim_start().starts_with(&replay_prefix))
         .expect("prints the replay command");
-    let trace = replay_line
-        .trim_start()
-        .trim_start_matches("replay: checkpoint-harness replay ");
+    let trace = replay_line.trim_start().trim_start_matches(&replay_prefix);
     assert!(std::path::Path::new(trace).exists(), "the trace was saved");
+    // The printed shrink command writes next to the trace, not into the repository's traces/.
+    let shrink_line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("shrink: "))
+        .expect("prints the shrink command");
+    assert!(
+        shrink_line.contains(&format!("-o {}", trace.replace(".json", ".shrunk.json"))),
+        "{shrink_line}"
+    );
+    assert!(!shrink_line.contains("traces/NAME"), "{shrink_line}");
+    // Replaying a trace that reproduces its recorded violation succeeds.
     let replay = harness(&["replay", trace]);
     let (replayed, _) = text(&replay);
-    assert_eq!(replay.status.code(), Some(1));
-    assert!(replayed.contains("reproduced"), "{replayed}");
+    assert_eq!(replay.status.code(), Some(0), "{replayed}");
+    assert!(replayed.contains("reproduced (exit 0)"), "{replayed}");
     assert!(!replayed.contains("NOT REPRODUCED"), "{replayed}");
 
     // Shrinking writes a shorter trace that still fails the same way, and refuses to overwrite.
@@ -305,7 +325,7 @@ fn a_failure_prints_invariant_seed_configuration_and_replay_command() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("render: checkpoint-harness render "),
+        stdout.contains(&format!("render: {program} render ")),
         "{stdout}"
     );
     let rendered = harness(&["render", &shrunk, "--format", "mermaid"]);
@@ -350,7 +370,7 @@ fn bad_trace_files_are_input_errors() {
             "extra.json",
             good.replacen("\"note\"", "\"surprise\": 1,\n  \"note\"", 1),
             "surprise",
-            "unknown field",
+            "unknown key",
         ),
     ];
     for (name, contents, key, reason) in cases {
@@ -397,7 +417,7 @@ fn check_prints_the_render_command_for_its_counterexample() {
     let (stdout, _) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("render: checkpoint-harness render "),
+        stdout.contains(&format!("render: {} render ", program())),
         "{stdout}"
     );
 }

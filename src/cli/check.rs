@@ -3,11 +3,13 @@
 //! Exit code 0 only for an exhaustive pass; 1 for a violation, a vacuous or a partial check.
 
 use super::common::{
-    load_model, positive, render_command, spinner, trace_command, Format, InjectedBugs,
-    OutputFormat, TraceDir,
+    file_part, load_model, parse_bytes, positive, render_command, shrink_command, spinner,
+    trace_command, Format, InjectedBugs, OutputFormat, TraceDir,
 };
 use checkpoint_harness::bugs::BugSet;
-use checkpoint_harness::check::{self, CheckOptions, Status, Strategy, Summary, Verdict};
+use checkpoint_harness::check::{
+    self, CheckOptions, Limits, ShortestSearch, Status, Strategy, Summary, Verdict,
+};
 use checkpoint_harness::error::InputError;
 use checkpoint_harness::invariants::Kind;
 use checkpoint_harness::sim;
@@ -20,7 +22,8 @@ use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (models/*.toml); omit for the embedded default model.
+    /// Model file, or the name of an embedded model (`linear`); omit for the embedded default
+    /// model.
     model: Option<String>,
     /// Search strategy: dfs (fast, lean) or bfs (shortest paths, much more memory).
     #[arg(long, value_enum, default_value = "dfs")]
@@ -37,6 +40,10 @@ pub struct Args {
     /// Stop after this many seconds (the result is then partial).
     #[arg(long)]
     time_limit: Option<u64>,
+    /// Stop when the process uses this much memory (`4G`, `512M`; the result is then partial).
+    /// Default: half of the machine's memory.
+    #[arg(long)]
+    max_memory: Option<String>,
     /// Turn symmetry reduction off.
     #[arg(long)]
     no_symmetry: bool,
@@ -65,31 +72,42 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
             StrategyArg::Bfs => Strategy::Bfs,
         },
         threads: positive("--threads", args.threads)?,
-        max_states: args.max_states,
-        max_depth: args.max_depth,
-        time_limit: args.time_limit.map(Duration::from_secs),
+        max_states: args
+            .max_states
+            .map(|n| positive("--max-states", n))
+            .transpose()?,
+        max_depth: args
+            .max_depth
+            .map(|n| positive("--max-depth", n))
+            .transpose()?,
+        time_limit: args
+            .time_limit
+            .map(|n| positive("--time-limit", n).map(Duration::from_secs))
+            .transpose()?,
         symmetry: !args.no_symmetry,
         shortest: !args.no_shortest,
     };
-    run_check(
-        spec,
-        extra,
-        options,
-        &args.traces.out_dir,
-        args.output.format,
-    )
+    let limits = Limits {
+        max_memory: match &args.max_memory {
+            Some(text) => Some(parse_bytes("--max-memory", text)?),
+            None => check::default_max_memory(),
+        },
+    };
+    let out_dir = args.traces.resolve()?;
+    run_check(spec, extra, options, limits, &out_dir, args.output.format)
 }
 
 fn run_check(
     spec: Spec,
     extra: BugSet,
     options: CheckOptions,
+    limits: Limits,
     out_dir: &str,
     format: Format,
 ) -> Result<ExitCode, InputError> {
     let spec = Arc::new(spec);
     let bar = spinner(format == Format::Text, None);
-    let summary = check::check(spec.clone(), options, &mut |p| {
+    let summary = check::check_limited(spec.clone(), options, limits, &mut |p| {
         bar.set_message(format!(
             "states {}  unique {}  depth {}  {:.0} states/s",
             p.total,
@@ -127,16 +145,36 @@ fn run_check(
             trace.note = counterexample.detail.clone();
             let path = format!(
                 "{out_dir}/check-{}-{}.json",
-                spec.name, counterexample.invariant
+                file_part(&spec.name),
+                counterexample.invariant
             );
-            trace.save(&path)?;
-            Some(path)
+            // A finding is never lost: a trace that cannot be written is printed instead.
+            match trace.save(&path) {
+                Ok(()) => Some(Ok(path)),
+                Err(error) => Some(Err((error, trace.to_json()))),
+            }
         }
         None => None,
     };
+    let (saved, unsaved) = match saved {
+        Some(Ok(path)) => (Some(path), None),
+        Some(Err(failure)) => (None, Some(failure)),
+        None => (None, None),
+    };
+    let not_saved = unsaved.as_ref().map(|(error, _)| error.to_string());
     match format {
-        Format::Text => print_check_summary(&spec, &summary, saved.as_deref()),
-        Format::Json => println!("{}", check_json(&spec, &summary, saved.as_deref())),
+        Format::Text => {
+            print_check_summary(&spec, &summary, saved.as_deref(), not_saved.as_deref())
+        }
+        Format::Json => println!(
+            "{}",
+            check_json(&spec, &summary, saved.as_deref(), not_saved.as_deref())
+        ),
+    }
+    if let Some((error, json)) = &unsaved {
+        eprintln!("error: the counterexample could not be saved: {error}");
+        eprintln!("the trace follows (save it to a .json file to replay, render or shrink it):");
+        eprint!("{json}");
     }
     Ok(match summary.verdict {
         Verdict::Pass => ExitCode::SUCCESS,
@@ -175,15 +213,52 @@ fn verdict_text(verdict: &Verdict) -> String {
         Verdict::Partial { bound } => format!(
             "PARTIAL: stopped by {} before the exploration was exhaustive; no verdict",
             match bound {
-                check::Bound::MaxStates => "--max-states",
-                check::Bound::MaxDepth => "--max-depth",
-                check::Bound::TimeLimit => "--time-limit",
+                check::Bound::MaxStates => "--max-states".to_string(),
+                check::Bound::MaxDepth => "--max-depth".to_string(),
+                check::Bound::TimeLimit => "--time-limit".to_string(),
+                check::Bound::MaxMemory => "the memory bound (--max-memory)".to_string(),
+                check::Bound::StateSize => format!(
+                    "a state that outgrew {} queued events, RPCs and pending checkpoints",
+                    check::MAX_STATE_SIZE
+                ),
             }
         ),
     }
 }
 
-fn print_check_summary(spec: &Spec, summary: &Summary, saved: Option<&str>) {
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+/// Why the counterexample may not be the shortest, if it may not.
+fn not_shortest_note(search: ShortestSearch) -> Option<String> {
+    match search {
+        ShortestSearch::Capped(bound) => Some(format!(
+            "the breadth-first search for a shorter one stopped at {} before it finished: this counterexample may not be the shortest",
+            match bound {
+                check::Bound::MaxStates => format!(
+                    "its state cap (--max-states, default {})",
+                    check::SHORTEST_MAX_STATES
+                ),
+                check::Bound::TimeLimit => format!(
+                    "its time limit (--time-limit, default {} s)",
+                    check::SHORTEST_TIME_LIMIT.as_secs()
+                ),
+                check::Bound::MaxMemory => "the memory bound (--max-memory)".to_string(),
+                check::Bound::MaxDepth => "its depth bound".to_string(),
+                check::Bound::StateSize => "a state that outgrew the state-size cap".to_string(),
+            }
+        )),
+        ShortestSearch::Off | ShortestSearch::Done => None,
+    }
+}
+
+fn print_check_summary(
+    spec: &Spec,
+    summary: &Summary,
+    saved: Option<&str>,
+    not_saved: Option<&str>,
+) {
     println!(
         "model {} ({}): {} search, {} thread{}, symmetry {}",
         spec.name,
@@ -213,6 +288,15 @@ fn print_check_summary(spec: &Spec, summary: &Summary, saved: Option<&str>) {
         summary.elapsed.as_secs_f64(),
         summary.states_per_second()
     );
+    if let Some(peak) = summary.peak_memory {
+        println!(
+            "memory: peak {}{}",
+            mebibytes(peak),
+            summary
+                .max_memory
+                .map_or(String::new(), |max| format!(" (bound {})", mebibytes(max)))
+        );
+    }
     println!("properties:");
     for p in &summary.properties {
         println!(
@@ -242,17 +326,32 @@ fn print_check_summary(spec: &Spec, summary: &Summary, saved: Option<&str>) {
                 String::new()
             }
         );
+        if let Some(note) = not_shortest_note(c.shortest_search) {
+            println!("  note: {note}");
+        }
         println!("  {}: {}", c.invariant, c.detail);
         if let Some(path) = saved {
             println!("  trace saved: {path}");
             println!("  replay: {}", trace_command(path));
             println!("  render: {}", render_command(path));
-            println!("  shrink: checkpoint-harness shrink {path} -o traces/NAME.json");
+            println!("  shrink: {}", shrink_command(path));
+        }
+        if let Some(error) = not_saved {
+            println!("  trace NOT saved: {error}");
+            println!(
+                "  the trace ({} actions) is printed on standard error: save it to a file to replay it",
+                c.actions.len()
+            );
         }
     }
 }
 
-fn check_json(spec: &Spec, summary: &Summary, saved: Option<&str>) -> String {
+fn check_json(
+    spec: &Spec,
+    summary: &Summary,
+    saved: Option<&str>,
+    not_saved: Option<&str>,
+) -> String {
     let properties: Vec<serde_json::Value> = summary
         .properties
         .iter()
@@ -282,6 +381,8 @@ fn check_json(spec: &Spec, summary: &Summary, saved: Option<&str>) -> String {
         "max_depth": summary.max_depth,
         "seconds": summary.elapsed.as_secs_f64(),
         "states_per_second": summary.states_per_second(),
+        "peak_memory_bytes": summary.peak_memory,
+        "max_memory_bytes": summary.max_memory,
         "verdict": verdict,
         "verdict_text": verdict_text(&summary.verdict),
         "properties": properties,
@@ -290,7 +391,9 @@ fn check_json(spec: &Spec, summary: &Summary, saved: Option<&str>) -> String {
             "detail": c.detail,
             "length": c.actions.len(),
             "shortest": c.shortest,
+            "may_not_be_shortest": not_shortest_note(c.shortest_search),
             "trace": saved,
+            "trace_error": not_saved,
             "replay": saved.map(trace_command),
             "render": saved.map(render_command),
         })),

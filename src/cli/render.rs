@@ -34,6 +34,13 @@ fn run_render(
     format: RenderFormat,
     output: Option<&str>,
 ) -> Result<ExitCode, InputError> {
+    if output.is_some_and(|file| file.trim().is_empty()) {
+        return Err(InputError::new(
+            "command line",
+            "--output",
+            "is empty; give a file name, or leave -o out to write to standard output",
+        ));
+    }
     let trace = Trace::load(path)?;
     let spec = trace.spec(path)?;
     let oracle = Oracle::new(&spec);

@@ -1,5 +1,6 @@
 //! `replay`: re-execute a trace, print its step-by-step timeline and outcome, and say whether
-//! the recorded outcome was reproduced (text or JSON). Exit code 0 only for a reproduced pass.
+//! the recorded outcome was reproduced (text or JSON). Exit code 0 when the trace reproduces
+//! its recorded expectation (a pass or the recorded violation), 1 when the outcome differs.
 
 use super::common::{Format, OutputFormat};
 use checkpoint_harness::error::InputError;
@@ -50,9 +51,9 @@ fn run_replay(path: &str, quiet: bool, format: Format) -> Result<ExitCode, Input
                     Expected::Violation { invariant } => format!("{invariant} violated"),
                 },
                 if matches {
-                    "reproduced"
+                    "reproduced (exit 0)"
                 } else {
-                    "NOT REPRODUCED"
+                    "NOT REPRODUCED (exit 1)"
                 }
             );
         }
@@ -64,12 +65,16 @@ fn run_replay(path: &str, quiet: bool, format: Format) -> Result<ExitCode, Input
                 "actions": trace.actions.len(),
                 "outcome": replayed.outcome.invariant().map_or("pass".to_string(), |i| format!("violation:{i}")),
                 "reproduced": matches,
+                "expected": match &trace.expected {
+                    Expected::Pass => "pass".to_string(),
+                    Expected::Violation { invariant } => format!("violation:{invariant}"),
+                },
             })
         ),
     }
-    Ok(match (&replayed.outcome, matches) {
-        (_, false) => ExitCode::from(1),
-        (Outcome::Violation { .. }, true) => ExitCode::from(1),
-        (Outcome::Pass, true) => ExitCode::SUCCESS,
+    Ok(if matches {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     })
 }

@@ -23,6 +23,13 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
 }
 
 fn run_shrink(path: &str, output: &str, force: bool) -> Result<ExitCode, InputError> {
+    if output.trim().is_empty() {
+        return Err(InputError::new(
+            "command line",
+            "--output",
+            "is empty; give the file to write the shrunk trace to",
+        ));
+    }
     let trace = Trace::load(path)?;
     if std::path::Path::new(output).exists() && !force {
         return Err(InputError::new(
@@ -52,6 +59,7 @@ fn run_shrink(path: &str, output: &str, force: bool) -> Result<ExitCode, InputEr
         "shrunk {path}: {} -> {} actions, still violating {invariant}",
         shrunk.before, shrunk.after
     );
+    println!("  {}", shrunk.trace.note);
     println!("saved: {output}");
     println!("replay: {}", trace_command(output));
     println!("render: {}", render_command(output));

@@ -3,8 +3,9 @@
 //! pass with throughput and non-vacuity counts (text or JSON). Exit code 1 on a violation.
 
 use super::common::{
-    load_model, parse_range, parse_shard, positive, render_command, spinner, trace_command, Format,
-    InjectedBugs, OutputFormat, TraceDir,
+    at_most, file_part, load_model, parse_range, parse_shard, positive, program, render_command,
+    shell_quote, shrink_command, single_seed, spinner, trace_command, Format, InjectedBugs,
+    OutputFormat, TraceDir,
 };
 use checkpoint_harness::bugs::BugSet;
 use checkpoint_harness::error::InputError;
@@ -12,6 +13,7 @@ use checkpoint_harness::invariants::Oracle;
 use checkpoint_harness::scheduler::{Scheduler, SchedulerKind};
 use checkpoint_harness::sim::{self, Outcome, RunBounds, Shard};
 use checkpoint_harness::spec::Spec;
+use checkpoint_harness::spec::MAX_STEPS;
 use checkpoint_harness::trace::{Expected, Origin, Trace};
 use clap::ValueEnum;
 use std::process::ExitCode;
@@ -19,7 +21,7 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (models/*.toml).
+    /// Model file, or the name of an embedded model (`linear` for models/linear.toml).
     model: String,
     /// One seed.
     #[arg(long, conflicts_with = "seeds")]
@@ -58,14 +60,24 @@ enum SchedulerArg {
 
 pub fn run(args: Args) -> Result<ExitCode, InputError> {
     let (spec, extra) = load_model(Some(&args.model), &args.injected.bugs)?;
+    let mut bounds = RunBounds::of(&spec);
+    if let Some(steps) = args.steps {
+        bounds.faulty_steps =
+            at_most("--steps", steps, MAX_STEPS, "the most steps a run may take")?;
+    }
     let kind = match args.scheduler {
         SchedulerArg::Random => SchedulerKind::Random,
         SchedulerArg::Pct => SchedulerKind::Pct {
-            depth: positive("--depth", args.depth as usize)? as u32,
+            depth: at_most(
+                "--depth",
+                positive("--depth", args.depth)?,
+                spec.bounds.faulty_steps.max(1).saturating_add(1),
+                "PCT's depth is one more than its priority change points, at most one per faulty step (bounds.faulty_steps)",
+            )?,
         },
     };
     let range = match (args.seed, args.seeds) {
-        (Some(seed), _) => seed..seed + 1,
+        (Some(seed), _) => single_seed(seed)?,
         (None, Some(range)) => parse_range(&range)?,
         (None, None) => 0..1,
     };
@@ -73,10 +85,21 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
         Some(text) => parse_shard(&text)?,
         None => Shard::ALL,
     };
-    let mut bounds = RunBounds::of(&spec);
-    if let Some(steps) = args.steps {
-        bounds.faulty_steps = steps;
+    if shard.is_empty(range.clone()) {
+        return Err(InputError::new(
+            "command line",
+            "--shard",
+            format!(
+                "shard {}/{} of seeds {}..{} holds no seed (the range has {} seeds); use fewer shards or more seeds",
+                shard.index,
+                shard.count,
+                range.start,
+                range.end,
+                range.end - range.start
+            ),
+        ));
     }
+    let out_dir = args.traces.resolve()?;
     let request = SimRequest {
         model: args.model,
         bugs: args.injected.bugs,
@@ -85,7 +108,7 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
         shard,
         bounds,
         threads: positive("--threads", args.threads)?,
-        out_dir: args.traces.out_dir,
+        out_dir,
         format: args.output.format,
     };
     run_sim(&spec, extra, request)
@@ -106,7 +129,7 @@ struct SimRequest {
 fn run_sim(spec: &Spec, extra: BugSet, request: SimRequest) -> Result<ExitCode, InputError> {
     let oracle = Oracle::new(spec);
     let started = Instant::now();
-    let seeds_in_shard = request.shard.seeds(request.range.clone()).count() as u64;
+    let seeds_in_shard = request.shard.len(request.range.clone());
     let single = seeds_in_shard == 1;
     let bar = spinner(
         request.format == Format::Text && !single,
@@ -134,6 +157,7 @@ fn run_sim(spec: &Spec, extra: BugSet, request: SimRequest) -> Result<ExitCode, 
         String::new()
     };
     let mut saved = None;
+    let mut unsaved: Option<(InputError, String)> = None;
     if let Some((seed, run)) = &report.failure {
         let mut trace = Trace::new(
             spec,
@@ -153,18 +177,28 @@ fn run_sim(spec: &Spec, extra: BugSet, request: SimRequest) -> Result<ExitCode, 
         let path = format!(
             "{}/sim-{}-{}-seed-{seed}.json",
             request.out_dir,
-            spec.name,
+            file_part(&spec.name),
             match request.kind {
                 SchedulerKind::Random => "random".to_string(),
                 SchedulerKind::Pct { depth } => format!("pct{depth}"),
             }
         );
-        trace.save(&path)?;
-        saved = Some((path, *seed));
+        // A finding is never lost: a trace that cannot be written is printed instead.
+        match trace.save(&path) {
+            Ok(()) => saved = Some((path, *seed)),
+            Err(error) => unsaved = Some((error, trace.to_json())),
+        }
     }
+    let rerun = |seed: u64| {
+        format!(
+            "{} sim {} --seed {seed}{scheduler_args}{steps_arg}{bug_args}",
+            program(),
+            shell_quote(&request.model)
+        )
+    };
     match request.format {
-        Format::Text => match (&report.failure, &saved) {
-            (Some((seed, run)), Some((path, _))) => {
+        Format::Text => match &report.failure {
+            Some((seed, run)) => {
                 let Outcome::Violation { violation, step } = &run.outcome else {
                     unreachable!("failures are violations")
                 };
@@ -174,22 +208,29 @@ fn run_sim(spec: &Spec, extra: BugSet, request: SimRequest) -> Result<ExitCode, 
                 );
                 println!("  {}", violation.detail);
                 println!("  configuration: {}", run.config.describe());
-                println!("  trace saved: {path} ({} actions)", run.actions.len());
-                println!("  replay: {}", trace_command(path));
-                println!("  render: {}", render_command(path));
-                println!(
-                        "  rerun:  checkpoint-harness sim {} --seed {seed}{scheduler_args}{steps_arg}{bug_args}",
-                        request.model
-                    );
-                println!("  shrink: checkpoint-harness shrink {path} -o traces/NAME.json");
+                match (&saved, &unsaved) {
+                    (Some((path, _)), _) => {
+                        println!("  trace saved: {path} ({} actions)", run.actions.len());
+                        println!("  replay: {}", trace_command(path));
+                        println!("  render: {}", render_command(path));
+                    }
+                    (None, Some((error, _))) => {
+                        println!("  trace NOT saved: {error}");
+                        println!(
+                            "  the trace ({} actions) is printed on standard error: save it to a file to replay it",
+                            run.actions.len()
+                        );
+                    }
+                    (None, None) => {}
+                }
+                println!("  rerun:  {}", rerun(*seed));
+                if let Some((path, _)) = &saved {
+                    println!("  shrink: {}", shrink_command(path));
+                }
             }
-            _ => {
+            None => {
                 if single {
-                    let seed = request
-                        .shard
-                        .seeds(request.range.clone())
-                        .next()
-                        .unwrap_or(0);
+                    let seed = request.shard.nth(request.range.clone(), 0).unwrap_or(0);
                     let config = Scheduler::new(spec, seed, request.kind).config;
                     println!("configuration: {}", config.describe());
                 }
@@ -226,8 +267,10 @@ fn run_sim(spec: &Spec, extra: BugSet, request: SimRequest) -> Result<ExitCode, 
                     "step": step,
                     "configuration": run.config.describe(),
                     "trace": saved.as_ref().map(|(p, _)| p.clone()),
+                    "trace_error": unsaved.as_ref().map(|(e, _)| e.to_string()),
                     "replay": saved.as_ref().map(|(p, _)| trace_command(p)),
                     "render": saved.as_ref().map(|(p, _)| render_command(p)),
+                    "rerun": rerun(*seed),
                 })
             });
             let reached: serde_json::Map<String, serde_json::Value> = report
@@ -253,6 +296,11 @@ fn run_sim(spec: &Spec, extra: BugSet, request: SimRequest) -> Result<ExitCode, 
                 })
             );
         }
+    }
+    if let Some((error, json)) = &unsaved {
+        eprintln!("error: the failing trace could not be saved: {error}");
+        eprintln!("the trace follows (save it to a .json file to replay, render or shrink it):");
+        eprint!("{json}");
     }
     Ok(if report.failure.is_some() {
         ExitCode::from(1)

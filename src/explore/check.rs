@@ -32,6 +32,8 @@ pub struct CheckModel {
     registered: Vec<usize>,
     /// Set by the harness to end an exploration (time limit): every new state is out of bounds.
     stop: Arc<AtomicBool>,
+    /// Set when a state was left out because it outgrew [`MAX_STATE_SIZE`].
+    outgrown: Arc<AtomicBool>,
     /// Symmetry groups; states are replaced by their canonical representative (empty: off).
     groups: Arc<Vec<symmetry::Group>>,
 }
@@ -49,6 +51,7 @@ impl CheckModel {
             oracle,
             registered,
             stop: Arc::new(AtomicBool::new(false)),
+            outgrown: Arc::new(AtomicBool::new(false)),
             groups: Arc::new(groups),
         }
     }
@@ -170,12 +173,110 @@ impl Model for CheckModel {
             .collect()
     }
 
-    fn within_boundary(&self, _state: &World) -> bool {
-        !self.stop.load(Ordering::Relaxed)
+    fn within_boundary(&self, state: &World) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        if state_size(state) > MAX_STATE_SIZE {
+            self.outgrown.store(true, Ordering::Relaxed);
+            return false;
+        }
+        true
     }
 
     fn format_action(&self, action: &Action) -> String {
         describe::describe_action_alone(&self.spec, action)
+    }
+}
+
+/// The most channel events, RPCs in flight and pending checkpoints one explored state may hold
+/// (together): a state past it is left out and the check is partial ([`Bound::StateSize`]).
+pub const MAX_STATE_SIZE: usize = 20_000;
+
+/// What one state holds that can grow without bound in a hostile model: queued channel events,
+/// RPCs in flight, pending checkpoints and queued requests.
+pub fn state_size(world: &World) -> usize {
+    world.channels.iter().map(|c| c.len()).sum::<usize>()
+        + world.rpcs.len()
+        + world.coordinator.pending.len()
+}
+
+/// Resource limits of a check, beyond [`CheckOptions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Stop (partial) when the process's resident memory exceeds this many bytes.
+    pub max_memory: Option<u64>,
+}
+
+impl Default for Limits {
+    /// The memory bound defaults to [`default_max_memory`].
+    fn default() -> Self {
+        Limits {
+            max_memory: default_max_memory(),
+        }
+    }
+}
+
+/// Half of the machine's physical memory, where the system says (`/proc/meminfo`); `None`
+/// elsewhere (then only the other bounds apply).
+pub fn default_max_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    meminfo_kib(&text, "MemTotal:").map(|kib| kib * 1024 / 2)
+}
+
+/// The process's resident memory in bytes (`/proc/self/status`), where the system says.
+pub fn resident_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    meminfo_kib(&text, "VmRSS:").map(|kib| kib * 1024)
+}
+
+fn meminfo_kib(text: &str, field: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+}
+
+/// Watches the time limit and the memory bound of one exploration and raises its stop flag.
+struct Watch {
+    started: Instant,
+    time_limit: Option<Duration>,
+    max_memory: Option<u64>,
+    stopped_by: Option<Bound>,
+    peak_memory: u64,
+}
+
+impl Watch {
+    fn new(time_limit: Option<Duration>, max_memory: Option<u64>) -> Watch {
+        Watch {
+            started: Instant::now(),
+            time_limit,
+            max_memory,
+            stopped_by: None,
+            peak_memory: 0,
+        }
+    }
+
+    /// Checks the bounds; raises `stop` (once) when one is passed.
+    fn poll(&mut self, stop: &AtomicBool) {
+        if self.stopped_by.is_some() {
+            return;
+        }
+        if let Some(resident) = resident_memory() {
+            self.peak_memory = self.peak_memory.max(resident);
+            if self.max_memory.is_some_and(|max| resident >= max) {
+                self.stopped_by = Some(Bound::MaxMemory);
+            }
+        }
+        if self
+            .time_limit
+            .is_some_and(|limit| self.started.elapsed() >= limit)
+        {
+            self.stopped_by = Some(Bound::TimeLimit);
+        }
+        if self.stopped_by.is_some() {
+            stop.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -249,6 +350,21 @@ pub enum Bound {
     MaxStates,
     MaxDepth,
     TimeLimit,
+    /// The process's memory reached [`Limits::max_memory`].
+    MaxMemory,
+    /// A state outgrew [`MAX_STATE_SIZE`] and was left out.
+    StateSize,
+}
+
+/// How the search for a shorter counterexample went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShortestSearch {
+    /// Not asked for (`shortest: false`).
+    Off,
+    /// Breadth-first search finished: the counterexample is a shortest one.
+    Done,
+    /// The search hit a bound before it found one: the counterexample may not be the shortest.
+    Capped(Bound),
 }
 
 /// The overall verdict.
@@ -274,6 +390,8 @@ pub struct Counterexample {
     pub shortest: bool,
     /// Length of the depth-first counterexample before the breadth-first search.
     pub first_found_length: usize,
+    /// Whether the breadth-first search finished or hit a bound.
+    pub shortest_search: ShortestSearch,
 }
 
 /// The result of a check.
@@ -289,6 +407,10 @@ pub struct Summary {
     pub strategy: Strategy,
     pub threads: usize,
     pub symmetry: bool,
+    /// The largest resident memory seen (bytes), where the system says.
+    pub peak_memory: Option<u64>,
+    /// The memory bound in force.
+    pub max_memory: Option<u64>,
 }
 
 impl Summary {
@@ -297,10 +419,21 @@ impl Summary {
     }
 }
 
-/// Explores the model. `progress` is called about ten times a second.
+/// Explores the model under the default [`Limits`]. `progress` is called about ten times a
+/// second.
 pub fn check(
     spec: Arc<Spec>,
     options: CheckOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Summary {
+    check_limited(spec, options, Limits::default(), progress)
+}
+
+/// Explores the model within `limits`.
+pub fn check_limited(
+    spec: Arc<Spec>,
+    options: CheckOptions,
+    limits: Limits,
     progress: &mut dyn FnMut(Progress),
 ) -> Summary {
     let started = Instant::now();
@@ -309,6 +442,7 @@ pub fn check(
     let model = CheckModel::new(spec.clone(), registered.clone(), symmetry);
     let translate = model.clone();
     let stop = model.stop.clone();
+    let outgrown = model.outgrown.clone();
     let mut builder = model
         .checker()
         .threads(options.threads.max(1))
@@ -319,27 +453,25 @@ pub fn check(
     if let Some(depth) = options.max_depth {
         builder = builder.target_max_depth(depth);
     }
-    let mut timed_out = false;
+    let mut watch = Watch::new(options.time_limit, limits.max_memory);
     let (total, unique, depth, discoveries) = {
         let checker: Box<dyn Checker<CheckModel>> = match options.strategy {
             Strategy::Dfs => Box::new(builder.spawn_dfs()),
             Strategy::Bfs => Box::new(builder.spawn_bfs()),
         };
+        let mut polls = 0u32;
         while !checker.is_done() {
-            std::thread::sleep(Duration::from_millis(100));
-            progress(Progress {
-                total: checker.state_count(),
-                unique: checker.unique_state_count(),
-                depth: checker.max_depth(),
-                elapsed: started.elapsed(),
-            });
-            if options
-                .time_limit
-                .is_some_and(|limit| started.elapsed() >= limit)
-                && !timed_out
-            {
-                timed_out = true;
-                stop.store(true, Ordering::Relaxed);
+            // Memory can grow fast: look every 20 ms, report progress every 100 ms.
+            std::thread::sleep(Duration::from_millis(20));
+            watch.poll(&stop);
+            polls += 1;
+            if polls.is_multiple_of(5) {
+                progress(Progress {
+                    total: checker.state_count(),
+                    unique: checker.unique_state_count(),
+                    depth: checker.max_depth(),
+                    elapsed: started.elapsed(),
+                });
             }
         }
         let names: BTreeSet<&'static str> = checker.discoveries().keys().copied().collect();
@@ -374,13 +506,21 @@ pub fn check(
             .expect("discovered");
         let actions = truncate_at_violation(&spec, &oracle, &actions, property.name);
         let first_found_length = actions.len();
-        let (actions, shortest) = if options.shortest {
-            match shortest_counterexample(&spec, property.name, actions.len(), options, symmetry) {
-                Some(shorter) if shorter.len() <= actions.len() => (shorter, true),
-                _ => (actions, false),
+        let (actions, shortest, shortest_search) = if options.shortest {
+            let (found, search) = shortest_counterexample(
+                &spec,
+                property.name,
+                actions.len(),
+                options,
+                limits,
+                symmetry,
+            );
+            match found {
+                Some(shorter) if shorter.len() <= actions.len() => (shorter, true, search),
+                _ => (actions, false, search),
             }
         } else {
-            (actions, false)
+            (actions, false, ShortestSearch::Off)
         };
         // Name the counterexample the way replay will: the first violated property in table
         // order at its final state (a state may violate several).
@@ -391,11 +531,14 @@ pub fn check(
             actions,
             shortest,
             first_found_length,
+            shortest_search,
         }
     });
 
-    let bound = if timed_out {
-        Some(Bound::TimeLimit)
+    let bound = if let Some(bound) = watch.stopped_by {
+        Some(bound)
+    } else if outgrown.load(Ordering::Relaxed) {
+        Some(Bound::StateSize)
     } else if options.max_states.is_some_and(|max| total >= max) {
         Some(Bound::MaxStates)
     } else if options.max_depth.is_some_and(|max| depth >= max) {
@@ -453,6 +596,8 @@ pub fn check(
         strategy: options.strategy,
         threads: options.threads,
         symmetry,
+        peak_memory: (watch.peak_memory > 0).then_some(watch.peak_memory),
+        max_memory: limits.max_memory,
     }
 }
 
@@ -491,39 +636,65 @@ fn replay_violation(
     None
 }
 
+/// The most states the search for a shorter counterexample generates unless `--max-states`
+/// says otherwise.
+pub const SHORTEST_MAX_STATES: usize = 5_000_000;
+/// How long the search for a shorter counterexample may take unless `--time-limit` says
+/// otherwise.
+pub const SHORTEST_TIME_LIMIT: Duration = Duration::from_secs(60);
+
 /// A breadth-first search (one thread, so the first discovery is the shortest in stateright
-/// 0.30.2) for a violation of one property, no deeper than `depth` steps.
+/// 0.30.2) for a violation of one property, no deeper than `depth` steps, and how it went.
 fn shortest_counterexample(
     spec: &Arc<Spec>,
     invariant: &'static str,
     depth: usize,
     options: CheckOptions,
+    limits: Limits,
     symmetric: bool,
-) -> Option<Vec<Action>> {
-    let index = PROPERTIES.iter().position(|p| p.name == invariant)?;
+) -> (Option<Vec<Action>>, ShortestSearch) {
+    let Some(index) = PROPERTIES.iter().position(|p| p.name == invariant) else {
+        return (None, ShortestSearch::Off);
+    };
     let model = CheckModel::new(spec.clone(), vec![index], symmetric);
     let translate = model.clone();
     let stop = model.stop.clone();
-    let started = Instant::now();
+    let outgrown = model.outgrown.clone();
+    let max_states = options.max_states.unwrap_or(SHORTEST_MAX_STATES);
     let checker = model
         .checker()
         .threads(1)
         // Depth counts the initial state as 1, and states at the target depth are skipped before
         // their properties are evaluated: a path of `depth` actions needs a bound of `depth + 2`.
         .target_max_depth(depth + 2)
-        .target_state_count(options.max_states.unwrap_or(5_000_000))
+        .target_state_count(max_states)
         .finish_when(HasDiscoveries::Any)
         .spawn_bfs();
-    let limit = options.time_limit.unwrap_or(Duration::from_secs(60));
+    let mut watch = Watch::new(
+        Some(options.time_limit.unwrap_or(SHORTEST_TIME_LIMIT)),
+        limits.max_memory,
+    );
     while !checker.is_done() {
-        std::thread::sleep(Duration::from_millis(50));
-        if started.elapsed() >= limit {
-            stop.store(true, Ordering::Relaxed);
-        }
+        std::thread::sleep(Duration::from_millis(20));
+        watch.poll(&stop);
     }
-    checker
+    let found = checker
         .discovery(invariant)
-        .map(|path| translate.real_actions(&path.into_actions()))
+        .map(|path| translate.real_actions(&path.into_actions()));
+    let search = if found.is_some() {
+        ShortestSearch::Done
+    } else if let Some(bound) = watch.stopped_by {
+        ShortestSearch::Capped(bound)
+    } else if checker.state_count() >= max_states {
+        ShortestSearch::Capped(Bound::MaxStates)
+    } else if outgrown.load(Ordering::Relaxed) {
+        ShortestSearch::Capped(Bound::StateSize)
+    } else {
+        // Exhausted within the depth bound without a shorter one: the depth-first one is
+        // shortest.
+        ShortestSearch::Done
+    };
+    (found, search)
 }
 
 /// The Explorer's view of a world: rendered with task names, checkpoint ids and channel contents
@@ -589,10 +760,28 @@ impl Model for ExploreModel {
     }
 }
 
+/// The name of the thread [`explore`] serves from (a panic hook may recognise it).
+pub const EXPLORER_THREAD: &str = "explorer";
+
 /// Serves stateright's Explorer web UI for the model on 127.0.0.1:`port`. Never returns.
+/// stateright's server ends when a client drops a connection while it answers (it unwraps the
+/// write): the Explorer is then served again on the same port, with the same states (the
+/// Explorer is on demand and its paths are fingerprints, so open pages keep working).
 pub fn explore(spec: Arc<Spec>, port: u16) -> ! {
     let _ = EXPLORED_SPEC.set(spec.clone());
-    let model = ExploreModel(CheckModel::new(spec, Vec::new(), false));
-    model.checker().serve(("127.0.0.1", port));
-    std::process::exit(0)
+    loop {
+        let model = ExploreModel(CheckModel::new(spec.clone(), Vec::new(), false));
+        let served = std::thread::Builder::new()
+            .name(EXPLORER_THREAD.to_string())
+            .spawn(move || {
+                model.checker().serve(("127.0.0.1", port));
+            })
+            .map(|handle| handle.join());
+        match served {
+            // The server stopped by itself (it never does) or panicked on a dropped connection:
+            // serve again after a moment.
+            Ok(_) => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) => std::process::exit(2),
+        }
+    }
 }

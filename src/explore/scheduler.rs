@@ -303,7 +303,8 @@ impl Scheduler {
             SchedulerKind::Random => None,
             SchedulerKind::Pct { depth } => {
                 let horizon = spec.bounds.faulty_steps.max(1);
-                let mut change_points: Vec<u32> = (1..depth.max(1))
+                // More change points than steps cannot change anything: never allocate them.
+                let mut change_points: Vec<u32> = (1..depth.clamp(1, horizon.saturating_add(1)))
                     .map(|_| rng.gen_range(0..horizon))
                     .collect();
                 change_points.sort();

@@ -13,7 +13,7 @@ use crate::oracle::invariants::{self, Kind, Oracle, Violation, PROPERTIES};
 use crate::system::spec::Spec;
 use crate::system::world::{self, Action, Options, World};
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// The liveness property only the simulator can check.
@@ -180,17 +180,20 @@ pub fn run(
     run.report(scheduler.config, healed_at, outcome)
 }
 
-/// The liveness violation of a healed run that did not finish.
+/// The liveness violation of a healed run that did not finish: why it stopped (the budget ran
+/// out, or nothing could happen any more) and the backlog it left.
 pub fn healed_violation(spec: &Spec, world: &World, healed_steps: u32) -> Violation {
-    let stuck: Vec<String> = spec
+    let stuck = world::enabled_with(spec, world, Options::healed()).is_empty();
+    let unfinished: Vec<String> = spec
         .task_ids()
-        .filter(|t| world.task(*t).is_running())
+        .filter(|t| world.task(*t).status != crate::system::task::TaskStatus::Finished)
         .map(|t| {
             let task = world.task(t);
             let blocked = task.handler.blocked();
             format!(
-                "{}{}",
+                "{} {:?}{}",
                 spec.task(t).name,
+                task.status,
                 if blocked.is_empty() {
                     String::new()
                 } else {
@@ -199,14 +202,26 @@ pub fn healed_violation(spec: &Spec, world: &World, healed_steps: u32) -> Violat
             )
         })
         .collect();
+    let queued: usize = world.channels.iter().map(|c| c.len()).sum();
+    let busy_channels = world.channels.iter().filter(|c| !c.is_empty()).count();
+    let cause = if stuck {
+        "nothing could happen any more".to_string()
+    } else {
+        format!("its budget of {healed_steps} healed steps ran out (bounds.healed_steps) with work left")
+    };
     Violation {
         invariant: HEALED_RUN_FINISHES,
         detail: format!(
-            "faults stopped but the job did not finish within {healed_steps} steps (job {:?}, clock {}, {} pending checkpoints, still running: {})",
+            "faults stopped but the job did not finish: {cause} (job {:?}, clock {}); backlog: {queued} channel events queued on {busy_channels} channels, {} RPCs in flight, {} pending checkpoints; unfinished subtasks: {}",
             world.coordinator.job,
             world.now,
+            world.rpcs.len(),
             world.coordinator.pending.len(),
-            stuck.join(", ")
+            if unfinished.is_empty() {
+                "none".to_string()
+            } else {
+                unfinished.join(", ")
+            }
         ),
     }
 }
@@ -234,9 +249,30 @@ impl Shard {
     pub const ALL: Shard = Shard { index: 0, count: 1 };
 
     pub fn seeds(self, range: Range<u64>) -> impl Iterator<Item = u64> {
-        range
-            .clone()
-            .filter(move |seed| (seed - range.start) % self.count == self.index)
+        (0..self.len(range.clone())).filter_map(move |n| self.nth(range.clone(), n))
+    }
+
+    /// How many seeds of `range` the shard holds (computed, not counted: a range may hold
+    /// billions).
+    pub fn len(self, range: Range<u64>) -> u64 {
+        let size = range.end.saturating_sub(range.start);
+        if self.count == 0 || self.index >= size {
+            return 0;
+        }
+        (size - self.index).div_ceil(self.count)
+    }
+
+    /// Whether the shard holds no seed of `range`.
+    pub fn is_empty(self, range: Range<u64>) -> bool {
+        self.len(range) == 0
+    }
+
+    /// The shard's `n`-th seed of `range` (0-based), if it has that many.
+    pub fn nth(self, range: Range<u64>, n: u64) -> Option<u64> {
+        if n >= self.len(range.clone()) {
+            return None;
+        }
+        Some(range.start + self.index + n * self.count)
     }
 }
 
@@ -261,9 +297,33 @@ pub struct Sweep {
     pub threads: usize,
 }
 
+/// Per-seed results a sweep still has to fold: at most one per thread beyond the folded prefix.
+struct Tally {
+    /// Seeds (by index in the shard) below this one are folded into the totals.
+    folded_below: u64,
+    seeds_run: u64,
+    steps: u64,
+    reached: Vec<u64>,
+    /// Finished seeds above the folded prefix: index -> (steps, reached).
+    waiting: std::collections::BTreeMap<u64, (u64, Vec<&'static str>)>,
+}
+
+impl Tally {
+    fn fold(&mut self, steps: u64, reached: &[&'static str], names: &[&'static str]) {
+        self.seeds_run += 1;
+        self.steps += steps;
+        for (count, name) in self.reached.iter_mut().zip(names) {
+            if reached.contains(name) {
+                *count += 1;
+            }
+        }
+    }
+}
+
 /// Runs every seed of the shard on `threads` threads. Stops early after a failure, but always
 /// finishes every seed below the failing one, so the reported failure is the lowest failing seed
-/// whatever the thread count. `progress` is called with the number of seeds done.
+/// whatever the thread count. `progress` is called with the number of seeds done. Memory does not
+/// grow with the number of seeds: finished seeds are folded into the totals in order.
 pub fn sweep(
     spec: &Spec,
     oracle: &Oracle,
@@ -276,32 +336,61 @@ pub fn sweep(
         request.bounds,
         request.threads,
     );
-    let seeds = request.seeds.clone();
-    let seeds: Vec<u64> = shard.seeds(seeds).collect();
-    let next = AtomicUsize::new(0);
+    let range = request.seeds.clone();
+    let total = shard.len(range.clone());
+    let names: Vec<&'static str> = PROPERTIES
+        .iter()
+        .filter(|p| p.kind == Kind::Sometimes && p.applies(spec))
+        .map(|p| p.name)
+        .collect();
+    let next = AtomicU64::new(0);
     let lowest_failure = AtomicU64::new(u64::MAX);
     let done = AtomicU64::new(0);
-    // Per seed: steps taken and non-vacuity properties reached; failures keep their report.
-    let results: Mutex<Vec<(u64, u64, Vec<&'static str>)>> = Mutex::new(Vec::new());
+    let tally = Mutex::new(Tally {
+        folded_below: 0,
+        seeds_run: 0,
+        steps: 0,
+        reached: vec![0; names.len()],
+        waiting: std::collections::BTreeMap::new(),
+    });
     let failure: Mutex<Option<(u64, RunReport)>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&seed) = seeds.get(index) else {
+                let Some(seed) = shard.nth(range.clone(), index) else {
                     return;
                 };
                 if seed > lowest_failure.load(Ordering::Relaxed) {
                     return;
                 }
                 let report = run(spec, oracle, seed, kind, bounds);
-                results.lock().expect("not poisoned").push((
-                    seed,
-                    report.actions.len() as u64,
-                    report.reached.clone(),
-                ));
-                if matches!(report.outcome, Outcome::Violation { .. }) {
-                    lowest_failure.fetch_min(seed, Ordering::Relaxed);
+                let failed = matches!(report.outcome, Outcome::Violation { .. });
+                {
+                    let mut tally = tally.lock().expect("not poisoned");
+                    if failed {
+                        lowest_failure.fetch_min(seed, Ordering::Relaxed);
+                    }
+                    let entry = (report.actions.len() as u64, report.reached.clone());
+                    tally.waiting.insert(index, entry);
+                    // Fold the finished prefix, never past the lowest failure seen (a failure
+                    // is recorded under the same lock before anything above it can fold).
+                    loop {
+                        let at = tally.folded_below;
+                        let beyond = shard
+                            .nth(range.clone(), at)
+                            .is_none_or(|s| s > lowest_failure.load(Ordering::Relaxed));
+                        if beyond {
+                            break;
+                        }
+                        let Some((steps, reached)) = tally.waiting.remove(&at) else {
+                            break;
+                        };
+                        tally.fold(steps, &reached, &names);
+                        tally.folded_below += 1;
+                    }
+                }
+                if failed {
                     let mut failure = failure.lock().expect("not poisoned");
                     if failure.as_ref().is_none_or(|(s, _)| seed < *s) {
                         *failure = Some((seed, report));
@@ -312,29 +401,18 @@ pub fn sweep(
         }
     });
     let failure = failure.into_inner().expect("not poisoned");
+    let tally = tally.into_inner().expect("not poisoned");
     // Totals cover exactly the seeds up to the reported failure: independent of thread count.
-    let limit = failure.as_ref().map_or(u64::MAX, |(seed, _)| *seed);
-    let results: Vec<_> = results
-        .into_inner()
-        .expect("not poisoned")
-        .into_iter()
-        .filter(|(seed, _, _)| *seed <= limit)
-        .collect();
-    let reached = PROPERTIES
-        .iter()
-        .filter(|p| p.kind == Kind::Sometimes && p.applies(spec))
-        .map(|p| {
-            let count = results
-                .iter()
-                .filter(|(_, _, r)| r.contains(&p.name))
-                .count();
-            (p.name, count as u64)
-        })
-        .collect();
+    // Every seed up to it finished, so the folded prefix already ends there; what still waits
+    // lies above it.
+    debug_assert!(tally.waiting.keys().all(|&index| shard
+        .nth(range.clone(), index)
+        .is_some_and(|seed| seed > failure.as_ref().map_or(u64::MAX, |(s, _)| *s))));
+    debug_assert!(failure.is_some() || tally.seeds_run == total);
     SweepReport {
-        seeds_run: results.len() as u64,
-        steps: results.iter().map(|(_, steps, _)| steps).sum(),
+        seeds_run: tally.seeds_run,
+        steps: tally.steps,
         failure,
-        reached,
+        reached: names.into_iter().zip(tally.reached).collect(),
     }
 }

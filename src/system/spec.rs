@@ -169,11 +169,36 @@ fn default_timeout() -> u32 {
     100
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// `tolerable_failures`: a count or the word `"unlimited"` (deserialized by hand so that a bad
+/// value gets a message in the file's terms, not serde's "untagged enum").
+#[derive(Debug)]
 enum Tolerance {
-    Count(u32),
+    Count(u64),
     Word(String),
+}
+
+impl<'de> Deserialize<'de> for Tolerance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Tolerance;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number of failures from 0 to 100, or \"unlimited\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Tolerance, E> {
+                Ok(Tolerance::Count(value))
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Tolerance, E> {
+                u64::try_from(value)
+                    .map(Tolerance::Count)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Tolerance, E> {
+                Ok(Tolerance::Word(value.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl Default for Tolerance {
@@ -238,8 +263,9 @@ struct BoundsFile {
     time: u32,
     #[serde(default = "default_faulty_steps")]
     faulty_steps: u32,
-    #[serde(default = "default_healed_steps")]
-    healed_steps: u32,
+    /// Absent: derived from the model ([`default_healed_steps`]).
+    #[serde(default)]
+    healed_steps: Option<u32>,
 }
 
 impl Default for BoundsFile {
@@ -247,7 +273,7 @@ impl Default for BoundsFile {
         BoundsFile {
             time: default_time(),
             faulty_steps: default_faulty_steps(),
-            healed_steps: default_healed_steps(),
+            healed_steps: None,
         }
     }
 }
@@ -258,8 +284,141 @@ fn default_time() -> u32 {
 fn default_faulty_steps() -> u32 {
     200
 }
-fn default_healed_steps() -> u32 {
-    1000
+
+/// The largest model file (bytes).
+pub const MAX_MODEL_BYTES: u64 = 1 << 20;
+/// The longest model name (it becomes part of trace file names).
+pub const MAX_NAME_CHARS: usize = 64;
+/// The largest `bounds.time` (ticks).
+pub const MAX_TIME: u32 = 1_000_000;
+/// The most periodic checkpoints a horizon may hold (`bounds.time / checkpointing.interval`).
+pub const MAX_PERIODIC_TRIGGERS: u32 = 10_000;
+/// The largest `bounds.faulty_steps` and `bounds.healed_steps`.
+pub const MAX_STEPS: u32 = 1_000_000;
+/// The most steps moving a model's records may take ([`data_work`]).
+pub const MAX_DATA_STEPS: u64 = 200_000;
+
+/// The healed phase's default step budget: enough to move every record through the graph three
+/// times over (a restore replays what the last checkpoint had not covered), plus, for each of a
+/// few rounds of `max_concurrent` checkpoints, a barrier per channel and a trigger, an
+/// acknowledgement and a notification per subtask, plus slack.
+pub fn default_healed_steps(
+    data_steps: u64,
+    tasks: usize,
+    channels: usize,
+    max_concurrent: u8,
+) -> u32 {
+    let per_checkpoint = channels as u64 + 4 * tasks as u64 + 4;
+    let rounds = 8 + 4 * max_concurrent as u64;
+    let budget = 1_000 + 3 * data_steps + rounds * per_checkpoint;
+    budget.min(MAX_STEPS as u64) as u32
+}
+
+/// How much moving a model's records costs.
+struct DataWork {
+    /// Emits and channel deliveries of one failure-free run, an upper bound.
+    steps: u64,
+    /// The key to name when that is too much.
+    key: String,
+}
+
+/// An upper bound on the emits and deliveries of one failure-free run: each operator's output
+/// count (sources: records, plus an end of data, per subtask; a join: the pairs of records that
+/// share a key; others: their input), times the copies each edge makes (broadcast: one per
+/// downstream subtask). Saturating, so a hostile model cannot overflow it.
+fn data_work(operators: &[OperatorSpec], edges: &[EdgeSpec]) -> DataWork {
+    let graph = topology::operator_graph(operators, edges);
+    let order = petgraph_order(&graph);
+    // Per operator and input side: records arriving, per key (keys 0..64).
+    let mut arriving: Vec<[[u64; 64]; 2]> = vec![[[0; 64]; 2]; operators.len()];
+    let mut steps: u64 = 0;
+    let mut worst = (0u64, String::from("operators"));
+    for index in order {
+        let op = &operators[index];
+        let mut out = [0u64; 64];
+        match op.kind {
+            OperatorKind::Source => {
+                for offset in 0..op.records as usize {
+                    out[offset % op.keys.max(1) as usize] += op.parallelism as u64;
+                }
+                steps = steps.saturating_add(out.iter().sum::<u64>() + op.parallelism as u64);
+            }
+            OperatorKind::Join => {
+                for (key, slot) in out.iter_mut().enumerate() {
+                    *slot = arriving[index][0][key].saturating_mul(arriving[index][1][key]);
+                }
+            }
+            _ => {
+                for (key, slot) in out.iter_mut().enumerate() {
+                    *slot = arriving[index][0][key].saturating_add(arriving[index][1][key]);
+                }
+            }
+        }
+        let produced = out.iter().fold(0u64, |a, b| a.saturating_add(*b));
+        if produced > worst.0 {
+            worst = (
+                produced,
+                format!(
+                    "operators[{index}]{}",
+                    if op.kind.is_source() { ".records" } else { "" }
+                ),
+            );
+        }
+        for edge in edges.iter().filter(|e| e.from == index) {
+            let copies = if edge.partitioning == Partitioning::Broadcast {
+                operators[edge.to].parallelism as u64
+            } else {
+                1
+            };
+            let side = (edge.input_side as usize).min(1);
+            for (key, count) in out.iter().enumerate() {
+                let sent = count.saturating_mul(copies);
+                arriving[edge.to][side][key] = arriving[edge.to][side][key].saturating_add(sent);
+                // Each record and each end-of-data marker is delivered once per channel copy.
+                steps = steps.saturating_add(sent);
+            }
+            steps = steps.saturating_add(
+                operators[edge.from].parallelism as u64 * operators[edge.to].parallelism as u64,
+            );
+        }
+    }
+    DataWork {
+        steps,
+        key: worst.1,
+    }
+}
+
+/// Operator indices in a topological order (the graph was validated acyclic).
+fn petgraph_order(graph: &petgraph::graph::DiGraph<usize, usize>) -> Vec<usize> {
+    petgraph::algo::toposort(graph, None)
+        .map(|order| order.into_iter().map(|node| graph[node]).collect())
+        .unwrap_or_default()
+}
+
+/// A model name is a plain file-name part: it becomes part of the names of the trace files the
+/// model's runs write, so it may not hold a path.
+fn check_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "is longer than {MAX_NAME_CHARS} characters (it becomes part of trace file names)"
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if !name.chars().all(allowed) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "{} may hold only letters, digits, '-', '_' and '.', starting with a letter or digit (it becomes part of trace file names, so it may not hold a path)",
+            quoted(name)
+        ));
+    }
+    Ok(())
+}
+
+/// A user's string for a message: quoted, and cut if long.
+fn quoted(text: &str) -> String {
+    format!("{:?}", crate::error::shorten(text, 60))
 }
 
 /// The checkpointing mode of a model.
@@ -434,13 +593,9 @@ impl Spec {
         self
     }
 
-    /// Loads a model file from disk.
+    /// Loads a model file from disk (a regular file of at most [`MAX_MODEL_BYTES`]).
     pub fn load(path: &str) -> Result<Spec, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ModelError {
-            file: path.to_string(),
-            key: String::new(),
-            reason: format!("cannot read the file: {error}"),
-        })?;
+        let text = crate::error::read_input(path, "model file", MAX_MODEL_BYTES)?;
         Spec::parse(path, &text)
     }
 
@@ -471,16 +626,38 @@ impl Spec {
 
     /// Parses and validates model text. `file` is only used in error messages and traces.
     pub fn parse(file: &str, text: &str) -> Result<Spec, ModelError> {
+        if text.len() as u64 > MAX_MODEL_BYTES {
+            return Err(ModelError::new(
+                file,
+                "",
+                format!(
+                    "the model is {} bytes, more than the {MAX_MODEL_BYTES} bytes a model may have",
+                    text.len()
+                ),
+            ));
+        }
         let model: ModelFile = toml::from_str(text).map_err(|error| {
-            let key = error
+            let mut key = error
                 .span()
                 .map(|span| key_at(text, span.start))
                 .unwrap_or_default();
-            ModelError {
-                file: file.to_string(),
-                key,
-                reason: describe_toml_error(&error),
+            // A missing key is reported at its table: name the key itself.
+            if let Some(missing) = error
+                .message()
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                let table = error
+                    .span()
+                    .map(|span| table_at(text, span.start))
+                    .unwrap_or_default();
+                key = if table.is_empty() {
+                    missing.to_string()
+                } else {
+                    format!("{table}.{missing}")
+                };
             }
+            ModelError::new(file, key, describe_toml_error(&error))
         })?;
         build(file, text, model)
     }
@@ -488,7 +665,13 @@ impl Spec {
 
 /// The serde/TOML message plus the line, without toml's multi-line snippet.
 fn describe_toml_error(error: &toml::de::Error) -> String {
-    let message = error.message().trim().to_string();
+    let message = error
+        .message()
+        .trim()
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ");
     let first_line = error.to_string();
     let location = first_line
         .lines()
@@ -496,12 +679,40 @@ fn describe_toml_error(error: &toml::de::Error) -> String {
         .and_then(|line| line.strip_prefix("TOML parse error at "))
         .map(|loc| format!(" (at {loc})"))
         .unwrap_or_default();
+    let message = crate::error::plain_serde_message(&message);
     let message = if message.starts_with("unknown field") {
         format!("unknown key: {message}")
+    } else if let Some(rest) = message.strip_prefix("missing field") {
+        format!("missing key{rest}")
     } else {
         message
     };
     format!("{message}{location}")
+}
+
+/// The table (`checkpointing`, `operators[1]`, or empty for the top level) that the line at byte
+/// `offset` belongs to, a table header counting as part of its own table.
+fn table_at(text: &str, offset: usize) -> String {
+    let key = key_at(text, offset);
+    let line = text[..offset.min(text.len())]
+        .rsplit('\n')
+        .next()
+        .unwrap_or("")
+        .to_string()
+        + text[offset.min(text.len())..]
+            .split('\n')
+            .next()
+            .unwrap_or("");
+    let trimmed = line.trim();
+    if trimmed.starts_with('[') || !trimmed.contains('=') {
+        key
+    } else {
+        // `key_at` named `table.key`: drop the key.
+        match key.rsplit_once('.') {
+            Some((table, _)) => table.to_string(),
+            None => String::new(),
+        }
+    }
 }
 
 /// The dotted key path (`operators[1].parallelism`) of the key whose value or name starts at byte
@@ -519,7 +730,7 @@ fn key_at(text: &str, offset: usize) -> String {
             .strip_prefix("[[")
             .and_then(|rest| rest.split("]]").next())
         {
-            let name = name.trim().to_string();
+            let name = name.trim().trim_end_matches(']').trim().to_string();
             let count = match array_counts.iter_mut().find(|(n, _)| *n == name) {
                 Some((_, count)) => {
                     *count += 1;
@@ -555,11 +766,7 @@ fn key_at(text: &str, offset: usize) -> String {
 }
 
 fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
-    let error = |key: String, reason: String| ModelError {
-        file: file.to_string(),
-        key,
-        reason,
-    };
+    let error = |key: String, reason: String| ModelError::new(file, key, reason);
     let small = |key: &str, value: u32, min: u32, max: u32| -> Result<u8, ModelError> {
         if value < min || value > max {
             Err(error(
@@ -571,9 +778,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         }
     };
 
-    if model.name.trim().is_empty() {
-        return Err(error("name".into(), "must not be empty".into()));
-    }
+    check_name(&model.name).map_err(|reason| error("name".into(), reason))?;
 
     // Operators.
     let mut operators = Vec::new();
@@ -585,7 +790,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         if operators.iter().any(|o: &OperatorSpec| o.name == op.name) {
             return Err(error(
                 key("name"),
-                format!("duplicate operator name {:?}", op.name),
+                format!("duplicate operator name {}", quoted(&op.name)),
             ));
         }
         if op.parallelism == 0 {
@@ -637,7 +842,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
                 .ok_or_else(|| {
                     error(
                         format!("edges[{index}].{field}"),
-                        format!("unknown operator {name:?}"),
+                        format!("unknown operator {}", quoted(name)),
                     )
                 })
         };
@@ -655,12 +860,18 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
     // Checkpointing.
     let c = &model.checkpointing;
     let tolerable_failures = match &c.tolerable_failures {
-        Tolerance::Count(n) => Some(small("checkpointing.tolerable_failures", *n, 0, 100)?),
+        Tolerance::Count(n) if *n > 100 => {
+            return Err(error(
+                "checkpointing.tolerable_failures".into(),
+                format!("{n} is out of range (allowed 0..=100, or \"unlimited\")"),
+            ))
+        }
+        Tolerance::Count(n) => Some(*n as u8),
         Tolerance::Word(word) if word == "unlimited" => None,
         Tolerance::Word(word) => {
             return Err(error(
                 "checkpointing.tolerable_failures".into(),
-                format!("expected a number or \"unlimited\", found {word:?}"),
+                format!("expected a number or \"unlimited\", found {}", quoted(word)),
             ))
         }
     };
@@ -735,24 +946,58 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
             "must be at least 1 tick".into(),
         ));
     }
-    if b.healed_steps == 0 {
+    if b.time > MAX_TIME {
+        return Err(error(
+            "bounds.time".into(),
+            format!(
+                "{} ticks is more than the {MAX_TIME} a model may explore (the horizon keeps the state space finite)",
+                b.time
+            ),
+        ));
+    }
+    if let Some(interval) = checkpointing.interval {
+        let triggers = b.time / interval;
+        if triggers > MAX_PERIODIC_TRIGGERS {
+            return Err(error(
+                "bounds.time".into(),
+                format!(
+                    "a horizon of {} ticks holds {triggers} periodic checkpoints (interval {interval}); at most {MAX_PERIODIC_TRIGGERS} can be explored",
+                    b.time
+                ),
+            ));
+        }
+    }
+    if b.faulty_steps > MAX_STEPS {
+        return Err(error(
+            "bounds.faulty_steps".into(),
+            format!(
+                "{} is more than the {MAX_STEPS} steps a run may take",
+                b.faulty_steps
+            ),
+        ));
+    }
+    if b.healed_steps == Some(0) {
         return Err(error(
             "bounds.healed_steps".into(),
             "must be at least 1 step".into(),
         ));
     }
-    let bounds = Bounds {
-        time: b.time,
-        faulty_steps: b.faulty_steps,
-        healed_steps: b.healed_steps,
-    };
+    if let Some(steps) = b.healed_steps.filter(|steps| *steps > MAX_STEPS) {
+        return Err(error(
+            "bounds.healed_steps".into(),
+            format!("{steps} is more than the {MAX_STEPS} steps a run may take"),
+        ));
+    }
 
     let mut bugs = BugSet::default();
     for (index, name) in model.bugs.iter().enumerate() {
         let bug = Bug::from_name(name).ok_or_else(|| {
             error(
                 format!("bugs[{index}]"),
-                format!("unknown bug {name:?} (run `checkpoint-harness bugs` for the list)"),
+                format!(
+                    "unknown bug {} (run `checkpoint-harness bugs` for the list)",
+                    quoted(name)
+                ),
             )
         })?;
         bugs.insert(bug);
@@ -760,6 +1005,28 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
 
     let expanded = topology::expand(&mut operators, &edges).map_err(|e| error(e.key, e.reason))?;
     let key_space = operators.iter().map(|o| o.keys).max().unwrap_or(1).max(1);
+    let work = data_work(&operators, &edges);
+    if work.steps > MAX_DATA_STEPS {
+        return Err(error(
+            work.key,
+            format!(
+                "the job would take about {} steps to move its records (joins multiply records that share a key), more than the {MAX_DATA_STEPS} a run can explore; use fewer records, more keys or a lower parallelism",
+                work.steps
+            ),
+        ));
+    }
+    let bounds = Bounds {
+        time: b.time,
+        faulty_steps: b.faulty_steps,
+        healed_steps: b.healed_steps.unwrap_or_else(|| {
+            default_healed_steps(
+                work.steps,
+                expanded.tasks.len(),
+                expanded.channels.len(),
+                checkpointing.max_concurrent,
+            )
+        }),
+    };
 
     Ok(Spec {
         name: model.name,

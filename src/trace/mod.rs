@@ -19,6 +19,14 @@ use crate::system::world::{self, Action, Options, StepEvent, World};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+pub mod strict;
+
+/// The largest trace file (bytes).
+pub const MAX_TRACE_BYTES: u64 = 64 << 20;
+/// The most actions a trace may hold (a run takes at most two phases of
+/// [`crate::system::spec::MAX_STEPS`] steps).
+pub const MAX_ACTIONS: usize = 2 * crate::system::spec::MAX_STEPS as usize;
+
 /// The marker in every trace file's `format` key.
 pub const FORMAT: &str = "checkpoint-harness-trace";
 /// The newest format version this build reads and the one it writes.
@@ -132,10 +140,9 @@ impl Trace {
         Ok(spec.with_bugs(bugs))
     }
 
-    /// Loads and validates a trace file.
+    /// Loads and validates a trace file (a regular file of at most [`MAX_TRACE_BYTES`]).
     pub fn load(path: &str) -> Result<Trace, InputError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| InputError::new(path, "", format!("cannot read the file: {e}")))?;
+        let text = crate::error::read_input(path, "trace file", MAX_TRACE_BYTES)?;
         Trace::parse(path, &text)
     }
 
@@ -181,33 +188,71 @@ impl Trace {
             Some(_) => {}
             None => return Err(InputError::new(path, "format_version", "missing or not a number")),
         }
-        serde_json::from_value(value).map_err(|e| {
-            let message = e.to_string();
-            let key = message
-                .split('`')
-                .nth(1)
-                .filter(|_| message.contains("field"))
-                .unwrap_or("")
-                .to_string();
-            InputError::new(path, key, message)
-        })
+        if !value.is_object() {
+            return Err(InputError::new(path, "", "a trace is a JSON object"));
+        }
+        let trace: Trace = serde_json::from_value(value.clone())
+            .map_err(|e| strict::locate_error(path, &value, &e))?;
+        // Unknown keys anywhere (inside actions, their RPCs and timers, in `origin`): whatever
+        // the file holds that the trace does not write back.
+        let written = serde_json::to_value(&trace).expect("traces always serialize");
+        if let Some(key) = strict::unknown_key(&value, &written, "") {
+            return Err(InputError::new(
+                path,
+                key,
+                "unknown key (not part of the trace format; see traces/README.md)",
+            ));
+        }
+        if trace.actions.len() > MAX_ACTIONS {
+            return Err(InputError::new(
+                path,
+                "actions",
+                format!(
+                    "{} actions, more than the {MAX_ACTIONS} a trace may have",
+                    trace.actions.len()
+                ),
+            ));
+        }
+        Ok(trace)
+    }
+
+    /// The trace file's text (pretty JSON with a final newline).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("traces always serialize") + "\n"
     }
 
     /// Writes the trace atomically (temporary file in the same directory, then rename).
     pub fn save(&self, path: &str) -> Result<(), InputError> {
-        let text = serde_json::to_string_pretty(self).expect("traces always serialize") + "\n";
-        write_atomically(path, &text)
+        write_atomically(path, &self.to_json())
     }
 }
 
 /// Writes `text` to `path` through a temporary file and a rename, creating parent directories.
+/// The temporary file (`.NAME.PID.checkpoint-harness.tmp`, next to the target) of a write that was
+/// killed is removed by the next write into the same directory, once its process is gone.
 pub fn write_atomically(path: &str, text: &str) -> Result<(), InputError> {
-    let target = Path::new(path);
-    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| InputError::new(path, "", format!("cannot create its directory: {e}")))?;
+    if path.is_empty() {
+        return Err(InputError::new(
+            "command line",
+            "",
+            "an output path is empty (give a file name)",
+        ));
     }
-    let temporary = format!("{path}.{}.tmp", std::process::id());
+    let target = Path::new(path);
+    let Some(file_name) = target.file_name().and_then(|n| n.to_str()) else {
+        return Err(InputError::new(path, "", "is not a file name"));
+    };
+    let directory = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(directory)
+        .map_err(|e| InputError::new(path, "", format!("cannot create its directory: {e}")))?;
+    remove_stale_temporaries(directory);
+    let temporary = directory.join(format!(
+        ".{file_name}.{}{TEMPORARY_SUFFIX}",
+        std::process::id()
+    ));
     let result = (|| {
         use std::io::Write;
         let mut file = std::fs::File::create(&temporary)?;
@@ -219,6 +264,33 @@ pub fn write_atomically(path: &str, text: &str) -> Result<(), InputError> {
         let _ = std::fs::remove_file(&temporary);
         InputError::new(path, "", format!("cannot write the file: {e}"))
     })
+}
+
+/// The suffix of the temporary files [`write_atomically`] writes.
+pub const TEMPORARY_SUFFIX: &str = ".checkpoint-harness.tmp";
+
+/// Removes the temporary files in `directory` left by writes whose process no longer runs (known
+/// only where `/proc` lists processes; elsewhere nothing is removed).
+fn remove_stale_temporaries(directory: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(stem) = name.strip_suffix(TEMPORARY_SUFFIX) else {
+            continue;
+        };
+        let Some(pid) = stem.rsplit('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// One replayed step.
@@ -296,20 +368,12 @@ pub fn replay(
             });
         }
     }
-    let outcome = match trace.healed_at {
-        Some(healed_at) if !world.job_done() => {
-            let healed_steps = trace.actions.len().saturating_sub(healed_at);
-            let stuck = world::enabled_with(spec, &world, Options::healed()).is_empty();
-            if healed_steps >= spec.bounds.healed_steps as usize || stuck {
-                Outcome::Violation {
-                    violation: sim::healed_violation(spec, &world, spec.bounds.healed_steps),
-                    step: trace.actions.len(),
-                }
-            } else {
-                Outcome::Pass
-            }
-        }
-        _ => Outcome::Pass,
+    let outcome = match healed_outcome(spec, &world, trace.actions.len(), trace.healed_at) {
+        Some(violation) => Outcome::Violation {
+            violation,
+            step: trace.actions.len(),
+        },
+        None => Outcome::Pass,
     };
     Ok(Replayed {
         steps,
@@ -320,7 +384,12 @@ pub fn replay(
 
 /// Which actions a trace may take at `index`: healed-phase steps are held to the healed rules.
 fn replay_options(trace: &Trace, index: usize) -> Options {
-    match trace.healed_at {
+    phase_options(trace.healed_at, index)
+}
+
+/// The options of step `index` of a trace whose healed phase starts at `healed_at`.
+fn phase_options(healed_at: Option<usize>, index: usize) -> Options {
+    match healed_at {
         Some(healed_at) if index >= healed_at => Options::healed(),
         _ => Options {
             faults: true,
@@ -370,17 +439,20 @@ fn replay_lenient(
     (applied, None, world)
 }
 
-/// Runs a deterministic healed continuation (always the first enabled action) from `world`;
-/// returns the actions taken and whether the job finished.
-fn healed_continuation(spec: &Spec, world: &World) -> (Vec<Action>, bool) {
+/// Runs a deterministic healed continuation from `world`: first the `recorded` healed-phase
+/// actions that are still enabled, then always the first enabled action, within the model's
+/// healed budget in all. Returns the actions taken and whether the job finished.
+fn healed_continuation(spec: &Spec, world: &World, recorded: &[Action]) -> (Vec<Action>, bool) {
     let mut world = world.clone();
     let mut taken = Vec::new();
-    for _ in 0..spec.bounds.healed_steps {
-        if world.job_done() {
-            break;
-        }
-        let Some(action) = world::enabled_with(spec, &world, Options::healed())
-            .first()
+    let budget = spec.bounds.healed_steps as usize;
+    let mut recorded = recorded.iter();
+    while taken.len() < budget && !world.job_done() {
+        let enabled = world::enabled_with(spec, &world, Options::healed());
+        let Some(action) = recorded
+            .by_ref()
+            .find(|a| enabled.contains(a))
+            .or_else(|| enabled.first())
             .copied()
         else {
             break;
@@ -389,6 +461,45 @@ fn healed_continuation(spec: &Spec, world: &World) -> (Vec<Action>, bool) {
         taken.push(action);
     }
     (taken, world.job_done())
+}
+
+/// The violation replaying `actions` gives under exactly [`replay`]'s rules (healed-phase
+/// steps from `healed_at` on), or `None` for a pass; `Err` if an action is not enabled.
+fn replayed_violation(
+    spec: &Spec,
+    oracle: &Oracle,
+    actions: &[Action],
+    healed_at: Option<usize>,
+) -> Result<Option<Violation>, usize> {
+    let mut world = World::initial(spec);
+    for (index, action) in actions.iter().enumerate() {
+        if !world::enabled_with(spec, &world, phase_options(healed_at, index)).contains(action) {
+            return Err(index);
+        }
+        world = world::apply(spec, &world, *action).map_err(|_| index)?;
+        if let Err(violation) = invariants::check_all(spec, oracle, &world) {
+            return Ok(Some(violation));
+        }
+    }
+    Ok(healed_outcome(spec, &world, actions.len(), healed_at))
+}
+
+/// The liveness violation at the end of a trace whose healed phase started at `healed_at`: the
+/// job did not finish and either the healed budget ran out or nothing could happen any more.
+fn healed_outcome(
+    spec: &Spec,
+    world: &World,
+    length: usize,
+    healed_at: Option<usize>,
+) -> Option<Violation> {
+    let healed_at = healed_at?;
+    if world.job_done() {
+        return None;
+    }
+    let healed_steps = length.saturating_sub(healed_at);
+    let stuck = world::enabled_with(spec, world, Options::healed()).is_empty();
+    (healed_steps >= spec.bounds.healed_steps as usize || stuck)
+        .then(|| sim::healed_violation(spec, world, spec.bounds.healed_steps))
 }
 
 /// The result of shrinking.
@@ -400,7 +511,9 @@ pub struct Shrunk {
 
 /// Minimises a failing trace (delta debugging, then single-action removal), keeping the same
 /// violated invariant. Liveness failures shrink their faulty prefix; the healed suffix is
-/// regenerated deterministically and must still fail to finish.
+/// regenerated deterministically (the recorded healed steps that still apply, then the first
+/// enabled action) and must still fail to finish. Every candidate is judged by [`replay`]'s own
+/// rules, so the shrunk trace replays to the same violation, whose detail becomes its note.
 pub fn shrink(
     spec: &Spec,
     oracle: &Oracle,
@@ -416,11 +529,16 @@ pub fn shrink(
         ));
     };
     let liveness = target == sim::HEALED_RUN_FINISHES;
+    let healed_from = trace
+        .healed_at
+        .unwrap_or(trace.actions.len())
+        .min(trace.actions.len());
     let prefix: Vec<Action> = if liveness {
-        trace.actions[..trace.healed_at.unwrap_or(trace.actions.len())].to_vec()
+        trace.actions[..healed_from].to_vec()
     } else {
         trace.actions[..replayed.steps.len()].to_vec()
     };
+    let recorded_healed: Vec<Action> = trace.actions[healed_from..].to_vec();
     // Does this candidate still fail the same way? Returns the normalised action list.
     let fails = |candidate: &[Action]| -> Option<(Vec<Action>, usize)> {
         let (applied, violated, world) = replay_lenient(spec, oracle, candidate);
@@ -428,27 +546,46 @@ pub fn shrink(
             if violated.is_some() {
                 return None;
             }
-            let (suffix, finished) = healed_continuation(spec, &world);
-            if finished {
-                return None;
-            }
             let healed_at = applied.len();
-            let mut all = applied;
-            all.extend(suffix);
-            Some((all, healed_at))
+            // The regenerated healed phase, then the recorded one if that finishes the job.
+            for recorded in [&[][..], &recorded_healed[..]] {
+                let (suffix, finished) = healed_continuation(spec, &world, recorded);
+                if finished {
+                    continue;
+                }
+                let mut all = applied.clone();
+                all.extend(suffix);
+                let judged = replayed_violation(spec, oracle, &all, Some(healed_at));
+                if matches!(&judged, Ok(Some(v)) if v.invariant == target) {
+                    return Some((all, healed_at));
+                }
+            }
+            None
         } else if violated == Some(target) {
-            let length = applied.len();
-            Some((applied, length))
+            let judged = replayed_violation(spec, oracle, &applied, None);
+            matches!(&judged, Ok(Some(v)) if v.invariant == target).then(|| {
+                let length = applied.len();
+                (applied, length)
+            })
         } else {
             None
         }
     };
     let (mut best, mut best_healed) = fails(&prefix).ok_or_else(|| {
-        InputError::new(
-            file,
-            "actions",
-            "the trace's failure does not reproduce under shrinking's replay",
-        )
+        let reason = if liveness {
+            format!(
+                "cannot shrink this liveness failure: after the trace's {} faulty-phase actions, a healed phase that takes the recorded healed steps (or the first enabled action) finishes the job within {} steps, so the failure depends on the exact schedule of the original healed phase; replay the trace as it is",
+                prefix.len(),
+                spec.bounds.healed_steps
+            )
+        } else {
+            let (_, violated, _) = replay_lenient(spec, oracle, &prefix);
+            format!(
+                "cannot shrink: replayed with every fault and user request allowed, the trace's actions give {} instead of {target}",
+                violated.map_or("a pass".to_string(), |v| format!("a violation of {v}"))
+            )
+        };
+        InputError::new(file, "actions", reason)
     })?;
     let core = |actions: &[Action], healed: usize| -> Vec<Action> {
         if liveness {
@@ -566,8 +703,27 @@ pub fn shrink(
         from: file.to_string(),
         original_length: before,
     };
-    shrunk.actions = best;
     shrunk.healed_at = liveness.then_some(best_healed);
+    // The note describes the shrunk violation (its checkpoint ids and records may differ from
+    // the original's).
+    match replayed_violation(spec, oracle, &best, shrunk.healed_at) {
+        Ok(Some(violation)) if violation.invariant == target => shrunk.note = violation.detail,
+        other => {
+            return Err(InputError::new(
+                file,
+                "actions",
+                format!(
+                    "shrinking produced a trace that replays to {} instead of {target} (a bug in shrink; the original trace is unchanged)",
+                    match other {
+                        Ok(Some(v)) => format!("a violation of {}", v.invariant),
+                        Ok(None) => "a pass".to_string(),
+                        Err(index) => format!("an action that is not enabled at actions[{index}]"),
+                    }
+                ),
+            ))
+        }
+    }
+    shrunk.actions = best;
     shrunk.expected = Expected::Violation {
         invariant: target.to_string(),
     };
