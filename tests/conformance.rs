@@ -8,9 +8,11 @@
 
 mod support;
 
+use checkpoint_harness::bugs::{Bug, BugSet};
 use checkpoint_harness::conformance::flink::{FlinkDriver, HOW_TO_ENABLE};
-use checkpoint_harness::conformance::{self, Coverage, Verdict};
+use checkpoint_harness::conformance::{self, Coverage, Verdict, REQUIRED_COVERAGE};
 use checkpoint_harness::spec::Spec;
+use checkpoint_harness::trace::Trace;
 
 fn driver(test: &str) -> Option<FlinkDriver> {
     match FlinkDriver::start(None) {
@@ -66,16 +68,195 @@ fn sweep(driver: &mut FlinkDriver, spec: &Spec, seeds: std::ops::Range<u64>) -> 
     (coverage, stopped)
 }
 
+/// Models whose schedules conform on every seed tried, with the seeds each test runs.
+const CONFORMING: &[(&str, u64)] = &[
+    ("keyed-join-2pc", 2000),
+    ("retained-checkpoints", 2000),
+    ("short-timeout", 2000),
+    ("linear", 300),
+    ("diamond", 300),
+    ("alignment-timeout", 300),
+    ("unaligned-union", 300),
+    ("at-least-once", 300),
+];
+
+/// Divergences found and not yet resolved, asserted as still open so that fixing one is
+/// noticed (each is described in ARCHITECTURE.md, "Open conformance divergences"). Seeds below
+/// the first open one conform and are part of the suite.
+const OPEN: &[(&str, u64)] = &[("coordinator-faults", 317), ("savepoints-2pc", 15)];
+
 #[test]
-fn the_default_model_conforms_to_real_flink_on_2000_schedules() {
-    let Some(mut driver) = driver("the_default_model_conforms_to_real_flink_on_2000_schedules")
+fn schedules_of_the_conforming_models_agree_with_real_flink() {
+    let Some(mut driver) = driver("schedules_of_the_conforming_models_agree_with_real_flink")
     else {
         return;
     };
-    let spec = Spec::default_model();
-    let (coverage, stopped) = sweep(&mut driver, &spec, 0..2000);
+    let mut coverage = Coverage::default();
+    for (name, seeds) in CONFORMING {
+        let spec = Spec::embedded(name).expect("embedded");
+        let (reached, stopped) = sweep(&mut driver, &spec, 0..*seeds);
+        println!("{name}: {seeds} schedules conform ({stopped} stopped early)");
+        coverage.merge(&reached);
+    }
+    for (name, first_open) in OPEN {
+        let spec = Spec::embedded(name).expect("embedded");
+        let (reached, _) = sweep(&mut driver, &spec, 0..*first_open);
+        coverage.merge(&reached);
+    }
+    // Coverage that is measured, not assumed: what the compared schedules reached.
+    let missing: Vec<&str> = REQUIRED_COVERAGE
+        .iter()
+        .copied()
+        .filter(|item| !coverage.reached(item))
+        .collect();
+    println!("coverage: {:?}", coverage.counts);
+    assert_eq!(
+        missing, KNOWN_UNREACHED,
+        "the compared schedules' coverage changed: update KNOWN_UNREACHED (and the README)"
+    );
+}
+
+/// Required coverage the compared schedules do not reach yet: no model's task declines with the
+/// plain CHECKPOINT_DECLINED reason (tasks decline on cancellation barriers, subsumption and
+/// asynchronous failures); the scripted driver scenarios in conformance/scripts/ cover it.
+const KNOWN_UNREACHED: &[&str] = &["outcome: failed CHECKPOINT_DECLINED"];
+
+#[test]
+fn the_open_divergences_are_still_open() {
+    let Some(mut driver) = driver("the_open_divergences_are_still_open") else {
+        return;
+    };
+    for (name, seed) in OPEN {
+        let spec = Spec::embedded(name).expect("embedded");
+        let actions = conformance::schedule(&spec, *seed);
+        let mut coverage = Coverage::default();
+        let verdict = conformance::compare(&mut driver, &spec, &actions, &mut coverage).unwrap();
+        assert!(
+            verdict.divergence().is_some(),
+            "{name} seed {seed} conforms now: the open divergence was resolved; move {name} to \
+             CONFORMING and update ARCHITECTURE.md"
+        );
+    }
+}
+
+#[test]
+fn every_saved_trace_conforms_unless_it_injects_a_coordinator_bug() {
+    let Some(mut driver) = driver("every_saved_trace_conforms_unless_it_injects_a_coordinator_bug")
+    else {
+        return;
+    };
+    let mut paths = Vec::new();
+    collect_traces(std::path::Path::new("traces"), &mut paths);
+    assert!(paths.len() >= 20, "the traces moved: {paths:?}");
+    let mut diverging_bugs = Vec::new();
+    for path in &paths {
+        let trace = Trace::load(path).expect("a valid trace");
+        let spec = trace.spec(path).expect("its model");
+        let mut coverage = Coverage::default();
+        let verdict = conformance::compare(&mut driver, &spec, &trace.actions, &mut coverage)
+            .expect("the driver runs");
+        let coordinator_bug = trace
+            .bugs
+            .iter()
+            .any(|name| Bug::from_name(name).is_some_and(|bug| bug.layer() == "coordinator"));
+        match verdict {
+            Verdict::Diverges(_) if coordinator_bug => diverging_bugs.extend(trace.bugs.clone()),
+            Verdict::Diverges(d) => panic!(
+                "{path}: diverges at input {} ({}): model {} / flink {}\n{}",
+                d.input + 1,
+                d.field,
+                d.model_value,
+                d.flink_value,
+                d.script.join("\n")
+            ),
+            Verdict::Conforms { .. } => {}
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    println!("traces whose coordinator bug Flink disagrees with: {diverging_bugs:?}");
+    assert!(
+        !diverging_bugs.is_empty(),
+        "no coordinator bug's trace diverged: the comparison cannot fail"
+    );
+}
+
+fn collect_traces(dir: &std::path::Path, out: &mut Vec<String>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("traces/")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_traces(&path, out);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path.display().to_string());
+        }
+    }
+}
+
+/// The canary: a catalogued coordinator bug switched on in the model makes it disagree with
+/// Flink, found by the same sweep (and `conform --bug` exits 1, tests/cli.rs-style below).
+#[test]
+fn a_coordinator_bug_in_the_model_is_a_divergence() {
+    let Some(mut driver) = driver("a_coordinator_bug_in_the_model_is_a_divergence") else {
+        return;
+    };
+    let mut bugs = BugSet::default();
+    bugs.insert(Bug::MiscountTolerableFailures);
+    let spec = Spec::embedded("coordinator-faults")
+        .expect("embedded")
+        .with_bugs(bugs);
+    let found = (0..300).find(|&seed| {
+        let actions = conformance::schedule(&spec, seed);
+        let mut coverage = Coverage::default();
+        conformance::compare(&mut driver, &spec, &actions, &mut coverage)
+            .expect("the driver runs")
+            .divergence()
+            .is_some()
+    });
+    assert!(
+        found.is_some(),
+        "miscount-tolerable-failures conforms to Flink on 300 seeds"
+    );
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_checkpoint-harness"))
+        .args([
+            "conform",
+            "coordinator-faults",
+            "--seeds",
+            "0..300",
+            "--bug",
+        ])
+        .arg("miscount-tolerable-failures")
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("DIVERGENCE coordinator-faults seed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rerun: "), "{stdout}");
+}
+
+/// Exploration aid: `CONFORMANCE_MODEL=NAME CONFORMANCE_SEEDS=N cargo test --release --test
+/// conformance explore_one_model -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn explore_one_model() {
+    let Some(mut driver) = driver("explore_one_model") else {
+        return;
+    };
+    let name = std::env::var("CONFORMANCE_MODEL").unwrap_or_else(|_| "linear".into());
+    let seeds: u64 = std::env::var("CONFORMANCE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(500);
+    let spec = Spec::embedded(&name).expect("an embedded model");
+    let (coverage, stopped) = sweep(&mut driver, &spec, 0..seeds);
     println!(
-        "{}: {stopped} of 2000 schedules stopped early; coverage {:?}",
-        spec.name, coverage.counts
+        "{name}: {stopped} of {seeds} stopped early; coverage {:?}",
+        coverage.counts
     );
 }

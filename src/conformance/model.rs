@@ -20,7 +20,7 @@
 //! why (resuming a job from a savepoint; a coordinator input arriving inside the trigger
 //! pipeline). Such stops are counted, never compared away.
 
-use super::observation::Observation;
+use super::observation::{Observation, RAW_FINALIZE_FAILURE};
 use super::script::{flink_kind, flink_reason, Input, RequestKind, StorageStage};
 use crate::system::coordinator::{CoordinatorEvent, JobStatus};
 use crate::system::protocol::{Alignment, FailureReason};
@@ -314,6 +314,10 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
                 CoordinatorEvent::Completed { id, .. } => {
                     observation.outcomes.push(format!("completed cp{}", id.0))
                 }
+                CoordinatorEvent::Aborted {
+                    reason: FailureReason::FinalizeCheckpointFailure,
+                    ..
+                } => observation.outcomes.push(RAW_FINALIZE_FAILURE.to_string()),
                 CoordinatorEvent::Aborted { reason, .. }
                 | CoordinatorEvent::RequestFailed { reason, .. } => observation
                     .outcomes

@@ -17,6 +17,13 @@
 use serde_json::Value;
 use std::fmt::Write as _;
 
+/// The outcome of a request whose checkpoint failed to finalize or to be stored. Flink fails the
+/// request's future with the raw exception there (an `IOException`, say), not with a
+/// `CheckpointException`, while the failure manager and the tasks see
+/// FINALIZE_CHECKPOINT_FAILURE as in the model. Both sides name it this way (a deliberate
+/// deviation of the projection, ARCHITECTURE.md: the caller sees a failure either way).
+pub const RAW_FINALIZE_FAILURE: &str = "failed (finalize exception)";
+
 /// One input's observable effect.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Observation {
@@ -137,7 +144,17 @@ impl Observation {
             } else if let Some(o) = output.get("outcome") {
                 let text = match (o.get("completed"), o.get("failed")) {
                     (Some(id), _) => format!("completed cp{}", id.as_u64().unwrap_or(0)),
-                    (None, Some(reason)) => format!("failed {}", reason.as_str().unwrap_or("?")),
+                    (None, Some(reason)) => {
+                        let reason = reason.as_str().unwrap_or("?");
+                        // Not a `CheckpointFailureReason` name but an exception's class: Flink
+                        // completes the request with the raw exception when finalizing or
+                        // storing fails (see [`RAW_FINALIZE_FAILURE`]).
+                        if reason.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                            format!("failed {reason}")
+                        } else {
+                            RAW_FINALIZE_FAILURE.to_string()
+                        }
+                    }
                     _ => "outcome ?".to_string(),
                 };
                 observation.outcomes.push(text);

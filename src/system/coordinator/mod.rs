@@ -108,6 +108,9 @@ pub struct Coordinator {
     /// whose notifications go to the new, not yet deployed attempts, i.e. nowhere. Found by
     /// conformance with real Flink (`conformance/README.md`).
     pub failed_over: bool,
+    /// `scheduleTriggerRequest` calls queued on the timer thread during this step, run at its
+    /// end (always 0 between steps).
+    pub scheduled_trigger_requests: u8,
 }
 
 /// What the coordinator needs besides its state: the model and the present.
@@ -254,6 +257,7 @@ impl Coordinator {
             end_of_data_requested: false,
             request_seq: 0,
             failed_over: false,
+            scheduled_trigger_requests: 0,
         };
         coordinator.start_scheduler(spec, now);
         coordinator
@@ -278,6 +282,13 @@ impl Coordinator {
     /// store and the id counter); pending checkpoints vanish without notifications; the job is
     /// restored from the latest completed checkpoint.
     pub fn recover(&self, ctx: &CoordinatorContext, out: &mut Outputs) -> Coordinator {
+        // The old leader's execution graph is suspended first: its coordinator shuts down,
+        // aborting pending checkpoints and queued requests and notifying the tasks, as any job
+        // leaving RUNNING does (found by conformance with real Flink).
+        let mut old = self.clone();
+        if old.is_running() {
+            old.shut_down(ctx, out);
+        }
         let mut next = Coordinator::new(ctx.spec, ctx.now);
         next.store = self.store.clone();
         // BUG reuse-checkpoint-ids: the counter is not HA-persisted.
@@ -358,7 +369,12 @@ impl Coordinator {
                 }
             }
             CoordinatorInput::EndOfData { task, attempt } => {
-                if attempt == self.attempt && self.is_running() {
+                // A report from an execution that already finished is dropped: the finished
+                // execution is no longer registered (found by conformance with real Flink).
+                if attempt == self.attempt
+                    && self.is_running()
+                    && !self.finished_tasks.contains(task)
+                {
                     self.end_of_data_tasks.insert(task);
                     self.maybe_request_end_of_data_checkpoint(ctx, &mut out);
                 }
@@ -374,6 +390,7 @@ impl Coordinator {
                 }
             }
         }
+        self.run_scheduled_trigger_requests(ctx, &mut out);
         out
     }
 
@@ -716,7 +733,12 @@ impl Coordinator {
                 );
                 return;
             }
+            let before = self.store.entries.len() + 1;
             self.store.add(completed, ctx.spec.checkpointing.retained);
+            // Each completed checkpoint the store subsumes is cleaned, and its clean-up
+            // schedules a trigger request.
+            let subsumed = before - self.store.entries.len();
+            self.schedule_trigger_requests(subsumed as u8);
         } else {
             out.push(CoordinatorOutput::SavepointCompleted(completed));
         }
@@ -756,7 +778,9 @@ impl Coordinator {
                 out.push(CoordinatorOutput::NotifyComplete { task, id });
             }
         }
-        self.choose(ctx, out);
+        // Finalizing disposes the pending checkpoint (its clean-up schedules a trigger request)
+        // and `completePendingCheckpoint`'s `finally` schedules another (reference §1.9 step 5).
+        self.schedule_trigger_requests(2);
     }
 
     /// `abortPendingCheckpoint` (§1.10): dispose, report to the failure manager, notify the
@@ -809,10 +833,68 @@ impl Coordinator {
             out.push(CoordinatorOutput::Event(
                 CoordinatorEvent::FailedByFailureManager,
             ));
+            self.fail_request_overtaken_by_failover(ctx, out);
             self.restart_job(ctx, out);
+            // The `finally`'s run comes after the failover.
+            self.schedule_trigger_requests(1);
             return;
         }
-        self.choose(ctx, out);
+        // Disposing the checkpoint (its clean-up callback) and `abortPendingCheckpoint`'s
+        // `finally` each schedule a trigger request.
+        self.schedule_trigger_requests(2);
+    }
+
+    /// `scheduleTriggerRequest`: `executeQueuedRequest` is queued on the timer thread, which
+    /// runs it after the current call; each run decides once (one drop, one start, or nothing).
+    fn schedule_trigger_requests(&mut self, runs: u8) {
+        self.scheduled_trigger_requests = self.scheduled_trigger_requests.saturating_add(runs);
+    }
+
+    /// Runs the queued `executeQueuedRequest` calls, including those they queue in turn.
+    fn run_scheduled_trigger_requests(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        while self.scheduled_trigger_requests > 0 {
+            self.scheduled_trigger_requests -= 1;
+            if self.is_running() {
+                self.choose(ctx, out);
+            }
+        }
+    }
+
+    /// The abort that made the failure manager fail the job also runs the queue once more
+    /// (`executeQueuedRequest`), but the global failover it requested runs on the main thread
+    /// before that request's plan is calculated: the request finds its tasks cancelled and fails
+    /// with NOT_ALL_REQUIRED_TASKS_RUNNING, without an id (found by conformance with real Flink).
+    fn fail_request_overtaken_by_failover(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        let config = &ctx.spec.checkpointing;
+        let decision = decider::choose(
+            &mut self.queue,
+            self.is_triggering,
+            self.pending.len(),
+            config.max_concurrent,
+            self.last_completion,
+            config.min_pause,
+            ctx.now,
+        );
+        match decision {
+            Decision::Wait => {}
+            Decision::DropForMinPause { request, .. } => {
+                self.request_failed(ctx, request, decider::drop_reason(), out)
+            }
+            Decision::Execute(request) => {
+                // With tasks finished (FLIP-147) the plan is calculated the other way, and the
+                // cancelled tasks surface as a trigger failure after the id was allocated (seen
+                // in Flink 2.3).
+                let reason = if self.finished_tasks.is_empty() {
+                    FailureReason::NotAllRequiredTasksRunning
+                } else {
+                    let id = self.next_id;
+                    self.next_id = CheckpointId(id.0 + 1);
+                    out.push(CoordinatorOutput::Event(CoordinatorEvent::Allocated(id)));
+                    FailureReason::TriggerCheckpointFailure
+                };
+                self.request_failed(ctx, request, reason, out)
+            }
+        }
     }
 
     fn report_failure(
@@ -847,6 +929,8 @@ impl Coordinator {
     ) {
         let latest_completed = self.store.latest_id();
         for pending in std::mem::take(&mut self.pending) {
+            // Each abort disposes the checkpoint and schedules trigger requests, as `abort` does.
+            self.schedule_trigger_requests(2);
             let kind = pending.kind();
             out.push(CoordinatorOutput::Event(CoordinatorEvent::Aborted {
                 id: pending.id,
@@ -948,16 +1032,18 @@ impl Coordinator {
             None
         };
         let newest_pending = self.pending.last().map(|p| p.id);
-        if self.failed_over {
-            // The scheduler keeps running; the restart's abort notifications reach no task.
+        let scheduler_kept = self.failed_over;
+        if scheduler_kept {
+            // The scheduler keeps running and its queue stays; the restart's abort
+            // notifications reach no task.
             self.abort_all(ctx, FailureReason::JobFailover, false, out);
         } else {
             // `stopCheckpointScheduler`: pending checkpoints aborted (tasks notified), queued
             // requests failed, both with CHECKPOINT_COORDINATOR_SUSPEND.
             self.failed_over = true;
             self.abort_all(ctx, FailureReason::CheckpointCoordinatorSuspend, true, out);
+            self.fail_queue(FailureReason::CheckpointCoordinatorSuspend, out);
         }
-        self.fail_queue(FailureReason::CheckpointCoordinatorSuspend, out);
         self.is_triggering = false;
         self.coordinator_snapshot = None;
         self.attempt = Attempt(self.attempt.0.wrapping_add(1));
@@ -985,5 +1071,9 @@ impl Coordinator {
         }));
         out.push(CoordinatorOutput::Restore { checkpoint });
         self.start_scheduler(ctx.spec, ctx.now);
+        if scheduler_kept {
+            // Requests still queued run once the restarted tasks are running.
+            self.choose(ctx, out);
+        }
     }
 }

@@ -1,0 +1,219 @@
+//! `conform`: the model's coordinator against Flink 2.3's real `CheckpointCoordinator`. Seeded
+//! schedules of a model (or one saved trace) run through both and are compared after every
+//! coordinator input; the first divergence is shrunk and printed with both sides. Exit 0 when
+//! everything conformed, 1 on a divergence, 2 when real Flink is not available here or the
+//! input is bad.
+
+use super::common::{load_model, parse_range, program, Format, InjectedBugs, OutputFormat};
+use checkpoint_harness::conformance::flink::{FlinkDriver, HOW_TO_ENABLE};
+use checkpoint_harness::conformance::{self, Coverage, Divergence, Verdict, REQUIRED_COVERAGE};
+use checkpoint_harness::error::InputError;
+use checkpoint_harness::spec::Spec;
+use checkpoint_harness::trace::Trace;
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file or embedded model name (omit for the embedded default model).
+    model: Option<String>,
+    /// Seed range A..B (B exclusive) of the schedules to compare.
+    #[arg(long, default_value = "0..200", conflicts_with = "trace")]
+    seeds: String,
+    /// Compare one saved trace (any file under traces/, any counterexample) instead.
+    #[arg(long)]
+    trace: Option<String>,
+    /// Another build of Flink: a directory with flink-dist-*.jar and the log4j jars (a Flink
+    /// distribution's lib/), e.g. your fork with the change under review.
+    #[arg(long)]
+    flink_dist: Option<PathBuf>,
+    /// At most this many driver runs to shrink a divergence.
+    #[arg(long, default_value_t = 2000)]
+    shrink_tries: usize,
+    #[command(flatten)]
+    bugs: InjectedBugs,
+    #[command(flatten)]
+    output: OutputFormat,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, InputError> {
+    let (spec, actions_of_trace) = match &args.trace {
+        Some(path) => {
+            let trace = Trace::load(path)?;
+            let spec = trace.spec(path)?;
+            (spec, Some(trace.actions))
+        }
+        None => (load_model(args.model.as_deref(), &args.bugs.bugs)?.0, None),
+    };
+    let range = parse_range(&args.seeds)?;
+    let mut driver = FlinkDriver::start(args.flink_dist.as_deref()).map_err(|why| {
+        InputError::new(
+            "conform",
+            "",
+            format!("real Flink is not available: {why}; to enable it, {HOW_TO_ENABLE}"),
+        )
+    })?;
+    let started = Instant::now();
+    let mut coverage = Coverage::default();
+    let mut compared = 0u64;
+    let mut inputs = 0u64;
+    let mut stopped = 0u64;
+    let mut found: Option<(
+        Option<u64>,
+        Vec<checkpoint_harness::world::Action>,
+        Divergence,
+    )> = None;
+    let runs: Vec<(Option<u64>, Vec<checkpoint_harness::world::Action>)> = match actions_of_trace {
+        Some(actions) => vec![(None, actions)],
+        None => range
+            .map(|seed| (Some(seed), conformance::schedule(&spec, seed)))
+            .collect(),
+    };
+    for (seed, actions) in runs {
+        let verdict = conformance::compare(&mut driver, &spec, &actions, &mut coverage)
+            .map_err(|e| InputError::new("conform", "", format!("the Flink driver failed: {e}")))?;
+        compared += 1;
+        match verdict {
+            Verdict::Conforms {
+                inputs: n,
+                stopped: s,
+            } => {
+                inputs += n as u64;
+                stopped += u64::from(s.is_some());
+            }
+            Verdict::Diverges(d) => {
+                found = Some((seed, actions, *d));
+                break;
+            }
+            Verdict::SetupRejected(why) => {
+                return Err(InputError::new(
+                    &spec.file,
+                    "checkpointing",
+                    format!("Flink's configuration builder rejects this model: {why}"),
+                ))
+            }
+            Verdict::NotExpressible(why) => {
+                return Err(InputError::new(
+                    &spec.file,
+                    "edges",
+                    format!("the driver cannot express this model: {why}"),
+                ))
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let missing: Vec<&str> = REQUIRED_COVERAGE
+        .iter()
+        .copied()
+        .filter(|item| !coverage.reached(item))
+        .collect();
+    let rerun = rerun_command(&args, &spec);
+    match found {
+        None => {
+            match args.output.format {
+                Format::Text => {
+                    println!(
+                        "PASS {}: {compared} schedules, {inputs} coordinator inputs compared with \
+                         Flink, 0 divergences, {stopped} stopped early ({seconds:.1} s, {:.0} \
+                         schedules/s)",
+                        spec.name,
+                        compared as f64 / seconds.max(1e-9)
+                    );
+                    let reached: Vec<String> = coverage
+                        .counts
+                        .iter()
+                        .map(|(item, count)| format!("{item} {count}"))
+                        .collect();
+                    println!("coverage: {}", reached.join(", "));
+                    if !missing.is_empty() {
+                        println!("not reached: {}", missing.join(", "));
+                    }
+                }
+                Format::Json => println!(
+                    "{}",
+                    json!({"model": spec.name, "verdict": "conforms", "schedules": compared,
+                           "inputs": inputs, "stopped_early": stopped, "seconds": seconds,
+                           "coverage": coverage.counts, "not_reached": missing})
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some((seed, actions, divergence)) => {
+            let shrunk = conformance::shrink(&mut driver, &spec, &actions, args.shrink_tries)
+                .map_err(|e| InputError::new("conform", "", format!("shrinking failed: {e}")))?;
+            let mut unused = Coverage::default();
+            let divergence = match conformance::compare(&mut driver, &spec, &shrunk, &mut unused) {
+                Ok(Verdict::Diverges(d)) => *d,
+                _ => divergence,
+            };
+            let rerun = match seed {
+                Some(seed) => format!("{rerun} --seeds {seed}..{}", seed + 1),
+                None => rerun,
+            };
+            print_divergence(&spec, seed, &divergence, &rerun, args.output.format);
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn rerun_command(args: &Args, spec: &Spec) -> String {
+    let mut command = format!("{} conform", program());
+    match &args.trace {
+        Some(trace) => command.push_str(&format!(" --trace {trace}")),
+        None => command.push_str(&format!(" {}", args.model.as_deref().unwrap_or(&spec.name))),
+    }
+    for bug in &args.bugs.bugs {
+        command.push_str(&format!(" --bug {bug}"));
+    }
+    if let Some(dist) = &args.flink_dist {
+        command.push_str(&format!(" --flink-dist {}", dist.display()));
+    }
+    command
+}
+
+fn print_divergence(
+    spec: &Spec,
+    seed: Option<u64>,
+    divergence: &Divergence,
+    rerun: &str,
+    format: Format,
+) {
+    let seed_text = seed.map_or("trace".to_string(), |s| format!("seed {s}"));
+    match format {
+        Format::Text => {
+            println!(
+                "DIVERGENCE {} {seed_text} at input {} of {} ({}): model {} / Flink {}",
+                spec.name,
+                divergence.input + 1,
+                divergence.script.len() - 1,
+                divergence.field,
+                divergence.model_value,
+                divergence.flink_value
+            );
+            println!("shrunk script (the driver's input; conformance/SCHEMA.md):");
+            for line in &divergence.script {
+                println!("  {line}");
+            }
+            println!("after the last input, side by side:");
+            let model = divergence.model.describe();
+            let flink = divergence.flink.describe();
+            for (m, f) in model.lines().zip(flink.lines()) {
+                let mark = if m == f { " " } else { "≠" };
+                println!("  {mark} model {m}");
+                println!("  {mark} Flink {f}");
+            }
+            println!("rerun: {rerun}");
+        }
+        Format::Json => println!(
+            "{}",
+            json!({"model": spec.name, "verdict": "diverges", "seed": seed,
+                   "input": divergence.input + 1, "field": divergence.field,
+                   "model_value": divergence.model_value, "flink_value": divergence.flink_value,
+                   "script": divergence.script, "answers": divergence.answers,
+                   "model_side": divergence.model.describe(),
+                   "flink_side": divergence.flink.describe(), "rerun": rerun})
+        ),
+    }
+}
