@@ -1,9 +1,12 @@
 //! Throughput benchmarks, reported as numbers (never asserted): simulator steps per second,
 //! model-checker states per second on one and two threads, and bytes per state (the deep size
 //! of a `World`, which every clone and hash in the explorers touches, measured with a counting
-//! allocator). Run with `cargo bench`; `cargo bench -- --quick` runs a shorter version.
+//! allocator), and conformance schedules per second through the model and through Flink 2.3's
+//! real coordinator (when Java and Flink's jars are there). Run with `cargo bench`;
+//! `cargo bench -- --quick` runs a shorter version.
 
 use checkpoint_harness::check::{self, CheckOptions, Strategy};
+use checkpoint_harness::conformance::{self, flink::FlinkDriver, model, Coverage};
 use checkpoint_harness::invariants::Oracle;
 use checkpoint_harness::scheduler::SchedulerKind;
 use checkpoint_harness::sim::{self, RunBounds, Shard, Sweep};
@@ -147,5 +150,49 @@ fn main() {
                 if complete { "yes" } else { "no" }
             );
         }
+    }
+
+    conformance_throughput(if quick { 200 } else { 2000 });
+}
+
+/// Conformance schedules per second: generated and projected through the model alone, and the
+/// whole comparison through the real coordinator (one JVM, started once).
+fn conformance_throughput(seeds: u64) {
+    println!("\nconformance ({seeds} schedules per model)");
+    println!(
+        "{:<22} {:>14} {:>16} {:>14}",
+        "model", "model sched/s", "with Flink s/s", "inputs/sched"
+    );
+    let mut driver = match FlinkDriver::start(None) {
+        Ok(driver) => Some(driver),
+        Err(why) => {
+            println!("(real Flink not available: {why}; only the model side is measured)");
+            None
+        }
+    };
+    for name in ["keyed-join-2pc", "retained-checkpoints", "short-timeout"] {
+        let spec = Spec::embedded(name).expect("embedded");
+        let schedules: Vec<_> = (0..seeds)
+            .map(|s| conformance::schedule(&spec, s))
+            .collect();
+        let started = Instant::now();
+        let mut inputs = 0usize;
+        for actions in &schedules {
+            inputs += model::project(&spec, actions).inputs.len();
+        }
+        let model_rate = seeds as f64 / started.elapsed().as_secs_f64();
+        let flink_rate = driver.as_mut().map(|driver| {
+            let started = Instant::now();
+            let mut coverage = Coverage::default();
+            for actions in &schedules {
+                let _ = conformance::compare(driver, &spec, actions, &mut coverage);
+            }
+            seeds as f64 / started.elapsed().as_secs_f64()
+        });
+        println!(
+            "{name:<22} {model_rate:>14.0} {:>16} {:>14.1}",
+            flink_rate.map_or("-".to_string(), |r| format!("{r:.0}")),
+            inputs as f64 / seeds as f64
+        );
     }
 }

@@ -82,14 +82,14 @@ impl Observation {
             .collect();
         let _ = writeln!(out, "rpcs:     {}", rpcs.join(", "));
         let _ = writeln!(out, "outcomes: {}", self.outcomes.join(", "));
-        if !self.fail_job.is_empty() || !self.restores.is_empty() {
-            let _ = writeln!(
-                out,
-                "failover: {} {}",
-                self.fail_job.join(", "),
-                self.restores.join(", ")
-            );
-        }
+        // Every line always, so that two descriptions line up side by side.
+        let failover: Vec<&str> = self
+            .fail_job
+            .iter()
+            .chain(&self.restores)
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(out, "failover: {}", failover.join(", "));
         let _ = writeln!(out, "pending:  {}", self.pending.join("; "));
         let _ = writeln!(
             out,
