@@ -189,7 +189,8 @@ fn every_bug_is_one_marked_decision() {
         for (file, text) in &sources {
             let lines: Vec<&str> = text.lines().collect();
             for (index, line) in lines.iter().enumerate() {
-                if line.contains(&variant) {
+                // Doc examples name bugs to switch them on; only code decides.
+                if line.contains(&variant) && !line.trim_start().starts_with("//") {
                     sites += 1;
                     let nearby = lines[index.saturating_sub(3)..=index].join("\n");
                     assert!(
