@@ -151,6 +151,12 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Safety(tolerable_failures_respected),
     },
     Property {
+        name: "no-spurious-failure",
+        kind: Kind::Safety,
+        description: "a task fails, or the job fails over, only because of an injected fault, a failure manager whose budget was exceeded, the abort of a synchronous savepoint, a JobManager failover or a resume",
+        check: Check::Safety(no_spurious_failure),
+    },
+    Property {
         name: "periodic-trigger-armed",
         kind: Kind::Safety,
         description: "while the job runs with periodic checkpointing, the periodic trigger is armed",
@@ -634,6 +640,18 @@ fn tolerable_failures_respected(spec: &Spec, _: &Oracle, world: &World) -> Resul
         return Err(format!(
             "more than {tolerance} distinct counted checkpoint failures happened since the last success but the job did not fail over"
         ));
+    }
+    Ok(())
+}
+
+/// The world's observation of causes (`ghost.rs`) against what happened: the class "the job
+/// fails for no reason" (failing on an obsolete barrier or notification, a re-commit, a restart
+/// loop) is visible in both explorers.
+fn no_spurious_failure(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.last.has(LastStep::SPURIOUS_FAILURE) {
+        return Err(
+            "a task failed or the job failed over without an injected fault, an exceeded failure budget, an aborted synchronous savepoint, a JobManager failover or a resume".into(),
+        );
     }
     Ok(())
 }

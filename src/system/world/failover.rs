@@ -25,6 +25,7 @@ impl Step<'_> {
         let spec = self.spec;
         self.world.used.coordinator_failovers += 1;
         self.note(StepEvent::CoordinatorFailedOver);
+        self.world.ghost.failover_cause();
         let ctx = CoordinatorContext {
             spec,
             now: self.world.now,
@@ -50,6 +51,7 @@ impl Step<'_> {
         self.world.coordinator =
             Coordinator::resumed_from(spec, self.world.now, savepoint.clone(), attempt);
         self.world.ghost.coordinator_replaced();
+        self.world.ghost.failover_cause();
         self.note(StepEvent::Resumed { from: savepoint.id });
         self.observe(CoordinatorEvent::Restored {
             id: Some(savepoint.id),

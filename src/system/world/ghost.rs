@@ -55,6 +55,8 @@ impl LastStep {
     pub const SAVEPOINT_SUBSUMED: u16 = 1 << 10;
     pub const FAILOVER_WITHOUT_CAUSE: u16 = 1 << 11;
     pub const FAILOVER_MISSING: u16 = 1 << 12;
+    /// A task failed, or the job failed over, with no cause the world observed.
+    pub const SPURIOUS_FAILURE: u16 = 1 << 13;
 
     pub fn has(self, flag: u16) -> bool {
         self.0 & flag != 0
@@ -87,6 +89,11 @@ pub struct Ghost {
     pub expected_last_success: CheckpointId,
     /// A failover is due according to the expectation (set and cleared within one step).
     pub failover_due: bool,
+    /// Synchronous savepoints the coordinator sent trigger RPCs for (their abort fails a task).
+    pub sync_savepoints: IdSet,
+    /// This step delivered a cause for a failover (a task-failure report, an expected
+    /// failure-manager verdict, a coordinator failover, a resume); cleared at the step's end.
+    pub failover_caused: bool,
 }
 
 impl Ghost {
@@ -139,12 +146,16 @@ impl Ghost {
             CoordinatorEvent::FailedByFailureManager => {
                 if self.failover_due {
                     self.failover_due = false;
+                    self.failover_caused = true;
                 } else {
                     last.set(LastStep::FAILOVER_WITHOUT_CAUSE);
                 }
             }
             CoordinatorEvent::Restored { id, newer_pending } => {
                 last.set(LastStep::RESTORED);
+                if !self.failover_caused {
+                    last.set(LastStep::SPURIOUS_FAILURE);
+                }
                 if newer_pending {
                     last.set(LastStep::RESTORED_WITH_NEWER_PENDING);
                 }
@@ -200,8 +211,23 @@ impl Ghost {
         self.expected_unknown_failures = 0;
     }
 
+    /// The world delivered a cause for a failover in this step.
+    pub fn failover_cause(&mut self) {
+        self.failover_caused = true;
+    }
+
+    /// A task failed on its own. The one failure Flink's task itself decides is the abort of the
+    /// synchronous savepoint it is stopping on (reference §2.8): `aborted` is the checkpoint whose
+    /// abort notification the task was handling, if any.
+    pub fn task_failed(&mut self, aborted: Option<CheckpointId>, last: &mut LastStep) {
+        if !aborted.is_some_and(|id| self.sync_savepoints.contains(id)) {
+            last.set(LastStep::SPURIOUS_FAILURE);
+        }
+    }
+
     /// At the end of a step: a due failover that did not happen is a violation.
     pub fn end_step(&mut self, last: &mut LastStep) {
+        self.failover_caused = false;
         if self.failover_due {
             self.failover_due = false;
             last.set(LastStep::FAILOVER_MISSING);

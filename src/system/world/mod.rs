@@ -297,6 +297,7 @@ fn apply_inner(
         spec,
         world: &mut next,
         events,
+        handling_abort_of: None,
     };
     step.perform(action).map_err(|()| NotEnabled(action))?;
     step.finish_ready_tasks();

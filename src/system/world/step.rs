@@ -6,7 +6,9 @@ use super::{Action, Rpc, RpcKey, StepEvent, Timer, UserRequestKind, World, Write
 use crate::system::coordinator::{
     CoordinatorContext, CoordinatorEvent, CoordinatorInput, CoordinatorOutput,
 };
-use crate::system::protocol::{ChannelEvent, ChannelId, FailureReason, Record, TaskId};
+use crate::system::protocol::{
+    ChannelEvent, ChannelId, CheckpointId, FailureReason, Record, TaskId,
+};
 use crate::system::spec::{RpcOrder, Spec};
 use crate::system::task::{SharedSnapshot, TaskContext, TaskInput, TaskOutput, TaskStatus};
 use crate::system::topology;
@@ -17,6 +19,9 @@ pub(super) struct Step<'a> {
     pub(super) spec: &'a Spec,
     pub(super) world: &'a mut World,
     pub(super) events: Option<&'a mut Vec<StepEvent>>,
+    /// The checkpoint whose abort notification a task is handling right now (the one cause
+    /// for which a task fails itself).
+    pub(super) handling_abort_of: Option<CheckpointId>,
 }
 
 impl Step<'_> {
@@ -257,13 +262,17 @@ impl Step<'_> {
                 task,
                 id,
                 latest_completed,
-            } => self.task_step(
-                task,
-                TaskInput::NotifyAborted {
-                    id,
-                    latest_completed,
-                },
-            ),
+            } => {
+                self.handling_abort_of = Some(id);
+                self.task_step(
+                    task,
+                    TaskInput::NotifyAborted {
+                        id,
+                        latest_completed,
+                    },
+                );
+                self.handling_abort_of = None;
+            }
             Rpc::Ack {
                 task,
                 attempt,
@@ -293,6 +302,9 @@ impl Step<'_> {
                 self.coordinator_step(CoordinatorInput::TaskFinished { task, attempt })
             }
             Rpc::TaskFailed { task, attempt } => {
+                // A task's failure report is a cause for a failover (whether the failure itself
+                // had a cause was judged when the task failed).
+                self.world.ghost.failover_cause();
                 self.coordinator_step(CoordinatorInput::TaskFailed { task, attempt })
             }
         }
@@ -312,6 +324,9 @@ impl Step<'_> {
         for output in outputs {
             match output {
                 CoordinatorOutput::TriggerTask { task, barrier } => {
+                    if barrier.kind.is_synchronous() {
+                        self.world.ghost.sync_savepoints.insert(barrier.id);
+                    }
                     self.send(Rpc::Trigger { task, barrier })
                 }
                 CoordinatorOutput::NotifyComplete { task, id } => {
@@ -410,7 +425,11 @@ impl Step<'_> {
                 }),
                 TaskOutput::EndOfData => self.send(Rpc::EndOfData { task, attempt }),
                 TaskOutput::Finished => self.send(Rpc::TaskFinished { task, attempt }),
-                TaskOutput::Fail => self.crash(task),
+                TaskOutput::Fail => {
+                    let aborted = self.handling_abort_of;
+                    self.world.ghost.task_failed(aborted, &mut self.world.last);
+                    self.crash(task)
+                }
             }
         }
     }

@@ -1,0 +1,159 @@
+//! The oracle owes nothing to the code it judges: each test breaks the system under test in a way
+//! the step functions' own reports would not reveal, and shows the property that now sees it
+//! (issue: "an oracle that owes nothing to the code under test").
+
+use checkpoint_harness::invariants::{self, Oracle};
+use checkpoint_harness::protocol::{CheckpointId, TaskId};
+use checkpoint_harness::spec::Spec;
+use checkpoint_harness::world::{self, Action, Rpc, RpcKind, World};
+
+/// source -> map -> two-phase-commit sink, one subtask each, one manual checkpoint allowed.
+fn linear() -> Spec {
+    Spec::parse(
+        "linear-test",
+        r#"
+name = "linear-test"
+
+[[operators]]
+name = "source"
+kind = "source"
+records = 1
+
+[[operators]]
+name = "map"
+kind = "map"
+
+[[operators]]
+name = "sink"
+kind = "two-phase-commit-sink"
+
+[[edges]]
+from = "source"
+to = "map"
+
+[[edges]]
+from = "map"
+to = "sink"
+
+[checkpointing]
+interval = 10
+timeout = 1000
+tolerable_failures = "unlimited"
+"#,
+    )
+    .expect("a valid model")
+}
+
+fn deliver(world: &World, kind: RpcKind, task: u8) -> Action {
+    let rpc = world
+        .rpcs
+        .iter()
+        .map(Rpc::key)
+        .find(|k| k.kind == kind && k.task == TaskId(task))
+        .unwrap_or_else(|| panic!("a {kind:?} RPC to task {task} is in flight"));
+    Action::DeliverRpc { rpc }
+}
+
+/// A task that fails itself on the abort of an ordinary checkpoint (as if its step function
+/// mistook it for the synchronous savepoint it is stopping on) fails the job over. Before
+/// `no-spurious-failure`, nothing objected: the failover looked like any other.
+#[test]
+fn a_task_failing_on_an_ordinary_abort_is_a_spurious_failure() {
+    let spec = linear();
+    let oracle = Oracle::new(&spec);
+    let mut w = World::initial(&spec);
+    w = world::apply(
+        &spec,
+        &w,
+        Action::Fire {
+            timer: world::Timer::Periodic,
+        },
+    )
+    .unwrap();
+    w = world::apply(&spec, &w, Action::FinishTriggering).unwrap();
+    let cp1 = CheckpointId(1);
+    assert!(w.coordinator.pending(cp1).is_some());
+
+    // The broken variant: task 1 believes cp1 is its synchronous savepoint.
+    w.tasks[1].sync_savepoint = cp1;
+    w.rpcs.push(Rpc::NotifyAborted {
+        task: TaskId(1),
+        id: cp1,
+        latest_completed: CheckpointId::NONE,
+    });
+    w.rpcs.sort();
+    let w = world::apply(&spec, &w, deliver(&w, RpcKind::NotifyAborted, 1)).unwrap();
+    let violation = invariants::check_all(&spec, &oracle, &w).expect_err("caught");
+    assert_eq!(violation.invariant, "no-spurious-failure");
+
+    // Every other property was blind to it.
+    let others: Vec<&str> = invariants::PROPERTIES
+        .iter()
+        .filter(|p| p.name != "no-spurious-failure")
+        .filter(|p| p.check(&spec, &oracle, &w).is_err())
+        .map(|p| p.name)
+        .collect();
+    assert!(others.is_empty(), "also caught by {others:?}");
+}
+
+/// The same abort of a real synchronous savepoint (stop-with-savepoint) fails the task
+/// legitimately (reference §2.8): no violation.
+#[test]
+fn a_task_failing_on_its_aborted_synchronous_savepoint_is_not_spurious() {
+    let spec = linear();
+    let oracle = Oracle::new(&spec);
+    let mut w = World::initial(&spec);
+    w = world::apply(
+        &spec,
+        &w,
+        Action::Fire {
+            timer: world::Timer::Periodic,
+        },
+    )
+    .unwrap();
+    w = world::apply(&spec, &w, Action::FinishTriggering).unwrap();
+    let cp1 = CheckpointId(1);
+    // The world saw the coordinator trigger cp1 as a synchronous savepoint.
+    w.ghost.sync_savepoints.insert(cp1);
+    w.tasks[1].sync_savepoint = cp1;
+    w.rpcs.push(Rpc::NotifyAborted {
+        task: TaskId(1),
+        id: cp1,
+        latest_completed: CheckpointId::NONE,
+    });
+    w.rpcs.sort();
+    let w = world::apply(&spec, &w, deliver(&w, RpcKind::NotifyAborted, 1)).unwrap();
+    let property = invariants::property("no-spurious-failure").expect("registered");
+    assert_eq!(property.check(&spec, &oracle, &w), Ok(()));
+}
+
+/// A failover with no failure report, no failure-manager verdict and no JobManager failover:
+/// the coordinator restores on its own.
+#[test]
+fn a_failover_without_a_cause_is_a_spurious_failure() {
+    use checkpoint_harness::coordinator::{CoordinatorContext, CoordinatorInput};
+    let spec = linear();
+    let oracle = Oracle::new(&spec);
+    let mut w = World::initial(&spec);
+    // The broken variant: the coordinator handles a task-failure report nobody sent.
+    let ctx = CoordinatorContext {
+        spec: &spec,
+        now: w.now,
+        storage_write_fails: false,
+    };
+    let attempt = w.coordinator.attempt;
+    let outputs = w.coordinator.step(
+        &ctx,
+        CoordinatorInput::TaskFailed {
+            task: TaskId(0),
+            attempt,
+        },
+    );
+    for output in outputs {
+        if let checkpoint_harness::coordinator::CoordinatorOutput::Event(event) = output {
+            w.ghost.observe(&spec, &event, &mut w.last);
+        }
+    }
+    let property = invariants::property("no-spurious-failure").expect("registered");
+    assert!(property.check(&spec, &oracle, &w).is_err());
+}
