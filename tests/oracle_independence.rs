@@ -157,3 +157,63 @@ fn a_failover_without_a_cause_is_a_spurious_failure() {
     let property = invariants::property("no-spurious-failure").expect("registered");
     assert!(property.check(&spec, &oracle, &w).is_err());
 }
+
+/// `pending-within-max-concurrent` states its own rule for which savepoints may exceed the
+/// limit, so a wrong `savepoints_forced` in the coordinator's configuration helper is not
+/// mirrored: under unaligned checkpoints no savepoint is forced, so a third pending savepoint over
+/// a limit of two is a violation whatever the helper says.
+#[test]
+fn max_concurrency_judges_savepoints_by_its_own_rule() {
+    use checkpoint_harness::coordinator::UserRequest;
+    use checkpoint_harness::coordinator::{Coordinator, CoordinatorContext};
+    let spec = Spec::parse(
+        "uc-savepoints",
+        r#"
+name = "uc-savepoints"
+
+[[operators]]
+name = "source"
+kind = "source"
+records = 1
+
+[[operators]]
+name = "sink"
+kind = "two-phase-commit-sink"
+
+[[edges]]
+from = "source"
+to = "sink"
+
+[checkpointing]
+mode = "unaligned"
+max_concurrent = 1
+timeout = 1000
+tolerable_failures = "unlimited"
+"#,
+    )
+    .expect("a valid model");
+    let oracle = Oracle::new(&spec);
+    let mut w = World::initial(&spec);
+    // Two savepoints pending at once, as a coordinator that treated them as forced would leave.
+    let ctx = CoordinatorContext {
+        spec: &spec,
+        now: 0,
+        storage_write_fails: false,
+    };
+    let mut c: Coordinator = w.coordinator.clone();
+    c.step(
+        &ctx,
+        checkpoint_harness::coordinator::CoordinatorInput::User(UserRequest::Savepoint),
+    );
+    c.step(
+        &ctx,
+        checkpoint_harness::coordinator::CoordinatorInput::TriggerPhaseDone,
+    );
+    let first = c.pending[0].clone();
+    let mut second = first.clone();
+    second.id = CheckpointId(first.id.0 + 1);
+    c.pending.push(second);
+    w.coordinator = c;
+    let property = invariants::property("pending-within-max-concurrent").expect("registered");
+    assert!(property.check(&spec, &oracle, &w).is_err());
+}

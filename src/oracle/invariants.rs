@@ -10,7 +10,7 @@ use crate::oracle::reference::{self, CutTask, Effective, ReferenceTask};
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::JobStatus;
 use crate::system::protocol::{ChannelEvent, Digest, Lineage, Record, TaskId};
-use crate::system::spec::{OperatorKind, Spec};
+use crate::system::spec::{CheckpointMode, OperatorKind, Spec};
 use crate::system::task::operator::OperatorState;
 use crate::system::task::{BarrierHandler, TaskStatus};
 use crate::system::world::ghost::LastStep;
@@ -596,7 +596,9 @@ fn no_commit_before_complete(spec: &Spec, _: &Oracle, world: &World) -> Result<(
 }
 
 fn pending_within_max_concurrent(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
-    let forced_savepoints = spec.checkpointing.savepoints_forced();
+    // The oracle's own statement of the rule, not the coordinator's helper: a savepoint may
+    // exceed the limit exactly when unaligned checkpoints are off (reference §1.3, §6.1).
+    let forced_savepoints = spec.checkpointing.mode != CheckpointMode::Unaligned;
     let non_forced = world
         .coordinator
         .pending
