@@ -8,18 +8,22 @@
 //! - [`render`]: draw a trace as a timeline, a Mermaid diagram or an HTML report.
 //! - [`show`]: show a model's topology and checkpoint configuration.
 //! - [`bugs`]: list the injectable bugs, or run the detection report.
+//! - [`conform`]: compare the model's coordinator with Flink's real one.
 //! - [`explore`]: serve the Explorer web UI for a model.
+//! - [`verify`]: the gate for a change: every model, canary and regression trace within a budget.
 //! - [`common`]: the flags and helpers two or more commands share.
 
 mod bugs;
 mod check;
 mod common;
+mod conform;
 mod explore;
 mod render;
 mod replay;
 mod show;
 mod shrink;
 mod sim;
+mod verify;
 
 use checkpoint_harness::error::InputError;
 use clap::{Parser, Subcommand};
@@ -39,6 +43,9 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The gate for a change to the coordinator or the tasks: every model's simulator sweep and
+    /// check, every catalogued bug as a canary, every regression trace, within a time budget.
+    Verify(verify::Args),
     /// Exhaustively explore a model (default: the embedded keyed-join-2pc model).
     Check(check::Args),
     /// Run the seeded simulator on one seed or a range of seeds.
@@ -56,6 +63,9 @@ enum Command {
     Bugs(bugs::Args),
     /// Serve stateright's Explorer web UI for a model on 127.0.0.1.
     Explore(explore::Args),
+    /// Compare the model's coordinator with Flink 2.3's real CheckpointCoordinator on seeded
+    /// schedules or a saved trace (needs Java 17; fetches Flink's jars once).
+    Conform(conform::Args),
 }
 
 /// Executes one command; an `Err` is a usage or input error (exit code 2).
@@ -69,5 +79,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, InputError> {
         Command::Show(args) => show::run(args),
         Command::Bugs(args) => bugs::run(args),
         Command::Explore(args) => explore::run(args),
+        Command::Conform(args) => conform::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
