@@ -121,6 +121,6 @@ pub mod trace;
 
 pub use explore::{check, scheduler, sim, symmetry};
 pub use oracle::{invariants, reference};
-pub use present::{html, render, report, show};
+pub use present::{html, render, report, show, verify};
 pub use system::world::ghost;
 pub use system::{bugs, coordinator, protocol, spec, task, topology, world};

@@ -83,7 +83,7 @@ const CONFORMING: &[(&str, u64)] = &[
 /// Divergences found and not yet resolved, asserted as still open so that fixing one is
 /// noticed (each is described in ARCHITECTURE.md, "Open conformance divergences"). Seeds below
 /// the first open one conform and are part of the suite.
-const OPEN: &[(&str, u64)] = &[("coordinator-faults", 317), ("savepoints-2pc", 15)];
+const OPEN: &[(&str, u64)] = conformance::OPEN_DIVERGENCES;
 
 #[test]
 fn schedules_of_the_conforming_models_agree_with_real_flink() {

@@ -19,6 +19,7 @@ pub mod flink;
 pub mod model;
 pub mod observation;
 pub mod script;
+pub mod validate;
 
 use crate::explore::scheduler::{Scheduler, SchedulerKind};
 use crate::system::spec::Spec;
@@ -92,6 +93,11 @@ impl Coverage {
         self.counts.get(item).is_some_and(|c| *c > 0)
     }
 }
+
+/// Divergences from real Flink found and not yet resolved, by model, with the first diverging
+/// seed: the seeds below it conform and are compared by the test suite and `verify`; the seed
+/// itself is asserted to still diverge (ARCHITECTURE.md, "Open conformance divergences").
+pub const OPEN_DIVERGENCES: &[(&str, u64)] = &[("coordinator-faults", 317), ("savepoints-2pc", 15)];
 
 /// What the conformance suite must reach (issue: "coverage that is measured, not assumed").
 pub const REQUIRED_COVERAGE: &[&str] = &[

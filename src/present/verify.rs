@@ -141,10 +141,8 @@ pub const RATES: Rates = Rates {
 };
 
 /// Conformance divergences found and not yet resolved: a model's schedules are compared with
-/// Flink only below its first open divergence's seed. The same list as `OPEN` in
-/// `tests/conformance.rs`, which asserts each is still open (ARCHITECTURE.md, "Open conformance
-/// divergences").
-pub const CONFORMANCE_OPEN: &[(&str, u64)] = &[("coordinator-faults", 317), ("savepoints-2pc", 15)];
+/// Flink only below its first open divergence's seed (one list, owned by `conformance`).
+pub use crate::conformance::OPEN_DIVERGENCES as CONFORMANCE_OPEN;
 
 /// What to verify.
 #[derive(Clone, Debug)]
