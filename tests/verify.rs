@@ -153,6 +153,34 @@ fn verify_passes_on_the_correct_code() {
     assert!(summary.contains("| `keyed-join-2pc` | pass |"), "{summary}");
 }
 
+/// The off-by-one a new user tried (`pending >= max_concurrent` changed to `>`, catalogued as
+/// `max-concurrent-off-by-one`): the default model alone could not see it, `verify` must.
+#[test]
+fn verify_fails_on_the_max_concurrent_off_by_one() {
+    let dir = TempDir::new("off-by-one");
+    let out = dir.path("traces");
+    let output = harness(&[
+        "verify",
+        "--budget",
+        "small",
+        "--seed-base",
+        "0",
+        "--bug",
+        "max-concurrent-off-by-one",
+        "--out-dir",
+        &out,
+    ]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}\n{}", stderr(&output));
+    assert!(text.contains("pending-within-max-concurrent"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("verdict: FAIL (")),
+        "{text}"
+    );
+}
+
 #[test]
 fn verify_fails_when_a_coordinator_bug_is_switched_on_in_every_model() {
     // `complete-with-missing-ack` stands in for a broken change to the coordinator (a checkpoint

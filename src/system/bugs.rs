@@ -146,6 +146,10 @@ bugs! {
         "an abort during the trigger phase leaves isTriggering set, so no later checkpoint starts",
         "Match: FLINK-26394 'CheckpointCoordinator.isTriggering can not be reset in a particular case': a checkpoint expiring while its trigger was queued left the flag set and the job could never checkpoint again (fix: cancel the trigger future on abort, apache/flink#18956).",
         "short-timeout", "trigger-flag-released", dfs(1_000_000);
+    MaxConcurrentOffByOne = "max-concurrent-off-by-one", "coordinator", "textbook",
+        "the request decider lets a non-forced request run when max_concurrent checkpoints are already pending (`pending > max_concurrent`)",
+        "No Flink ticket: the off-by-one a new user tried against the README's main command, which the default model alone could not see (two checkpoints at most); `verify`'s sweeps over every model catch it.",
+        "linear", "pending-within-max-concurrent", dfs(1_000_000);
     NoBlockAfterBarrier = "no-block-after-barrier", "task", "textbook",
         "aligned mode keeps consuming a channel after its barrier arrived",
         "No Flink ticket found; blocking the channel is what makes an aligned snapshot a consistent cut.",

@@ -517,16 +517,7 @@ impl Coordinator {
     /// re-arms the trigger and returns empty, leaving the rest queued (reference §1.6, §6.2).
     fn choose(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
         loop {
-            let config = &ctx.spec.checkpointing;
-            let decision = decider::choose(
-                &mut self.queue,
-                self.is_triggering,
-                self.pending.len(),
-                config.max_concurrent,
-                self.last_completion,
-                config.min_pause,
-                ctx.now,
-            );
+            let decision = self.decide(ctx);
             match decision {
                 Decision::Wait => return,
                 Decision::DropForMinPause { request, delay } => {
@@ -860,21 +851,32 @@ impl Coordinator {
         }
     }
 
+    /// One decision of the request decider over this coordinator's state.
+    fn decide(&mut self, ctx: &CoordinatorContext) -> Decision {
+        let config = &ctx.spec.checkpointing;
+        // BUG max-concurrent-off-by-one: a limit one higher is `pending > max_concurrent`.
+        let max_concurrent = if ctx.spec.has_bug(Bug::MaxConcurrentOffByOne) {
+            config.max_concurrent.saturating_add(1)
+        } else {
+            config.max_concurrent
+        };
+        decider::choose(
+            &mut self.queue,
+            self.is_triggering,
+            self.pending.len(),
+            max_concurrent,
+            self.last_completion,
+            config.min_pause,
+            ctx.now,
+        )
+    }
+
     /// The abort that made the failure manager fail the job also runs the queue once more
     /// (`executeQueuedRequest`), but the global failover it requested runs on the main thread
     /// before that request's plan is calculated: the request finds its tasks cancelled and fails
     /// with NOT_ALL_REQUIRED_TASKS_RUNNING, without an id (found by conformance with real Flink).
     fn fail_request_overtaken_by_failover(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
-        let config = &ctx.spec.checkpointing;
-        let decision = decider::choose(
-            &mut self.queue,
-            self.is_triggering,
-            self.pending.len(),
-            config.max_concurrent,
-            self.last_completion,
-            config.min_pause,
-            ctx.now,
-        );
+        let decision = self.decide(ctx);
         match decision {
             Decision::Wait => {}
             Decision::DropForMinPause { request, .. } => {
