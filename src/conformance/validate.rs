@@ -67,62 +67,9 @@ impl std::fmt::Display for Observed {
     }
 }
 
-/// Every failure reason, to map Flink's names back (`flink_reason` is the forward direction).
-const ALL_REASONS: [FailureReason; 19] = {
-    use FailureReason::*;
-    [
-        PeriodicSchedulerShutdown,
-        TooManyCheckpointRequests,
-        MinimumTimeBetweenCheckpoints,
-        NotAllRequiredTasksRunning,
-        IoException,
-        CheckpointAsyncException,
-        CheckpointExpired,
-        CheckpointSubsumed,
-        CheckpointDeclined,
-        CheckpointDeclinedTaskNotReady,
-        CheckpointDeclinedSubsumed,
-        CheckpointDeclinedOnCancellationBarrier,
-        CheckpointDeclinedInputEndOfStream,
-        CheckpointCoordinatorShutdown,
-        CheckpointCoordinatorSuspend,
-        JobFailover,
-        TaskFailure,
-        TriggerCheckpointFailure,
-        FinalizeCheckpointFailure,
-    ]
-};
-
-/// Fails to compile when a reason is added without extending [`ALL_REASONS`].
-#[allow(dead_code)]
-fn all_reasons_is_exhaustive(reason: FailureReason) -> usize {
-    use FailureReason::*;
-    match reason {
-        PeriodicSchedulerShutdown
-        | TooManyCheckpointRequests
-        | MinimumTimeBetweenCheckpoints
-        | NotAllRequiredTasksRunning
-        | IoException
-        | CheckpointAsyncException
-        | CheckpointExpired
-        | CheckpointSubsumed
-        | CheckpointDeclined
-        | CheckpointDeclinedTaskNotReady
-        | CheckpointDeclinedSubsumed
-        | CheckpointDeclinedOnCancellationBarrier
-        | CheckpointDeclinedInputEndOfStream
-        | CheckpointCoordinatorShutdown
-        | CheckpointCoordinatorSuspend
-        | JobFailover
-        | TaskFailure
-        | TriggerCheckpointFailure
-        | FinalizeCheckpointFailure => ALL_REASONS.len(),
-    }
-}
-
 /// The model's reason for Flink's `CheckpointFailureReason` name.
 pub fn reason_from_flink(name: &str) -> Option<FailureReason> {
-    ALL_REASONS
+    FailureReason::ALL
         .iter()
         .copied()
         .find(|r| super::script::flink_reason(*r) == name)

@@ -307,6 +307,32 @@ pub enum FailureReason {
 }
 
 impl FailureReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [FailureReason; 19] = {
+        use FailureReason::*;
+        [
+            PeriodicSchedulerShutdown,
+            TooManyCheckpointRequests,
+            MinimumTimeBetweenCheckpoints,
+            NotAllRequiredTasksRunning,
+            IoException,
+            CheckpointAsyncException,
+            CheckpointExpired,
+            CheckpointSubsumed,
+            CheckpointDeclined,
+            CheckpointDeclinedTaskNotReady,
+            CheckpointDeclinedSubsumed,
+            CheckpointDeclinedOnCancellationBarrier,
+            CheckpointDeclinedInputEndOfStream,
+            CheckpointCoordinatorShutdown,
+            CheckpointCoordinatorSuspend,
+            JobFailover,
+            TaskFailure,
+            TriggerCheckpointFailure,
+            FinalizeCheckpointFailure,
+        ]
+    };
+
     /// "Pre-flight" reasons happen before tasks are involved; the failure manager treats them as
     /// job-level even when a task reports them (`CheckpointFailureReason.isPreFlight`).
     pub fn is_pre_flight(self) -> bool {
