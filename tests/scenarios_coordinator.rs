@@ -960,6 +960,25 @@ tolerable_failures = "unlimited"
         .any(|o| matches!(o, CoordinatorOutput::NotifyAborted { .. })));
 }
 
+// A real MiniCluster job of Flink 2.3 without periodic checkpointing (tests/minicluster.rs's
+// runs, before their interval was set): the scheduler activator is registered only when periodic
+// checkpointing is configured, so a task failure aborts the checkpoint in flight with
+// JOB_FAILOVER_REGION ("FailoverRegion is restarting"), not CHECKPOINT_COORDINATOR_SUSPEND.
+#[test]
+fn minicluster_failover_without_periodic_checkpointing_aborts_with_job_failover() {
+    let mut job = Job::linear(
+        r#"
+interval = 0
+max_concurrent = 2
+tolerable_failures = "unlimited"
+"#,
+    );
+    assert_eq!(allocated(&job.checkpoint()), vec![1]);
+    let attempt = job.c.attempt;
+    let out = job.step(CoordinatorInput::TaskFailed { task: MAP, attempt });
+    assert_eq!(aborted(&out), vec![(1, FailureReason::JobFailover)]);
+}
+
 // CCTT#testTriggerCheckpointBeforePreviousOneCompleted — Flink asserts: a second request while the
 // first is still triggering is queued (queue size 1, isTriggering true); afterwards both succeed, the
 // queue is empty, isTriggering false, and the task got 2 trigger RPCs.

@@ -977,13 +977,20 @@ impl Coordinator {
 
     /// `CheckpointCoordinator.shutdown`: no more triggers; queued requests fail and pending
     /// checkpoints are aborted (the tasks are gone, so nobody is notified).
+    /// Whether Flink's scheduler activator would stop the periodic scheduler when the job leaves
+    /// RUNNING now: it is registered only when periodic checkpointing is configured (seen in
+    /// MiniCluster runs), and acts only until the job run's first failover (`failed_over`).
+    fn activator_stops_scheduler(&self, spec: &Spec) -> bool {
+        spec.checkpointing.interval.is_some() && !self.failed_over
+    }
+
     /// The job reached a terminal state. Until the job's first failover, Flink's scheduler
     /// activator sees the job leave RUNNING first and stops the scheduler
     /// (CHECKPOINT_COORDINATOR_SUSPEND); after one it no longer does (see `failed_over`), and
     /// the coordinator's `shutdown` aborts what is left (CHECKPOINT_COORDINATOR_SHUTDOWN). Both
     /// notify the plan's tasks, finished or not.
     fn shut_down(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
-        let reason = if self.failed_over {
+        let reason = if !self.activator_stops_scheduler(ctx.spec) {
             FailureReason::CheckpointCoordinatorShutdown
         } else {
             FailureReason::CheckpointCoordinatorSuspend
@@ -1034,7 +1041,7 @@ impl Coordinator {
             None
         };
         let newest_pending = self.pending.last().map(|p| p.id);
-        let scheduler_kept = self.failed_over;
+        let scheduler_kept = !self.activator_stops_scheduler(ctx.spec);
         if scheduler_kept {
             // The scheduler keeps running and its queue stays; the restart's abort
             // notifications reach no task.
@@ -1042,10 +1049,10 @@ impl Coordinator {
         } else {
             // `stopCheckpointScheduler`: pending checkpoints aborted (tasks notified), queued
             // requests failed, both with CHECKPOINT_COORDINATOR_SUSPEND.
-            self.failed_over = true;
             self.abort_all(ctx, FailureReason::CheckpointCoordinatorSuspend, true, out);
             self.fail_queue(FailureReason::CheckpointCoordinatorSuspend, out);
         }
+        self.failed_over = true;
         self.is_triggering = false;
         self.coordinator_snapshot = None;
         self.attempt = Attempt(self.attempt.0.wrapping_add(1));
