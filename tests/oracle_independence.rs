@@ -217,3 +217,47 @@ tolerable_failures = "unlimited"
     let property = invariants::property("pending-within-max-concurrent").expect("registered");
     assert!(property.check(&spec, &oracle, &w).is_err());
 }
+
+/// `abort-notified-at-most-once` counts the notifications the world actually sent. With the
+/// catalogued `abort-notified-twice` (one Aborted event, every notification sent twice) the
+/// coordinator's events are as for a correct abort, so the old event-based check was blind;
+/// the new count sees it.
+#[test]
+fn duplicate_abort_notifications_are_counted_from_the_rpcs() {
+    use checkpoint_harness::bugs::{Bug, BugSet};
+    use checkpoint_harness::coordinator::CoordinatorEvent;
+    let spec = linear().with_bugs(BugSet::of(&[Bug::AbortNotifiedTwice]));
+    let oracle = Oracle::new(&spec);
+    let mut w = World::initial(&spec);
+    w = world::apply(
+        &spec,
+        &w,
+        Action::Fire {
+            timer: world::Timer::Periodic,
+        },
+    )
+    .unwrap();
+    w = world::apply(&spec, &w, Action::FinishTriggering).unwrap();
+    let timeout = Action::Fire {
+        timer: world::Timer::CheckpointTimeout {
+            checkpoint: CheckpointId(1),
+        },
+    };
+    let (w, events) = world::apply_traced(&spec, &w, timeout).unwrap();
+    let aborted_events = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                world::StepEvent::Coordinator(CoordinatorEvent::Aborted { .. })
+            )
+        })
+        .count();
+    assert_eq!(aborted_events, 1, "the events look like a correct abort");
+    let violation = invariants::check_all(&spec, &oracle, &w).expect_err("caught");
+    assert_eq!(violation.invariant, "abort-notified-at-most-once");
+    assert!(
+        violation.detail.contains("second abort notification"),
+        "{violation}"
+    );
+}

@@ -615,6 +615,9 @@ fn pending_within_max_concurrent(spec: &Spec, _: &Oracle, world: &World) -> Resu
 }
 
 fn abort_notified_at_most_once(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.last.has(LastStep::ABORT_NOTIFIED_TWICE) {
+        return Err("a task was sent a second abort notification for the same checkpoint".into());
+    }
     if world.last.has(LastStep::ABORTED_TWICE) {
         return Err("a checkpoint id was aborted (and its abort notified) a second time".into());
     }

@@ -150,6 +150,10 @@ bugs! {
         "the request decider lets a non-forced request run when max_concurrent checkpoints are already pending (`pending > max_concurrent`)",
         "No Flink ticket: the off-by-one a new user tried against the README's main command, which the default model alone could not see (two checkpoints at most); `verify`'s sweeps over every model catch it.",
         "linear", "pending-within-max-concurrent", dfs(1_000_000);
+    AbortNotifiedTwice = "abort-notified-twice", "coordinator", "textbook",
+        "an aborted checkpoint's abort notifications go out twice to every task, with one Aborted event",
+        "No Flink ticket: the broken variant that `abort-notified-at-most-once` missed while it counted the coordinator's Aborted events instead of the notifications actually sent.",
+        "short-timeout", "abort-notified-at-most-once", dfs(1_000_000);
     NoBlockAfterBarrier = "no-block-after-barrier", "task", "textbook",
         "aligned mode keeps consuming a channel after its barrier arrived",
         "No Flink ticket found; blocking the channel is what makes an aligned snapshot a consistent cut.",

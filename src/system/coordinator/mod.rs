@@ -804,12 +804,20 @@ impl Coordinator {
         }
         let fail_job = self.report_failure(ctx, Some(id), kind, reason, level, out);
         let latest_completed = self.store.latest_id();
-        for task in pending.tasks_to_commit.iter() {
-            out.push(CoordinatorOutput::NotifyAborted {
-                task,
-                id,
-                latest_completed,
-            });
+        // BUG abort-notified-twice: every notification goes out a second time.
+        let rounds = if ctx.spec.has_bug(Bug::AbortNotifiedTwice) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..rounds {
+            for task in pending.tasks_to_commit.iter() {
+                out.push(CoordinatorOutput::NotifyAborted {
+                    task,
+                    id,
+                    latest_completed,
+                });
+            }
         }
         if reason == FailureReason::CheckpointExpired {
             self.recent_expired.push(id);

@@ -57,6 +57,8 @@ impl LastStep {
     pub const FAILOVER_MISSING: u16 = 1 << 12;
     /// A task failed, or the job failed over, with no cause the world observed.
     pub const SPURIOUS_FAILURE: u16 = 1 << 13;
+    /// A task was sent a second abort notification for the same checkpoint.
+    pub const ABORT_NOTIFIED_TWICE: u16 = 1 << 14;
 
     pub fn has(self, flag: u16) -> bool {
         self.0 & flag != 0
@@ -91,6 +93,8 @@ pub struct Ghost {
     pub failover_due: bool,
     /// Synchronous savepoints the coordinator sent trigger RPCs for (their abort fails a task).
     pub sync_savepoints: IdSet,
+    /// Checkpoints whose abort notifications went out in an earlier step.
+    pub abort_notified: IdSet,
     /// This step delivered a cause for a failover (a task-failure report, an expected
     /// failure-manager verdict, a coordinator failover, a resume); cleared at the step's end.
     pub failover_caused: bool,
@@ -209,6 +213,21 @@ impl Ghost {
     fn reset_expectation(&mut self) {
         self.expected_failures.clear();
         self.expected_unknown_failures = 0;
+    }
+
+    /// The world sends `task` an abort notification for `id`; `this_step` lists the ones sent
+    /// earlier in the same step. Counted from the RPCs themselves, not from the coordinator's
+    /// `Aborted` events, so a duplicate notification without a second event is seen too.
+    pub fn abort_notification(
+        &self,
+        task: TaskId,
+        id: CheckpointId,
+        this_step: &[(TaskId, CheckpointId)],
+        last: &mut LastStep,
+    ) {
+        if self.abort_notified.contains(id) || this_step.contains(&(task, id)) {
+            last.set(LastStep::ABORT_NOTIFIED_TWICE);
+        }
     }
 
     /// The world delivered a cause for a failover in this step.

@@ -298,9 +298,13 @@ fn apply_inner(
         world: &mut next,
         events,
         handling_abort_of: None,
+        aborts_notified: Vec::new(),
     };
     step.perform(action).map_err(|()| NotEnabled(action))?;
     step.finish_ready_tasks();
+    for (_, id) in std::mem::take(&mut step.aborts_notified) {
+        next.ghost.abort_notified.insert(id);
+    }
     next.ghost.end_step(&mut next.last);
     Ok(next)
 }

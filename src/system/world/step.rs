@@ -22,6 +22,8 @@ pub(super) struct Step<'a> {
     /// The checkpoint whose abort notification a task is handling right now (the one cause
     /// for which a task fails itself).
     pub(super) handling_abort_of: Option<CheckpointId>,
+    /// Abort notifications sent in this step, as (task, checkpoint).
+    pub(super) aborts_notified: Vec<(TaskId, CheckpointId)>,
 }
 
 impl Step<'_> {
@@ -336,11 +338,21 @@ impl Step<'_> {
                     task,
                     id,
                     latest_completed,
-                } => self.send(Rpc::NotifyAborted {
-                    task,
-                    id,
-                    latest_completed,
-                }),
+                } => {
+                    let world = &mut *self.world;
+                    world.ghost.abort_notification(
+                        task,
+                        id,
+                        &self.aborts_notified,
+                        &mut world.last,
+                    );
+                    self.aborts_notified.push((task, id));
+                    self.send(Rpc::NotifyAborted {
+                        task,
+                        id,
+                        latest_completed,
+                    })
+                }
                 CoordinatorOutput::Restore { checkpoint } => self.restore(checkpoint.as_ref()),
                 CoordinatorOutput::CancelJob => self.cancel_job(),
                 CoordinatorOutput::SavepointCompleted(savepoint) => {
