@@ -335,6 +335,13 @@ pub fn relabel_world(spec: &Spec, world: &World, r: &Relabeling) -> World {
     }
     out.external.committed.sort();
     out.last.1 = world.last.1.map(|(task, id)| (r.task(task), id));
+    // The world's own observations name tasks too.
+    let g = &mut out.ghost;
+    g.finished = r.set(g.finished);
+    for (_, awaited) in &mut g.awaited {
+        *awaited = r.set(*awaited);
+    }
+    g.just_completed = g.just_completed.map(|(id, awaited)| (id, r.set(awaited)));
     out
 }
 

@@ -87,6 +87,8 @@ impl Step<'_> {
         }
         self.world.rpcs.retain(|rpc| !rpc.to_task());
         let mut finished_on_restore = Vec::new();
+        // Every task restarts: only those deployed finished (below) count as finished.
+        self.world.ghost.finished = Default::default();
         for task in spec.task_ids() {
             let snapshot = checkpoint.and_then(|c| c.snapshot(task));
             match (snapshot, checkpoint) {
@@ -107,6 +109,7 @@ impl Step<'_> {
                     restored.status = TaskStatus::Finished;
                     self.world.tasks[task.0 as usize] = restored;
                     finished_on_restore.push(task);
+                    self.world.ghost.finished.insert(task);
                 }
                 _ => self.world.tasks[task.0 as usize] = Task::new(spec, task),
             }

@@ -7,7 +7,7 @@
 
 use crate::system::coordinator::failure_manager::FailureLevel;
 use crate::system::coordinator::CoordinatorEvent;
-use crate::system::protocol::{CheckpointId, FailureReason, SnapshotKind, TaskId};
+use crate::system::protocol::{CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet};
 use crate::system::spec::Spec;
 
 /// A growable set of checkpoint ids (a bitset).
@@ -93,6 +93,14 @@ pub struct Ghost {
     pub failover_due: bool,
     /// Synchronous savepoints the coordinator sent trigger RPCs for (their abort fails a task).
     pub sync_savepoints: IdSet,
+    /// Tasks the world has seen finish in the current job run.
+    pub finished: TaskSet,
+    /// For each pending checkpoint, the tasks it must hear from: every task but those the world
+    /// saw finish before it was allocated (not the coordinator's plan).
+    pub awaited: Vec<(CheckpointId, TaskSet)>,
+    /// The checkpoint that completed in the last step and the tasks it had to hear from (like
+    /// `World::last`, reset when the next step starts).
+    pub just_completed: Option<(CheckpointId, TaskSet)>,
     /// Checkpoints whose abort notifications went out in an earlier step.
     pub abort_notified: IdSet,
     /// This step delivered a cause for a failover (a task-failure report, an expected
@@ -109,8 +117,13 @@ impl Ghost {
                     last.set(LastStep::ID_REUSED);
                 }
                 self.highest_allocated = self.highest_allocated.max(id);
+                let awaited = TaskSet(spec.all_tasks().0 & !self.finished.0);
+                self.awaited.push((id, awaited));
             }
             CoordinatorEvent::Completed { id, kind } => {
+                if let Some(at) = self.awaited.iter().position(|(a, _)| *a == id) {
+                    self.just_completed = Some(self.awaited.remove(at));
+                }
                 self.max_completed = self.max_completed.max(id);
                 if self.first_completed.is_none() && !kind.is_savepoint() {
                     self.first_completed = id;
@@ -126,6 +139,7 @@ impl Ghost {
                 }
             }
             CoordinatorEvent::Aborted { id, kind, reason } => {
+                self.awaited.retain(|(a, _)| *a != id);
                 if !self.aborted.insert(id) {
                     last.set(LastStep::ABORTED_TWICE);
                 }
@@ -156,6 +170,8 @@ impl Ghost {
                 }
             }
             CoordinatorEvent::Restored { id, newer_pending } => {
+                // Whatever was pending before the restore is gone (aborted before it).
+                self.awaited.clear();
                 last.set(LastStep::RESTORED);
                 if !self.failover_caused {
                     last.set(LastStep::SPURIOUS_FAILURE);

@@ -293,6 +293,7 @@ fn apply_inner(
 ) -> Result<World, NotEnabled> {
     let mut next = world.clone();
     next.last = LastStep::default();
+    next.ghost.just_completed = None;
     let mut step = Step {
         spec,
         world: &mut next,

@@ -473,6 +473,7 @@ impl Step<'_> {
                     .all(|c| self.world.channels[c.0 as usize].is_empty());
             if ready {
                 self.note(StepEvent::Finished(task));
+                self.world.ghost.finished.insert(task);
                 let outputs = self.world.tasks[task.0 as usize].finish();
                 self.task_outputs(task, outputs);
             }
