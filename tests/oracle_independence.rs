@@ -289,10 +289,7 @@ fn a_plan_that_forgets_a_running_task_is_caught_at_completion() {
         }
         let next = world::enabled(&spec, &w)
             .into_iter()
-            .find(|a| match a {
-                Action::Deliver { .. } | Action::DeliverRpc { .. } => true,
-                _ => false,
-            })
+            .find(|a| matches!(a, Action::Deliver { .. } | Action::DeliverRpc { .. }))
             .expect("progress");
         w = world::apply(&spec, &w, next).unwrap();
         if w.ghost.just_completed.is_some() {
