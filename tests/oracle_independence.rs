@@ -54,6 +54,34 @@ fn deliver(world: &World, kind: RpcKind, task: u8) -> Action {
     Action::DeliverRpc { rpc }
 }
 
+/// The world right after the first periodic checkpoint was triggered (cp1 pending).
+fn with_cp1_pending(spec: &Spec) -> World {
+    let w = World::initial(spec);
+    let w = world::apply(
+        spec,
+        &w,
+        Action::Fire {
+            timer: world::Timer::Periodic,
+        },
+    )
+    .unwrap();
+    let w = world::apply(spec, &w, Action::FinishTriggering).unwrap();
+    assert!(w.coordinator.pending(CheckpointId(1)).is_some());
+    w
+}
+
+/// Delivers an abort notification of `id` to `task` (put in flight by hand).
+fn notify_abort(spec: &Spec, mut w: World, task: TaskId, id: CheckpointId) -> World {
+    w.rpcs.push(Rpc::NotifyAborted {
+        task,
+        id,
+        latest_completed: CheckpointId::NONE,
+    });
+    w.rpcs.sort();
+    let action = deliver(&w, RpcKind::NotifyAborted, task.0);
+    world::apply(spec, &w, action).unwrap()
+}
+
 /// A task that fails itself on the abort of an ordinary checkpoint (as if its step function
 /// mistook it for the synchronous savepoint it is stopping on) fails the job over. Before
 /// `no-spurious-failure`, nothing objected: the failover looked like any other.
@@ -61,28 +89,11 @@ fn deliver(world: &World, kind: RpcKind, task: u8) -> Action {
 fn a_task_failing_on_an_ordinary_abort_is_a_spurious_failure() {
     let spec = linear();
     let oracle = Oracle::new(&spec);
-    let mut w = World::initial(&spec);
-    w = world::apply(
-        &spec,
-        &w,
-        Action::Fire {
-            timer: world::Timer::Periodic,
-        },
-    )
-    .unwrap();
-    w = world::apply(&spec, &w, Action::FinishTriggering).unwrap();
+    let mut w = with_cp1_pending(&spec);
     let cp1 = CheckpointId(1);
-    assert!(w.coordinator.pending(cp1).is_some());
-
     // The broken variant: task 1 believes cp1 is its synchronous savepoint.
     w.tasks[1].sync_savepoint = cp1;
-    w.rpcs.push(Rpc::NotifyAborted {
-        task: TaskId(1),
-        id: cp1,
-        latest_completed: CheckpointId::NONE,
-    });
-    w.rpcs.sort();
-    let w = world::apply(&spec, &w, deliver(&w, RpcKind::NotifyAborted, 1)).unwrap();
+    let w = notify_abort(&spec, w, TaskId(1), cp1);
     let violation = invariants::check_all(&spec, &oracle, &w).expect_err("caught");
     assert_eq!(violation.invariant, "no-spurious-failure");
 
@@ -102,27 +113,12 @@ fn a_task_failing_on_an_ordinary_abort_is_a_spurious_failure() {
 fn a_task_failing_on_its_aborted_synchronous_savepoint_is_not_spurious() {
     let spec = linear();
     let oracle = Oracle::new(&spec);
-    let mut w = World::initial(&spec);
-    w = world::apply(
-        &spec,
-        &w,
-        Action::Fire {
-            timer: world::Timer::Periodic,
-        },
-    )
-    .unwrap();
-    w = world::apply(&spec, &w, Action::FinishTriggering).unwrap();
+    let mut w = with_cp1_pending(&spec);
     let cp1 = CheckpointId(1);
     // The world saw the coordinator trigger cp1 as a synchronous savepoint.
     w.ghost.sync_savepoints.insert(cp1);
     w.tasks[1].sync_savepoint = cp1;
-    w.rpcs.push(Rpc::NotifyAborted {
-        task: TaskId(1),
-        id: cp1,
-        latest_completed: CheckpointId::NONE,
-    });
-    w.rpcs.sort();
-    let w = world::apply(&spec, &w, deliver(&w, RpcKind::NotifyAborted, 1)).unwrap();
+    let w = notify_abort(&spec, w, TaskId(1), cp1);
     let property = invariants::property("no-spurious-failure").expect("registered");
     assert_eq!(property.check(&spec, &oracle, &w), Ok(()));
 }
@@ -228,16 +224,7 @@ fn duplicate_abort_notifications_are_counted_from_the_rpcs() {
     use checkpoint_harness::coordinator::CoordinatorEvent;
     let spec = linear().with_bugs(BugSet::of(&[Bug::AbortNotifiedTwice]));
     let oracle = Oracle::new(&spec);
-    let mut w = World::initial(&spec);
-    w = world::apply(
-        &spec,
-        &w,
-        Action::Fire {
-            timer: world::Timer::Periodic,
-        },
-    )
-    .unwrap();
-    w = world::apply(&spec, &w, Action::FinishTriggering).unwrap();
+    let w = with_cp1_pending(&spec);
     let timeout = Action::Fire {
         timer: world::Timer::CheckpointTimeout {
             checkpoint: CheckpointId(1),
@@ -269,16 +256,7 @@ fn duplicate_abort_notifications_are_counted_from_the_rpcs() {
 fn a_plan_that_forgets_a_running_task_is_caught_at_completion() {
     let spec = linear();
     let oracle = Oracle::new(&spec);
-    let mut w = World::initial(&spec);
-    w = world::apply(
-        &spec,
-        &w,
-        Action::Fire {
-            timer: world::Timer::Periodic,
-        },
-    )
-    .unwrap();
-    w = world::apply(&spec, &w, Action::FinishTriggering).unwrap();
+    let mut w = with_cp1_pending(&spec);
     // The broken variant: the pending checkpoint does not wait for the sink.
     let sink = TaskId(2);
     w.coordinator.pending[0].not_yet_acked.remove(sink);
