@@ -44,9 +44,10 @@ pub struct Args {
     /// Default: half of the machine's memory.
     #[arg(long)]
     max_memory: Option<String>,
-    /// Turn symmetry reduction off.
+    /// Turn symmetry reduction on (off by default: on the models where it applies it was
+    /// measured slower per state than the states it saves).
     #[arg(long)]
-    no_symmetry: bool,
+    symmetry: bool,
     /// Keep the first counterexample found instead of searching for the shortest.
     #[arg(long)]
     no_shortest: bool,
@@ -84,7 +85,7 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
             .time_limit
             .map(|n| positive("--time-limit", n).map(Duration::from_secs))
             .transpose()?,
-        symmetry: !args.no_symmetry,
+        symmetry: args.symmetry,
         shortest: !args.no_shortest,
     };
     let limits = Limits {
@@ -273,7 +274,7 @@ fn print_check_summary(
         if summary.symmetry {
             "on"
         } else {
-            "off (no interchangeable subtasks)"
+            "off"
         }
     );
     if !spec.bugs.is_empty() {
