@@ -271,11 +271,7 @@ fn print_check_summary(
         },
         summary.threads,
         if summary.threads == 1 { "" } else { "s" },
-        if summary.symmetry {
-            "on"
-        } else {
-            "off"
-        }
+        if summary.symmetry { "on" } else { "off" }
     );
     if !spec.bugs.is_empty() {
         let bugs: Vec<&str> = spec.bugs.iter().map(|b| b.name()).collect();
