@@ -271,7 +271,13 @@ fn print_check_summary(
         },
         summary.threads,
         if summary.threads == 1 { "" } else { "s" },
-        if summary.symmetry { "on" } else { "off" }
+        if summary.symmetry {
+            "on"
+        } else if checkpoint_harness::symmetry::applies(spec) {
+            "off (the default: measured to cost more per state than it saves; --symmetry turns it on)"
+        } else {
+            "off (no interchangeable subtasks)"
+        }
     );
     if !spec.bugs.is_empty() {
         let bugs: Vec<&str> = spec.bugs.iter().map(|b| b.name()).collect();
