@@ -94,48 +94,53 @@ impl CheckModel {
     }
 }
 
-/// stateright properties are plain function pointers; one per registration slot.
-macro_rules! slots {
-    ($($name:ident = $index:literal),* $(,)?) => {
-        $(fn $name(model: &CheckModel, world: &World) -> bool { model.holds($index, world) })*
-        const SLOTS: &[fn(&CheckModel, &World) -> bool] = &[$($name),*];
+/// stateright properties are plain function pointers: one per registration slot, for the
+/// checker and for the Explorer (whose states wrap worlds).
+fn check_slot<const SLOT: usize>(model: &CheckModel, world: &World) -> bool {
+    model.holds(SLOT, world)
+}
+
+fn explore_slot<const SLOT: usize>(model: &ExploreModel, state: &Explored) -> bool {
+    model.0.holds(SLOT, &state.0)
+}
+
+macro_rules! slot_table {
+    ($slot:ident, $model:ty, $state:ty; $($index:literal),* $(,)?) => {
+        &[$($slot::<$index>),*] as &[fn(&$model, &$state) -> bool]
     };
 }
 
-slots!(
-    slot0 = 0,
-    slot1 = 1,
-    slot2 = 2,
-    slot3 = 3,
-    slot4 = 4,
-    slot5 = 5,
-    slot6 = 6,
-    slot7 = 7,
-    slot8 = 8,
-    slot9 = 9,
-    slot10 = 10,
-    slot11 = 11,
-    slot12 = 12,
-    slot13 = 13,
-    slot14 = 14,
-    slot15 = 15,
-    slot16 = 16,
-    slot17 = 17,
-    slot18 = 18,
-    slot19 = 19,
-    slot20 = 20,
-    slot21 = 21,
-    slot22 = 22,
-    slot23 = 23,
-    slot24 = 24,
-    slot25 = 25,
-    slot26 = 26,
-    slot27 = 27,
-    slot28 = 28,
-    slot29 = 29,
-    slot30 = 30,
-    slot31 = 31,
-);
+const SLOTS: &[fn(&CheckModel, &World) -> bool] = slot_table!(check_slot, CheckModel, World;
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+
+const EXPLORE_SLOTS: &[fn(&ExploreModel, &Explored) -> bool] = slot_table!(explore_slot, ExploreModel, Explored;
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+
+impl CheckModel {
+    /// The registered properties as stateright properties, by name, through `slots`.
+    fn properties_with<M>(&self, slots: &[fn(&M, &M::State) -> bool]) -> Vec<Property<M>>
+    where
+        M: Model,
+    {
+        assert!(
+            self.registered.len() <= slots.len(),
+            "more properties than slots"
+        );
+        self.registered
+            .iter()
+            .enumerate()
+            .map(|(slot, &index)| {
+                let property = &PROPERTIES[index];
+                match property.kind {
+                    Kind::Sometimes => Property::sometimes(property.name, slots[slot]),
+                    Kind::Safety | Kind::Liveness => Property::always(property.name, slots[slot]),
+                }
+            })
+            .collect()
+    }
+}
 
 impl Model for CheckModel {
     type State = World;
@@ -156,21 +161,7 @@ impl Model for CheckModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        assert!(
-            self.registered.len() <= SLOTS.len(),
-            "more properties than slots"
-        );
-        self.registered
-            .iter()
-            .enumerate()
-            .map(|(slot, &index)| {
-                let property = &PROPERTIES[index];
-                match property.kind {
-                    Kind::Sometimes => Property::sometimes(property.name, SLOTS[slot]),
-                    Kind::Safety | Kind::Liveness => Property::always(property.name, SLOTS[slot]),
-                }
-            })
-            .collect()
+        self.properties_with(SLOTS)
     }
 
     fn within_boundary(&self, state: &World) -> bool {
@@ -757,11 +748,8 @@ impl Model for ExploreModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        // The Explorer shows each property's first discovery; safety properties only, by name.
-        fn explored_holds(model: &ExploreModel, state: &Explored) -> bool {
-            invariants::check_all(&model.0.spec, &model.0.oracle, &state.0).is_ok()
-        }
-        vec![Property::always("all-invariants", explored_holds)]
+        // Every registered property by its own name, so the Explorer names what failed.
+        self.0.properties_with(EXPLORE_SLOTS)
     }
 }
 
