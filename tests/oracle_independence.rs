@@ -147,7 +147,7 @@ fn a_failover_without_a_cause_is_a_spurious_failure() {
     );
     for output in outputs {
         if let checkpoint_harness::coordinator::CoordinatorOutput::Event(event) = output {
-            w.ghost.observe(&spec, &event, &mut w.last);
+            w.ghost.observe(&spec, w.now, &event, &mut w.last);
         }
     }
     let property = invariants::property("no-spurious-failure").expect("registered");

@@ -133,6 +133,24 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Safety(pending_within_max_concurrent),
     },
     Property {
+        name: "request-order-respected",
+        kind: Kind::Safety,
+        description: "queued trigger requests run in Flink's order: savepoints, then forced requests, then user before periodic, then older first",
+        check: Check::Safety(request_order_respected),
+    },
+    Property {
+        name: "refused-only-when-full",
+        kind: Kind::Safety,
+        description: "a trigger request is refused as TOO_MANY_CHECKPOINT_REQUESTS only when 1,000 requests are queued",
+        check: Check::Safety(refused_only_when_full),
+    },
+    Property {
+        name: "min-pause-respected",
+        kind: Kind::Safety,
+        description: "only a periodic, non-forced request is dropped for the minimum pause, only inside the pause, and the periodic trigger then fires when the pause ends",
+        check: Check::Safety(min_pause_respected),
+    },
+    Property {
         name: "abort-notified-at-most-once",
         kind: Kind::Safety,
         description: "each checkpoint is aborted (and its abort notified) at most once",
@@ -618,6 +636,68 @@ fn pending_within_max_concurrent(spec: &Spec, _: &Oracle, world: &World) -> Resu
         ));
     }
     Ok(())
+}
+
+fn request_order_respected(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.last.has(LastStep::REQUEST_OUT_OF_ORDER) {
+        return Err(format!(
+            "a trigger request left the queue while one that Flink's order puts first stayed queued ({})",
+            describe_queue(world)
+        ));
+    }
+    Ok(())
+}
+
+fn refused_only_when_full(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.last.has(LastStep::REFUSED_BELOW_CAPACITY) {
+        return Err(format!(
+            "a trigger request was refused as TOO_MANY_CHECKPOINT_REQUESTS with fewer than {} requests queued ({})",
+            crate::system::world::ghost::FLINK_MAX_QUEUED_REQUESTS,
+            describe_queue(world)
+        ));
+    }
+    Ok(())
+}
+
+fn min_pause_respected(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if world.last.has(LastStep::MIN_PAUSE_MISAPPLIED) {
+        let pause_ends = world
+            .ghost
+            .last_completed_at
+            .saturating_add(spec.checkpointing.min_pause);
+        return Err(format!(
+            "a request was dropped for the minimum pause against Flink's rule at t={}: the last completion was at t={}, the pause ends at t={pause_ends}, the periodic trigger is due at {} ({})",
+            world.now,
+            world.ghost.last_completed_at,
+            world
+                .coordinator
+                .periodic_due
+                .map_or("never".to_string(), |due| format!("t={due}")),
+            describe_queue(world)
+        ));
+    }
+    Ok(())
+}
+
+/// The request queue as the violation messages show it.
+fn describe_queue(world: &World) -> String {
+    let queue = &world.coordinator.queue.requests;
+    if queue.is_empty() {
+        return "the queue is now empty".into();
+    }
+    let entries: Vec<String> = queue
+        .iter()
+        .map(|r| {
+            format!(
+                "{}{}{} created t={}",
+                format!("{:?}", r.kind).to_lowercase(),
+                if r.periodic { " periodic" } else { "" },
+                if r.forced { " forced" } else { "" },
+                r.created
+            )
+        })
+        .collect();
+    format!("still queued: {}", entries.join(", "))
 }
 
 fn abort_notified_at_most_once(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {

@@ -5,10 +5,15 @@
 //! it. The failure-manager expectation here is an independent restatement of reference §1.10 that
 //! the `tolerable-failures-respected` invariant holds the coordinator to.
 
+use crate::system::coordinator::decider::TriggerRequest;
 use crate::system::coordinator::failure_manager::FailureLevel;
 use crate::system::coordinator::CoordinatorEvent;
-use crate::system::protocol::{CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet};
-use crate::system::spec::Spec;
+use crate::system::protocol::{CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet, Tick};
+use crate::system::spec::{CheckpointMode, Spec};
+
+/// Flink's `CheckpointRequestDecider` queue capacity (`DEFAULT_MAX_QUEUED_REQUESTS`), stated
+/// here for the oracle rather than taken from the decider under test.
+pub const FLINK_MAX_QUEUED_REQUESTS: usize = 1000;
 
 /// A growable set of checkpoint ids (a bitset).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -39,32 +44,40 @@ impl IdSet {
 /// What the last action did, as flags: non-vacuity observations and violations seen in passing,
 /// plus the cancellation marker it delivered, if any.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct LastStep(pub u16, pub Option<(TaskId, CheckpointId)>);
+pub struct LastStep(pub u32, pub Option<(TaskId, CheckpointId)>);
 
 impl LastStep {
-    pub const RESTORED: u16 = 1 << 0;
-    pub const RESTORED_WITH_NEWER_PENDING: u16 = 1 << 1;
-    pub const RESTORED_NOT_FIRST: u16 = 1 << 2;
-    pub const BARRIER_OVERTOOK_RECORDS: u16 = 1 << 3;
-    pub const CHECKPOINT_COMPLETED: u16 = 1 << 4;
-    pub const SAVEPOINT_COMPLETED: u16 = 1 << 5;
-    pub const CHECKPOINT_SUBSUMED: u16 = 1 << 6;
-    pub const CHECKPOINT_EXPIRED: u16 = 1 << 7;
-    pub const ID_REUSED: u16 = 1 << 8;
-    pub const ABORTED_TWICE: u16 = 1 << 9;
-    pub const SAVEPOINT_SUBSUMED: u16 = 1 << 10;
-    pub const FAILOVER_WITHOUT_CAUSE: u16 = 1 << 11;
-    pub const FAILOVER_MISSING: u16 = 1 << 12;
+    pub const RESTORED: u32 = 1 << 0;
+    pub const RESTORED_WITH_NEWER_PENDING: u32 = 1 << 1;
+    pub const RESTORED_NOT_FIRST: u32 = 1 << 2;
+    pub const BARRIER_OVERTOOK_RECORDS: u32 = 1 << 3;
+    pub const CHECKPOINT_COMPLETED: u32 = 1 << 4;
+    pub const SAVEPOINT_COMPLETED: u32 = 1 << 5;
+    pub const CHECKPOINT_SUBSUMED: u32 = 1 << 6;
+    pub const CHECKPOINT_EXPIRED: u32 = 1 << 7;
+    pub const ID_REUSED: u32 = 1 << 8;
+    pub const ABORTED_TWICE: u32 = 1 << 9;
+    pub const SAVEPOINT_SUBSUMED: u32 = 1 << 10;
+    pub const FAILOVER_WITHOUT_CAUSE: u32 = 1 << 11;
+    pub const FAILOVER_MISSING: u32 = 1 << 12;
     /// A task failed, or the job failed over, with no cause the world observed.
-    pub const SPURIOUS_FAILURE: u16 = 1 << 13;
+    pub const SPURIOUS_FAILURE: u32 = 1 << 13;
     /// A task was sent a second abort notification for the same checkpoint.
-    pub const ABORT_NOTIFIED_TWICE: u16 = 1 << 14;
+    pub const ABORT_NOTIFIED_TWICE: u32 = 1 << 14;
+    /// The decider took a request while one that Flink's order puts first stayed queued.
+    pub const REQUEST_OUT_OF_ORDER: u32 = 1 << 15;
+    /// A request was refused as one too many with fewer than `MAX_QUEUED_REQUESTS` queued.
+    pub const REFUSED_BELOW_CAPACITY: u32 = 1 << 16;
+    /// A request was dropped for the minimum pause that Flink would not drop (not periodic, a
+    /// savepoint, or the pause already over), or the periodic trigger was not re-armed for the
+    /// moment the pause ends.
+    pub const MIN_PAUSE_MISAPPLIED: u32 = 1 << 17;
 
-    pub fn has(self, flag: u16) -> bool {
+    pub fn has(self, flag: u32) -> bool {
         self.0 & flag != 0
     }
 
-    pub fn set(&mut self, flag: u16) {
+    pub fn set(&mut self, flag: u32) {
         self.0 |= flag;
     }
 
@@ -106,11 +119,33 @@ pub struct Ghost {
     /// This step delivered a cause for a failover (a task-failure report, an expected
     /// failure-manager verdict, a coordinator failover, a resume); cleared at the step's end.
     pub failover_caused: bool,
+    /// When the world last saw a checkpoint or savepoint complete under the current
+    /// coordinator (Flink's `lastCheckpointCompletionRelativeTime`, 0 for a new coordinator):
+    /// the start of the minimum pause.
+    pub last_completed_at: Tick,
+}
+
+/// What one coordinator input did to the request queue, as the world saw it: the queue before
+/// and after, whether the input was the periodic timer, the requests that failed in the step
+/// and when the periodic trigger is due afterwards.
+pub struct RequestTraffic<'a> {
+    pub now: Tick,
+    pub before: &'a [TriggerRequest],
+    pub after: &'a [TriggerRequest],
+    pub periodic_input: bool,
+    pub failed: &'a [(SnapshotKind, FailureReason)],
+    pub periodic_due: Option<Tick>,
 }
 
 impl Ghost {
-    /// Updates the ghost from one coordinator event; sets flags on `last`.
-    pub fn observe(&mut self, spec: &Spec, event: &CoordinatorEvent, last: &mut LastStep) {
+    /// Updates the ghost from one coordinator event at time `now`; sets flags on `last`.
+    pub fn observe(
+        &mut self,
+        spec: &Spec,
+        now: Tick,
+        event: &CoordinatorEvent,
+        last: &mut LastStep,
+    ) {
         match *event {
             CoordinatorEvent::Allocated(id) => {
                 if id <= self.highest_allocated {
@@ -125,6 +160,7 @@ impl Ghost {
                     self.just_completed = Some(self.awaited.remove(at));
                 }
                 self.max_completed = self.max_completed.max(id);
+                self.last_completed_at = now;
                 if self.first_completed.is_none() && !kind.is_savepoint() {
                     self.first_completed = id;
                 }
@@ -269,9 +305,78 @@ impl Ghost {
         }
     }
 
-    /// A coordinator failover starts a fresh failure manager.
+    /// A coordinator failover starts a fresh failure manager, and a coordinator that has seen
+    /// no completion yet (its minimum pause counts from time 0).
     pub fn coordinator_replaced(&mut self) {
         self.reset_expectation();
         self.failover_due = false;
+        self.last_completed_at = 0;
+    }
+
+    /// The request decider's rules (reference §1.6), restated for the oracle from what one
+    /// coordinator input did to the queue, not from the decider's own comparator:
+    /// - order: savepoints first, then forced requests, then user before periodic, then older
+    ///   (equal creation times may go either way: Flink breaks that tie by hash code); a request
+    ///   taken from the queue leaves no request queued before it that this order puts first;
+    /// - a request is refused as `TOO_MANY_CHECKPOINT_REQUESTS` only with the queue at capacity;
+    /// - only a periodic, non-forced checkpoint request is dropped for the minimum pause, only
+    ///   while the pause since the last completion lasts, and the periodic trigger is then due
+    ///   exactly when the pause ends (`rescheduleTrigger`).
+    pub fn request_traffic(&self, spec: &Spec, traffic: &RequestTraffic, last: &mut LastStep) {
+        let config = &spec.checkpointing;
+        // Savepoints are forced exactly when unaligned checkpoints are off.
+        let forced =
+            |r: &TriggerRequest| r.kind.is_savepoint() && config.mode != CheckpointMode::Unaligned;
+        let rank = |r: &TriggerRequest| (!r.kind.is_savepoint(), !forced(r), r.periodic, r.created);
+        let same = |a: &TriggerRequest, b: &TriggerRequest| a.seq == b.seq;
+        let taken: Vec<&TriggerRequest> = traffic
+            .before
+            .iter()
+            .filter(|r| !traffic.after.iter().any(|a| same(a, r)))
+            .collect();
+        let stayed: Vec<&TriggerRequest> = traffic
+            .before
+            .iter()
+            .filter(|r| traffic.after.iter().any(|a| same(a, r)))
+            .collect();
+        let refused = traffic
+            .failed
+            .iter()
+            .filter(|(_, reason)| *reason == FailureReason::TooManyCheckpointRequests)
+            .count();
+        if refused > 0 && traffic.before.len() < FLINK_MAX_QUEUED_REQUESTS {
+            last.set(LastStep::REFUSED_BELOW_CAPACITY);
+        }
+        // An eviction takes the last request of the order on purpose.
+        if refused == 0
+            && taken
+                .iter()
+                .any(|t| stayed.iter().any(|s| rank(s) < rank(t)))
+        {
+            last.set(LastStep::REQUEST_OUT_OF_ORDER);
+        }
+        let dropped: Vec<SnapshotKind> = traffic
+            .failed
+            .iter()
+            .filter(|(_, reason)| *reason == FailureReason::MinimumTimeBetweenCheckpoints)
+            .map(|(kind, _)| *kind)
+            .collect();
+        if dropped.is_empty() {
+            return;
+        }
+        let pause_ends = self.last_completed_at.saturating_add(config.min_pause);
+        // The requests that can be the dropped ones: periodic non-forced requests taken from
+        // the queue, and the one the periodic timer submitted in this step.
+        let periodic_candidates = taken.iter().filter(|r| r.periodic && !forced(r)).count()
+            + traffic.periodic_input as usize;
+        let misapplied = dropped.iter().any(|kind| kind.is_savepoint())
+            || dropped.len() > periodic_candidates
+            || traffic.now >= pause_ends
+            // A failover in the same step restarts the scheduler after the drop re-armed it.
+            || (!last.has(LastStep::RESTORED)
+                && traffic.periodic_due.is_some_and(|due| due != pause_ends));
+        if misapplied {
+            last.set(LastStep::MIN_PAUSE_MISAPPLIED);
+        }
     }
 }

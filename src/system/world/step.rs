@@ -7,12 +7,12 @@ use crate::system::coordinator::{
     CoordinatorContext, CoordinatorEvent, CoordinatorInput, CoordinatorOutput,
 };
 use crate::system::protocol::{
-    ChannelEvent, ChannelId, CheckpointId, FailureReason, Record, TaskId,
+    ChannelEvent, ChannelId, CheckpointId, FailureReason, Record, SnapshotKind, TaskId,
 };
 use crate::system::spec::{RpcOrder, Spec};
 use crate::system::task::{SharedSnapshot, TaskContext, TaskInput, TaskOutput, TaskStatus};
 use crate::system::topology;
-use crate::system::world::ghost::LastStep;
+use crate::system::world::ghost::{LastStep, RequestTraffic};
 
 /// One application of an action: the world being changed and the routing helpers.
 pub(super) struct Step<'a> {
@@ -318,8 +318,41 @@ impl Step<'_> {
             now: self.world.now,
             storage_write_fails: self.world.storage_fault_armed,
         };
+        let periodic_input = matches!(input, CoordinatorInput::PeriodicTimer);
+        let before = self.world.coordinator.queue.requests.clone();
         let outputs = self.world.coordinator.step(&ctx, input);
+        let failed: Vec<(SnapshotKind, FailureReason)> = outputs
+            .iter()
+            .filter_map(|output| match output {
+                CoordinatorOutput::Event(CoordinatorEvent::RequestFailed { kind, reason }) => {
+                    Some((*kind, *reason))
+                }
+                _ => None,
+            })
+            .collect();
+        let periodic_due = self.world.coordinator.periodic_due;
+        let after = if before.is_empty() {
+            Vec::new()
+        } else {
+            self.world.coordinator.queue.requests.clone()
+        };
+        // Completions first: the minimum pause counts from them.
         self.coordinator_outputs(outputs);
+        if before.is_empty() && failed.is_empty() {
+            return; // Nothing was queued and nothing refused or dropped: no rule to check.
+        }
+        let world = &mut *self.world;
+        let traffic = RequestTraffic {
+            now: ctx.now,
+            before: &before,
+            after: &after,
+            periodic_input,
+            failed: &failed,
+            periodic_due,
+        };
+        world
+            .ghost
+            .request_traffic(self.spec, &traffic, &mut world.last);
     }
 
     pub(super) fn coordinator_outputs(&mut self, outputs: Vec<CoordinatorOutput>) {
@@ -370,7 +403,7 @@ impl Step<'_> {
         }
         self.world
             .ghost
-            .observe(self.spec, &event, &mut self.world.last);
+            .observe(self.spec, self.world.now, &event, &mut self.world.last);
     }
 
     pub(super) fn task_step(&mut self, task: TaskId, input: TaskInput) {
