@@ -1044,8 +1044,9 @@ tolerable_failures = "unlimited"
 }
 
 // CCT#testScheduleTriggerRequestDuringShutdown — Flink asserts: scheduling a queued-request pass after
-// shutdown is a harmless no-op. Adaptation: shutdown = every task finished; timer firings, user
-// requests and a late end of the trigger phase change nothing and produce nothing.
+// shutdown is a harmless no-op. Adaptation: shutdown = every task finished; a scheduled
+// queued-request pass (`scheduleTriggerRequest`), timer firings, user requests and a late end of the
+// trigger phase change nothing and produce nothing.
 #[test]
 fn cct_test_schedule_trigger_request_during_shutdown() {
     let mut job = Job::linear("interval = 10\ntolerable_failures = \"unlimited\"");
@@ -1054,6 +1055,10 @@ fn cct_test_schedule_trigger_request_during_shutdown() {
     }
     assert_eq!(job.c.job, JobStatus::Finished);
     let before = job.c.clone();
+    job.c.scheduled_trigger_requests = 2;
+    let out = job.step(CoordinatorInput::TriggerPhaseDone);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(job.c, before, "the scheduled passes ran and did nothing");
     for input in [
         CoordinatorInput::PeriodicTimer,
         CoordinatorInput::User(UserRequest::ManualCheckpoint),
