@@ -77,38 +77,41 @@
 //! assert_eq!(violated, Some("no-commit-before-complete"));
 //! ```
 //!
-//! An invariant of your own cannot join the built-in table yet (`invariants::PROPERTIES` is a
-//! closed `static`, so `sim` and `check` only see its entries); meanwhile an outside crate checks
-//! its own predicate over the worlds of the simulator's runs:
+//! An invariant of your own joins the built-in ones through [`invariants::Oracle::with_property`]:
+//! the simulator ([`sim::run`], [`sim::sweep`]) and the model checker ([`check::check_with`])
+//! then check it in every state and name it in a violation. Here one that a correct coordinator
+//! breaks on purpose (a job with periodic checkpointing does trigger one), to show it is caught:
 //!
 //! ```
-//! use checkpoint_harness::invariants::Oracle;
+//! use checkpoint_harness::check::{self, CheckOptions, Limits, Verdict};
+//! use checkpoint_harness::invariants::{Oracle, Property};
 //! use checkpoint_harness::scheduler::SchedulerKind;
 //! use checkpoint_harness::sim::{self, RunBounds};
 //! use checkpoint_harness::spec::Spec;
-//! use checkpoint_harness::world::{self, World};
+//! use checkpoint_harness::world::World;
+//! use std::sync::Arc;
 //!
-//! /// Mine: never more pending checkpoints than the model allows concurrently, plus one forced.
-//! fn pending_is_small(spec: &Spec, world: &World) -> Result<(), String> {
-//!     let pending = world.coordinator.pending.len();
-//!     let allowed = spec.checkpointing.max_concurrent as usize + 1;
-//!     if pending <= allowed {
-//!         Ok(())
-//!     } else {
-//!         Err(format!("{pending} pending, at most {allowed} allowed"))
+//! /// Mine: no checkpoint id is ever allocated (false for any job that checkpoints).
+//! fn no_checkpoint_allocated(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+//!     match world.ghost.highest_allocated.0 {
+//!         0 => Ok(()),
+//!         id => Err(format!("checkpoint {id} was allocated")),
 //!     }
 //! }
+//! static MINE: Property = Property::safety(
+//!     "no-checkpoint-allocated",
+//!     "no checkpoint id is ever allocated",
+//!     no_checkpoint_allocated,
+//! );
 //!
-//! let spec = Spec::embedded("savepoints-2pc").expect("an embedded model");
-//! let oracle = Oracle::new(&spec);
-//! for seed in 0..20 {
-//!     let run = sim::run(&spec, &oracle, seed, SchedulerKind::Random, RunBounds::of(&spec));
-//!     let mut world = World::initial(&spec);
-//!     for action in &run.actions {
-//!         world = world::apply(&spec, &world, *action).expect("enabled");
-//!         pending_is_small(&spec, &world).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-//!     }
-//! }
+//! let spec = Spec::embedded("linear").expect("an embedded model");
+//! let oracle = Oracle::new(&spec).with_property(&MINE).expect("a new name");
+//! let run = sim::run(&spec, &oracle, 0, SchedulerKind::Random, RunBounds::of(&spec));
+//! assert_eq!(run.outcome.invariant(), Some("no-checkpoint-allocated"));
+//!
+//! let options = CheckOptions { max_states: Some(20_000), threads: 1, ..CheckOptions::default() };
+//! let summary = check::check_with(Arc::new(spec), oracle, options, Limits::default(), &mut |_| {});
+//! assert_eq!(summary.verdict, Verdict::Violated { invariant: "no-checkpoint-allocated" });
 //! ```
 
 pub mod conformance;

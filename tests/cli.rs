@@ -434,3 +434,60 @@ fn show_prints_a_model_in_every_format() {
         assert!(text(&output).0.starts_with(start), "{format}");
     }
 }
+
+/// GETs `path` from the Explorer on `port`, retrying while it starts.
+fn explorer_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    for _ in 0..50 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let request = format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n");
+            let mut answer = String::new();
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.contains("200")
+            {
+                return answer;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the Explorer did not answer {path}");
+}
+
+#[test]
+fn the_explorer_names_the_model_and_every_property() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_checkpoint-harness"))
+        .args(["explore", "linear", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("the serving line");
+    let port: u16 = line
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("prints the port: {line}"));
+    let status = explorer_get(port, "/.status");
+    let states = explorer_get(port, "/.states");
+    child.kill().expect("kill the server");
+    let _ = child.wait();
+    assert!(line.contains("for linear"), "{line}");
+    for name in [
+        "completed-checkpoint-consistent",
+        "end-to-end-exactly-once",
+        "request-order-respected",
+        "quiescent-job-finished",
+        "job-finished",
+    ] {
+        assert!(status.contains(&format!("\"{name}\"")), "{name} in {status}");
+    }
+    assert!(!status.contains("all-invariants"), "{status}");
+    assert!(states.contains("model: linear"), "{states}");
+}

@@ -2499,7 +2499,7 @@ fn savepoint_subsumption_flagged(spec: &Spec, out: &[CoordinatorOutput]) -> bool
     let mut ghost = Ghost::default();
     let mut last = LastStep::default();
     for event in events(out) {
-        ghost.observe(spec, event, &mut last);
+        ghost.observe(spec, 0, event, &mut last);
     }
     last.has(LastStep::SAVEPOINT_SUBSUMED)
 }

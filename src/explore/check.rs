@@ -13,7 +13,7 @@
 //! bounded by the depth-first counterexample's length), and a canonical symmetry representative.
 
 use crate::explore::symmetry;
-use crate::oracle::invariants::{self, Kind, Oracle, PROPERTIES};
+use crate::oracle::invariants::{self, Kind, Oracle};
 use crate::system::spec::Spec;
 use crate::system::world::describe;
 use crate::system::world::{self, Action, World};
@@ -39,8 +39,12 @@ pub struct CheckModel {
 }
 
 impl CheckModel {
-    pub fn new(spec: Arc<Spec>, registered: Vec<usize>, symmetric: bool) -> CheckModel {
-        let oracle = Arc::new(Oracle::new(&spec));
+    pub fn new(
+        spec: Arc<Spec>,
+        oracle: Arc<Oracle>,
+        registered: Vec<usize>,
+        symmetric: bool,
+    ) -> CheckModel {
         let groups = if symmetric {
             symmetry::groups(&spec)
         } else {
@@ -73,10 +77,11 @@ impl CheckModel {
         }
     }
 
-    /// Every safety and liveness property plus the sometimes properties that apply to the model.
-    pub fn all_properties(spec: &Spec) -> Vec<usize> {
-        PROPERTIES
-            .iter()
+    /// Every safety and liveness property plus the sometimes properties that apply to the model,
+    /// as indices into `oracle.properties()`.
+    pub fn all_properties(spec: &Spec, oracle: &Oracle) -> Vec<usize> {
+        oracle
+            .properties()
             .enumerate()
             .filter(|(_, p)| p.kind != Kind::Sometimes || p.applies(spec))
             .map(|(i, _)| i)
@@ -84,7 +89,7 @@ impl CheckModel {
     }
 
     fn holds(&self, slot: usize, world: &World) -> bool {
-        let property = &PROPERTIES[self.registered[slot]];
+        let property = self.oracle.nth(self.registered[slot]);
         match property.kind {
             Kind::Sometimes => property.reached(&self.spec, world),
             Kind::Safety | Kind::Liveness => {
@@ -132,7 +137,7 @@ impl CheckModel {
             .iter()
             .enumerate()
             .map(|(slot, &index)| {
-                let property = &PROPERTIES[index];
+                let property = self.oracle.nth(index);
                 match property.kind {
                     Kind::Sometimes => Property::sometimes(property.name, slots[slot]),
                     Kind::Safety | Kind::Liveness => Property::always(property.name, slots[slot]),
@@ -432,10 +437,24 @@ pub fn check_limited(
     limits: Limits,
     progress: &mut dyn FnMut(Progress),
 ) -> Summary {
+    let oracle = Oracle::new(&spec);
+    check_with(spec, oracle, options, limits, progress)
+}
+
+/// Explores the model within `limits`, checking `oracle`'s properties (the built-in table plus
+/// any added with [`Oracle::with_property`]).
+pub fn check_with(
+    spec: Arc<Spec>,
+    oracle: Oracle,
+    options: CheckOptions,
+    limits: Limits,
+    progress: &mut dyn FnMut(Progress),
+) -> Summary {
     let started = Instant::now();
-    let registered = CheckModel::all_properties(&spec);
+    let oracle = Arc::new(oracle);
+    let registered = CheckModel::all_properties(&spec, &oracle);
     let symmetry = options.symmetry && symmetry::applies(&spec);
-    let model = CheckModel::new(spec.clone(), registered.clone(), symmetry);
+    let model = CheckModel::new(spec.clone(), oracle.clone(), registered.clone(), symmetry);
     let translate = model.clone();
     let stop = model.stop.clone();
     let outgrown = model.outgrown.clone();
@@ -486,13 +505,12 @@ pub fn check_limited(
         )
     };
     let elapsed = started.elapsed();
-    let oracle = Oracle::new(&spec);
 
     // A violation: the first violated property in table order (properties are independent; the
     // search stops at the first one it meets).
     let violated = registered
         .iter()
-        .map(|&i| &PROPERTIES[i])
+        .map(|&i| oracle.nth(i))
         .find(|p| p.kind != Kind::Sometimes && discoveries.iter().any(|(name, _)| *name == p.name));
     let counterexample = violated.map(|property| {
         let actions = discoveries
@@ -505,6 +523,7 @@ pub fn check_limited(
         let (actions, shortest, shortest_search) = if options.shortest {
             let (found, search) = shortest_counterexample(
                 &spec,
+                &oracle,
                 property.name,
                 actions.len(),
                 options,
@@ -546,7 +565,7 @@ pub fn check_limited(
     let properties: Vec<PropertyResult> = registered
         .iter()
         .map(|&i| {
-            let property = &PROPERTIES[i];
+            let property = oracle.nth(i);
             let found = discoveries.iter().any(|(name, _)| *name == property.name);
             let status = match (property.kind, found) {
                 (Kind::Sometimes, true) => Status::Reached,
@@ -608,7 +627,7 @@ fn truncate_at_violation(
     let mut world = World::initial(spec);
     for (index, action) in actions.iter().enumerate() {
         world = world::apply(spec, &world, *action).expect("counterexample actions are enabled");
-        if let Some(property) = invariants::property(invariant) {
+        if let Some(property) = oracle.find(invariant) {
             if property.check(spec, oracle, &world).is_err() {
                 return actions[..=index].to_vec();
             }
@@ -643,16 +662,17 @@ pub const SHORTEST_TIME_LIMIT: Duration = Duration::from_secs(60);
 /// 0.30.2) for a violation of one property, no deeper than `depth` steps, and how it went.
 fn shortest_counterexample(
     spec: &Arc<Spec>,
+    oracle: &Arc<Oracle>,
     invariant: &'static str,
     depth: usize,
     options: CheckOptions,
     limits: Limits,
     symmetric: bool,
 ) -> (Option<Vec<Action>>, ShortestSearch) {
-    let Some(index) = PROPERTIES.iter().position(|p| p.name == invariant) else {
+    let Some(index) = oracle.properties().position(|p| p.name == invariant) else {
         return (None, ShortestSearch::Off);
     };
-    let model = CheckModel::new(spec.clone(), vec![index], symmetric);
+    let model = CheckModel::new(spec.clone(), oracle.clone(), vec![index], symmetric);
     let translate = model.clone();
     let stop = model.stop.clone();
     let outgrown = model.outgrown.clone();
@@ -703,7 +723,13 @@ static EXPLORED_SPEC: std::sync::OnceLock<Arc<Spec>> = std::sync::OnceLock::new(
 impl std::fmt::Debug for Explored {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match EXPLORED_SPEC.get() {
-            Some(spec) => f.write_str(&describe::describe_world(spec, &self.0)),
+            // stateright titles the page with the Rust type; every state names the model.
+            Some(spec) => write!(
+                f,
+                "model: {}\n{}",
+                spec.name,
+                describe::describe_world(spec, &self.0)
+            ),
             None => write!(f, "{:?}", self.0),
         }
     }
@@ -763,7 +789,9 @@ pub const EXPLORER_THREAD: &str = "explorer";
 pub fn explore(spec: Arc<Spec>, port: u16) -> ! {
     let _ = EXPLORED_SPEC.set(spec.clone());
     loop {
-        let model = ExploreModel(CheckModel::new(spec.clone(), Vec::new(), false));
+        let oracle = Arc::new(Oracle::new(&spec));
+        let registered = CheckModel::all_properties(&spec, &oracle);
+        let model = ExploreModel(CheckModel::new(spec.clone(), oracle, registered, false));
         let served = std::thread::Builder::new()
             .name(EXPLORER_THREAD.to_string())
             .spawn(move || {

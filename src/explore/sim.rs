@@ -9,7 +9,7 @@
 //! on the thread count.
 
 use crate::explore::scheduler::{ActionClass, Scheduler, SchedulerKind, SwarmConfig};
-use crate::oracle::invariants::{self, Kind, Oracle, Violation, PROPERTIES};
+use crate::oracle::invariants::{self, Kind, Oracle, Violation};
 use crate::system::spec::Spec;
 use crate::system::world::{self, Action, Options, World};
 use std::ops::Range;
@@ -89,7 +89,11 @@ impl Run<'_> {
                 step: self.actions.len(),
             });
         }
-        for property in PROPERTIES.iter().filter(|p| p.kind == Kind::Sometimes) {
+        for property in self
+            .oracle
+            .properties()
+            .filter(|p| p.kind == Kind::Sometimes)
+        {
             if !self.reached.contains(&property.name) && property.reached(self.spec, &self.world) {
                 self.reached.push(property.name);
             }
@@ -338,8 +342,8 @@ pub fn sweep(
     );
     let range = request.seeds.clone();
     let total = shard.len(range.clone());
-    let names: Vec<&'static str> = PROPERTIES
-        .iter()
+    let names: Vec<&'static str> = oracle
+        .properties()
         .filter(|p| p.kind == Kind::Sometimes && p.applies(spec))
         .map(|p| p.name)
         .collect();

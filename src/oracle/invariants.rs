@@ -42,8 +42,10 @@ impl std::fmt::Display for Violation {
     }
 }
 
-type SafetyCheck = fn(&Spec, &Oracle, &World) -> Result<(), String>;
-type SometimesCheck = fn(&Spec, &World) -> bool;
+/// A safety predicate: `Err` says what it saw against what it expected.
+pub type SafetyCheck = fn(&Spec, &Oracle, &World) -> Result<(), String>;
+/// A non-vacuity predicate: whether this state reaches what the property asks for.
+pub type SometimesCheck = fn(&Spec, &World) -> bool;
 
 /// One entry of the table.
 pub struct Property {
@@ -62,6 +64,37 @@ enum Check {
 }
 
 impl Property {
+    /// A safety property of your own, for [`Oracle::with_property`]: `check` must hold in every
+    /// state (history it needs is in `world.ghost`, what the last action did in `world.last`).
+    pub const fn safety(
+        name: &'static str,
+        description: &'static str,
+        check: SafetyCheck,
+    ) -> Property {
+        Property {
+            name,
+            kind: Kind::Safety,
+            description,
+            check: Check::Safety(check),
+        }
+    }
+
+    /// A non-vacuity property of your own: a complete exploration of a model for which
+    /// `applies` holds must reach a state where `reached` holds.
+    pub const fn sometimes(
+        name: &'static str,
+        description: &'static str,
+        reached: SometimesCheck,
+        applies: fn(&Spec) -> bool,
+    ) -> Property {
+        Property {
+            name,
+            kind: Kind::Sometimes,
+            description,
+            check: Check::Sometimes { reached, applies },
+        }
+    }
+
     /// Evaluates a safety or liveness property.
     pub fn check(&self, spec: &Spec, oracle: &Oracle, world: &World) -> Result<(), Violation> {
         match self.check {
@@ -90,20 +123,70 @@ impl Property {
     }
 }
 
-/// Precomputed, per-model facts the properties need.
+impl std::fmt::Debug for Property {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Property")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Precomputed, per-model facts the properties need, and the properties to check: the built-in
+/// table plus any added with [`Oracle::with_property`].
 #[derive(Clone, Debug)]
 pub struct Oracle {
     /// The sinks' expected output once all input is processed (a sorted multiset).
     pub full_output: Vec<Lineage>,
+    /// Properties added from outside the table, checked after it (in the order added).
+    extra: Vec<&'static Property>,
 }
 
 impl Oracle {
     pub fn new(spec: &Spec) -> Oracle {
         Oracle {
             full_output: reference::full_output(spec),
+            extra: Vec::new(),
         }
     }
+
+    /// Adds a property of your own: the simulator, the model checker (up to
+    /// [`MAX_PROPERTIES`] in all) and traces check it like the built-in ones. A name already
+    /// in use is an error.
+    pub fn with_property(mut self, property: &'static Property) -> Result<Oracle, String> {
+        if self.find(property.name).is_some() {
+            return Err(format!("a property named {} exists already", property.name));
+        }
+        if PROPERTIES.len() + self.extra.len() >= MAX_PROPERTIES {
+            return Err(format!(
+                "cannot add {}: at most {MAX_PROPERTIES} properties can be checked",
+                property.name
+            ));
+        }
+        self.extra.push(property);
+        Ok(self)
+    }
+
+    /// Every property this oracle checks: the table, then the added ones.
+    pub fn properties(&self) -> impl Iterator<Item = &'static Property> + '_ {
+        PROPERTIES.iter().chain(self.extra.iter().copied())
+    }
+
+    /// The `index`-th of [`Oracle::properties`].
+    pub fn nth(&self, index: usize) -> &'static Property {
+        PROPERTIES
+            .get(index)
+            .unwrap_or_else(|| self.extra[index - PROPERTIES.len()])
+    }
+
+    /// The property with this name, built-in or added.
+    pub fn find(&self, name: &str) -> Option<&'static Property> {
+        self.properties().find(|p| p.name == name)
+    }
 }
+
+/// The most properties one check can register (the model checker has this many slots).
+pub const MAX_PROPERTIES: usize = 32;
 
 /// The table. When one state violates several properties the first one in this order is
 /// reported, so the specific structural properties come before the broad exactly-once checks.
@@ -293,9 +376,10 @@ pub fn property(name: &str) -> Option<&'static Property> {
     PROPERTIES.iter().find(|p| p.name == name)
 }
 
-/// Checks every safety and liveness property; the first violation wins (table order).
+/// Checks every safety and liveness property, added ones included; the first violation wins
+/// (table order, then the order added).
 pub fn check_all(spec: &Spec, oracle: &Oracle, world: &World) -> Result<(), Violation> {
-    for property in PROPERTIES {
+    for property in oracle.properties() {
         property.check(spec, oracle, world)?;
     }
     Ok(())
