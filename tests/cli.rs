@@ -486,7 +486,10 @@ fn the_explorer_names_the_model_and_every_property() {
         "quiescent-job-finished",
         "job-finished",
     ] {
-        assert!(status.contains(&format!("\"{name}\"")), "{name} in {status}");
+        assert!(
+            status.contains(&format!("\"{name}\"")),
+            "{name} in {status}"
+        );
     }
     assert!(!status.contains("all-invariants"), "{status}");
     assert!(states.contains("model: linear"), "{states}");

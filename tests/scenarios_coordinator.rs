@@ -362,7 +362,7 @@ fn allocated(out: &[CoordinatorOutput]) -> Vec<u32> {
     events(out)
         .into_iter()
         .filter_map(|e| match e {
-            CoordinatorEvent::Allocated(id) => Some(id.0),
+            CoordinatorEvent::Allocated(id, _) => Some(id.0),
             _ => None,
         })
         .collect()

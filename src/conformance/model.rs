@@ -329,7 +329,7 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
                     Some(id) => format!("restore cp{}", id.0),
                     None => "restore nothing".to_string(),
                 }),
-                CoordinatorEvent::Allocated(_) | CoordinatorEvent::FailureReported { .. } => {}
+                CoordinatorEvent::Allocated(..) | CoordinatorEvent::FailureReported { .. } => {}
             },
             _ => {}
         }

@@ -282,7 +282,7 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     items.push(note(0, "next storage write fails".into(), NoteKind::Fault))
                 }
                 StepEvent::Coordinator(event) => match event {
-                    CoordinatorEvent::Allocated(id) => {
+                    CoordinatorEvent::Allocated(id, _) => {
                         lifecycles.push(Lifecycle {
                             id: *id,
                             kind: "checkpoint".into(),

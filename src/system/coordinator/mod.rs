@@ -174,7 +174,8 @@ pub enum CoordinatorInput {
 /// Something that happened, for invariants, statistics and timelines.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CoordinatorEvent {
-    Allocated(CheckpointId),
+    /// An id was allocated for a checkpoint or savepoint of this kind.
+    Allocated(CheckpointId, SnapshotKind),
     RequestFailed {
         kind: SnapshotKind,
         reason: FailureReason,
@@ -586,7 +587,10 @@ impl Coordinator {
         // 4. Allocate the id: consumed even if the attempt fails later.
         let id = self.next_id;
         self.next_id = CheckpointId(id.0 + 1);
-        out.push(CoordinatorOutput::Event(CoordinatorEvent::Allocated(id)));
+        out.push(CoordinatorOutput::Event(CoordinatorEvent::Allocated(
+            id,
+            request.kind,
+        )));
         self.is_triggering = true;
         // 5. Create the pending checkpoint and arm its canceller.
         let barrier = Barrier {
@@ -899,7 +903,10 @@ impl Coordinator {
                 } else {
                     let id = self.next_id;
                     self.next_id = CheckpointId(id.0 + 1);
-                    out.push(CoordinatorOutput::Event(CoordinatorEvent::Allocated(id)));
+                    out.push(CoordinatorOutput::Event(CoordinatorEvent::Allocated(
+                        id,
+                        request.kind,
+                    )));
                     FailureReason::TriggerCheckpointFailure
                 };
                 self.request_failed(ctx, request, reason, out)

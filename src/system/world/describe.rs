@@ -148,7 +148,7 @@ pub fn describe_events(spec: &Spec, events: &[StepEvent]) -> Vec<String> {
             StepEvent::Finished(task) => format!("{} finishes", task_name(spec, *task)),
             StepEvent::Resumed { from } => format!("job resumes from savepoint {from}"),
             StepEvent::Coordinator(event) => match event {
-                CoordinatorEvent::Allocated(id) => format!("coordinator triggers {id}"),
+                CoordinatorEvent::Allocated(id, _) => format!("coordinator triggers {id}"),
                 CoordinatorEvent::Completed { id, kind } => {
                     format!("{id} completes ({kind:?})")
                 }

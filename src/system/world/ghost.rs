@@ -125,6 +125,21 @@ pub struct Ghost {
     pub last_completed_at: Tick,
 }
 
+/// Whether Flink's `CheckpointFailureManager.checkFailureCounter` counts a failure with this
+/// reason against the tolerable number, stated here rather than taken from the failure manager
+/// under test.
+fn counted(reason: FailureReason) -> bool {
+    use FailureReason::*;
+    matches!(
+        reason,
+        IoException
+            | CheckpointAsyncException
+            | CheckpointDeclined
+            | CheckpointExpired
+            | FinalizeCheckpointFailure
+    )
+}
+
 /// What one coordinator input did to the request queue, as the world saw it: the queue before
 /// and after, whether the input was the periodic timer, the requests that failed in the step
 /// and when the periodic trigger is due afterwards.
@@ -147,7 +162,7 @@ impl Ghost {
         last: &mut LastStep,
     ) {
         match *event {
-            CoordinatorEvent::Allocated(id) => {
+            CoordinatorEvent::Allocated(id, _) => {
                 if id <= self.highest_allocated {
                     last.set(LastStep::ID_REUSED);
                 }
@@ -191,12 +206,9 @@ impl Ghost {
                     _ => {}
                 }
             }
-            CoordinatorEvent::FailureReported {
-                id,
-                kind,
-                reason,
-                level,
-            } => self.expect_failure(spec, id, kind, reason, level),
+            // The coordinator's own account of a failure is not the expectation: that comes from
+            // the causes the world delivered (`delivered_failure`).
+            CoordinatorEvent::FailureReported { .. } => {}
             CoordinatorEvent::FailedByFailureManager => {
                 if self.failover_due {
                     self.failover_due = false;
@@ -225,6 +237,22 @@ impl Ghost {
         }
     }
 
+    /// The world delivered a cause that fails pending checkpoint `id` of `kind`: a decline from
+    /// a task (task level, the task's reason), its canceller firing (job level, expired) or an
+    /// injected storage fault (job level). Every counted failure of this model has one of these
+    /// causes; the trigger failures, suspensions and shutdowns the coordinator reports besides
+    /// are never counted, so the expectation needs no report from the coordinator.
+    pub fn delivered_failure(
+        &mut self,
+        spec: &Spec,
+        id: CheckpointId,
+        kind: SnapshotKind,
+        reason: FailureReason,
+        level: FailureLevel,
+    ) {
+        self.expect_failure(spec, Some(id), kind, reason, level);
+    }
+
     /// The specification of failure counting (reference §1.10, rules 10-11 of §6).
     fn expect_failure(
         &mut self,
@@ -234,7 +262,7 @@ impl Ghost {
         reason: FailureReason,
         level: FailureLevel,
     ) {
-        let job_level = level == FailureLevel::Job || reason.is_pre_flight();
+        let job_level = level == FailureLevel::Job;
         if job_level && kind.is_savepoint() {
             return;
         }
@@ -246,7 +274,7 @@ impl Ghost {
         let Some(tolerable) = spec.checkpointing.tolerable_failures else {
             return;
         };
-        if id.is_some_and(|id| id <= self.expected_last_success) || !reason.is_counted() {
+        if id.is_some_and(|id| id <= self.expected_last_success) || !counted(reason) {
             return;
         }
         match id {

@@ -300,6 +300,7 @@ fn apply_inner(
         events,
         handling_abort_of: None,
         aborts_notified: Vec::new(),
+        storage_target: None,
     };
     step.perform(action).map_err(|()| NotEnabled(action))?;
     step.finish_ready_tasks();

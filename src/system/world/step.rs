@@ -3,6 +3,7 @@
 //! flight and the external system. Failover and recovery live in `failover.rs`.
 
 use super::{Action, Rpc, RpcKey, StepEvent, Timer, UserRequestKind, World, Writer};
+use crate::system::coordinator::failure_manager::FailureLevel;
 use crate::system::coordinator::{
     CoordinatorContext, CoordinatorEvent, CoordinatorInput, CoordinatorOutput,
 };
@@ -24,6 +25,9 @@ pub(super) struct Step<'a> {
     pub(super) handling_abort_of: Option<CheckpointId>,
     /// Abort notifications sent in this step, as (task, checkpoint).
     pub(super) aborts_notified: Vec<(TaskId, CheckpointId)>,
+    /// The checkpoint whose storage a fault consumed in this step would have hit: the one this
+    /// step allocated (initialising its location) or acknowledged (finalising it), with its kind.
+    pub(super) storage_target: Option<(CheckpointId, SnapshotKind, FailureReason)>,
 }
 
 impl Step<'_> {
@@ -173,6 +177,16 @@ impl Step<'_> {
         match timer {
             Timer::Periodic => self.coordinator_step(CoordinatorInput::PeriodicTimer),
             Timer::CheckpointTimeout { checkpoint } => {
+                // The canceller of a pending checkpoint fired: a job-level expiry.
+                if let Some(kind) = self.pending_kind(checkpoint) {
+                    self.world.ghost.delivered_failure(
+                        self.spec,
+                        checkpoint,
+                        kind,
+                        FailureReason::CheckpointExpired,
+                        FailureLevel::Job,
+                    );
+                }
                 self.coordinator_step(CoordinatorInput::CheckpointTimeout(checkpoint))
             }
             Timer::Alignment { task } => self.task_step(task, TaskInput::AlignmentTimeout),
@@ -280,23 +294,39 @@ impl Step<'_> {
                 attempt,
                 id,
                 snapshot,
-            } => self.coordinator_step(CoordinatorInput::Ack {
-                task,
-                attempt,
-                id,
-                snapshot,
-            }),
+            } => {
+                if let Some(kind) = self.pending_kind(id) {
+                    self.storage_target =
+                        Some((id, kind, FailureReason::FinalizeCheckpointFailure));
+                }
+                self.coordinator_step(CoordinatorInput::Ack {
+                    task,
+                    attempt,
+                    id,
+                    snapshot,
+                })
+            }
             Rpc::Decline {
                 task,
                 attempt,
                 id,
                 reason,
-            } => self.coordinator_step(CoordinatorInput::Decline {
-                task,
-                attempt,
-                id,
-                reason,
-            }),
+            } => {
+                // A task declined a pending checkpoint: a task-level failure with the task's
+                // reason (Flink's receiveDeclineMessage aborts whatever the attempt).
+                if let Some(kind) = self.pending_kind(id) {
+                    let world = &mut *self.world;
+                    world
+                        .ghost
+                        .delivered_failure(self.spec, id, kind, reason, FailureLevel::Task);
+                }
+                self.coordinator_step(CoordinatorInput::Decline {
+                    task,
+                    attempt,
+                    id,
+                    reason,
+                })
+            }
             Rpc::EndOfData { task, attempt } => {
                 self.coordinator_step(CoordinatorInput::EndOfData { task, attempt })
             }
@@ -310,6 +340,20 @@ impl Step<'_> {
                 self.coordinator_step(CoordinatorInput::TaskFailed { task, attempt })
             }
         }
+    }
+
+    /// The kind of `id` if the world counts it as pending (allocated, neither completed nor
+    /// aborted, by the events it saw); the kind is the coordinator's record of it.
+    fn pending_kind(&self, id: CheckpointId) -> Option<SnapshotKind> {
+        if !self.world.ghost.awaited.iter().any(|(a, _)| *a == id) {
+            return None;
+        }
+        self.world
+            .coordinator
+            .pending
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.kind())
     }
 
     pub(super) fn coordinator_step(&mut self, input: CoordinatorInput) {
@@ -391,13 +435,30 @@ impl Step<'_> {
                 CoordinatorOutput::SavepointCompleted(savepoint) => {
                     self.world.savepoint = Some(savepoint)
                 }
-                CoordinatorOutput::StorageFaultConsumed => self.world.storage_fault_armed = false,
+                CoordinatorOutput::StorageFaultConsumed => {
+                    self.world.storage_fault_armed = false;
+                    // The injected storage fault hit a checkpoint: a job-level failure, whether
+                    // at its location's initialisation (IO_EXCEPTION) or at finalisation.
+                    if let Some((id, kind, reason)) = self.storage_target {
+                        let world = &mut *self.world;
+                        world.ghost.delivered_failure(
+                            self.spec,
+                            id,
+                            kind,
+                            reason,
+                            FailureLevel::Job,
+                        );
+                    }
+                }
                 CoordinatorOutput::Event(event) => self.observe(event),
             }
         }
     }
 
     pub(super) fn observe(&mut self, event: CoordinatorEvent) {
+        if let CoordinatorEvent::Allocated(id, kind) = event {
+            self.storage_target = Some((id, kind, FailureReason::IoException));
+        }
         if self.events.is_some() {
             self.note(StepEvent::Coordinator(event.clone()));
         }
