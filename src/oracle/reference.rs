@@ -1,15 +1,37 @@
 //! The independent reference: what every subtask's state must hold for given source offsets,
 //! computed by a serial, failure-free fold of the sources' inputs through the topology.
 //!
-//! This module deliberately re-states routing and operator semantics in a few lines of its own
-//! instead of calling the code under test (`topology::route`, `OperatorState::process`): a bug
-//! there must not be able to hide by changing both sides of the comparison. It also replays a
-//! checkpoint's captured channel state through the same reference semantics, so that a cut taken
-//! by unaligned checkpoints (state + in-flight records) can be compared with a plain fold.
+//! This module deliberately re-states everything it needs in a few lines of its own instead of
+//! sharing it with the code under test, so that a bug there cannot hide by changing both sides
+//! of the comparison:
+//!
+//! - the expansion of the declared graph ([`Layout`]): which task id is which subtask, what each
+//!   source subtask emits, which input of a subtask an edge feeds, a topological order. It reads
+//!   only the declared operators (name, kind, parallelism, records, keys) and edges (from, to,
+//!   partitioning), never the system's expansion (`Spec::tasks`, `channels`,
+//!   `topological_order`, `sources`, `key_space`, `EdgeSpec::input_side`,
+//!   `OperatorSpec::first_task`) or `topology::source_records`;
+//! - routing on forward, hash, rebalance and broadcast edges, with its own statement of the
+//!   rebalance hash (not `topology::route`, not `Lineage::hash64`);
+//! - operator semantics (not `OperatorState::process`), and what a state accounts for: from the
+//!   state's own contents (join buffers, a sink's open and pre-committed transactions plus what
+//!   the external output holds from its committed ones), not from the ghost digests `process`
+//!   keeps, wherever the state names its records.
+//!
+//! It also replays a checkpoint's captured channel state through the same semantics, so that a
+//! cut taken by unaligned checkpoints (state + in-flight records) can be compared with a plain
+//! fold, and it builds the cuts from what the world observed ([`Cut`]): a task may be missing
+//! from a completed checkpoint only if the world saw it finish before the checkpoint was
+//! triggered, whatever the coordinator planned.
 
-use crate::system::protocol::{Digest, Key, Lineage, Record, TaskId};
+use crate::system::coordinator::store::CompletedCheckpoint;
+use crate::system::protocol::{
+    ChannelEvent, CheckpointId, Digest, Key, Lineage, Provenance, Record, TaskId, TaskSet,
+};
 use crate::system::spec::{OperatorKind, Partitioning, Spec};
 use crate::system::task::operator::OperatorState;
+use crate::system::task::TaskStatus;
+use crate::system::world::World;
 
 /// What the reference says one subtask accounts for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,69 +57,294 @@ pub struct CutTask<'a> {
     pub finished: bool,
 }
 
-/// The reference fold for the given offsets (indexed by source index).
+/// The reference's own expansion of the declared graph.
+///
+/// The numbering is the one every task id in a world means (operators in declaration order,
+/// their subtasks in order; source numbers count source subtasks the same way), derived here
+/// from the declaration alone: if the system's expansion numbered, wired or fed subtasks
+/// differently, the reference's expectation for a task id is about another subtask and the
+/// comparison fails instead of agreeing.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// Per operator: the task id of its subtask 0.
+    first: Vec<u8>,
+    /// Per task id: (operator, subtask index).
+    subtasks: Vec<(usize, u8)>,
+    /// Per source number: (operator, subtask index).
+    sources: Vec<(usize, u8)>,
+    /// Operators, every one after all of its upstream operators.
+    order: Vec<usize>,
+    /// Per edge: the input side it feeds, its position among the edges into the same operator
+    /// (join: the first declared is the left side).
+    edge_sides: Vec<u8>,
+    /// Per channel, numbered edge by edge, upstream subtask first: (receiving task, its input
+    /// index). Per task id: its inputs' sides, by input index.
+    channels: Vec<(TaskId, u8)>,
+    sides: Vec<Vec<u8>>,
+    /// Keys are `0..key_space` (the most keys any source declares).
+    key_space: u8,
+}
+
+impl Layout {
+    pub fn of(spec: &Spec) -> Layout {
+        let operators = &spec.operators;
+        let mut first = Vec::with_capacity(operators.len());
+        let mut subtasks = Vec::new();
+        let mut sources = Vec::new();
+        for (op, declared) in operators.iter().enumerate() {
+            first.push(subtasks.len() as u8);
+            for index in 0..declared.parallelism {
+                subtasks.push((op, index));
+                if declared.kind.is_source() {
+                    sources.push((op, index));
+                }
+            }
+        }
+
+        // Kahn's algorithm, lowest operator first: the declared graph is acyclic (validated), so
+        // every round finds one; on a cycle the rest is left out rather than looping.
+        let mut order = Vec::with_capacity(operators.len());
+        let mut done = vec![false; operators.len()];
+        while let Some(op) = (0..operators.len())
+            .find(|&op| !done[op] && spec.edges.iter().all(|e| e.to != op || done[e.from]))
+        {
+            done[op] = true;
+            order.push(op);
+        }
+
+        let edge_sides: Vec<u8> = (0..spec.edges.len())
+            .map(|edge| {
+                let to = spec.edges[edge].to;
+                spec.edges[..edge].iter().filter(|e| e.to == to).count() as u8
+            })
+            .collect();
+        let mut channels = Vec::new();
+        let mut sides: Vec<Vec<u8>> = vec![Vec::new(); subtasks.len()];
+        for (edge, declared) in spec.edges.iter().enumerate() {
+            let (from, to) = (&operators[declared.from], &operators[declared.to]);
+            for up in 0..from.parallelism {
+                let downs = match declared.partitioning {
+                    Partitioning::Forward => up..up + 1,
+                    _ => 0..to.parallelism,
+                };
+                for down in downs {
+                    let receiver = first[declared.to] + down;
+                    let input = &mut sides[receiver as usize];
+                    channels.push((TaskId(receiver), input.len() as u8));
+                    input.push(edge_sides[edge]);
+                }
+            }
+        }
+
+        let key_space = operators
+            .iter()
+            .filter(|o| o.kind.is_source())
+            .map(|o| o.keys)
+            .max()
+            .unwrap_or(0);
+        Layout {
+            first,
+            subtasks,
+            sources,
+            order,
+            edge_sides,
+            channels,
+            sides,
+            key_space,
+        }
+    }
+
+    /// How many subtasks the declared graph has.
+    pub fn len(&self) -> usize {
+        self.subtasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.subtasks.is_empty()
+    }
+
+    fn task(&self, op: usize, index: u8) -> TaskId {
+        TaskId(self.first[op] + index)
+    }
+
+    /// Subtasks in a topological order (all subtasks of an operator together).
+    fn tasks_in_order<'a>(&'a self, spec: &'a Spec) -> impl Iterator<Item = (usize, u8)> + 'a {
+        self.order
+            .iter()
+            .flat_map(move |&op| (0..spec.operators[op].parallelism).map(move |i| (op, i)))
+    }
+
+    /// The subtask's name as the model file spells it.
+    fn name(&self, spec: &Spec, task: TaskId) -> String {
+        match self.subtasks.get(task.0 as usize) {
+            Some(&(op, index)) if spec.operators[op].parallelism > 1 => {
+                format!("`{}#{index}`", spec.operators[op].name)
+            }
+            Some(&(op, _)) => format!("`{}`", spec.operators[op].name),
+            None => format!("task {}", task.0),
+        }
+    }
+
+    fn source_number(&self, op: usize, index: u8) -> Option<u8> {
+        self.sources
+            .iter()
+            .position(|&s| s == (op, index))
+            .map(|n| n as u8)
+    }
+
+    /// Source `number` emits `records` records; the one at offset `j` has key `j mod keys`.
+    fn source_record(&self, spec: &Spec, number: u8, offset: u8) -> Record {
+        let (op, _) = self.sources[number as usize];
+        Record {
+            key: offset % spec.operators[op].keys.max(1),
+            value: 0, // The reference does not model values; it compares lineages.
+            lineage: Lineage {
+                first: Provenance {
+                    source: number,
+                    offset,
+                },
+                second: None,
+            },
+        }
+    }
+
+    /// The key of a source record (keys never change along the pipeline).
+    fn key_of(&self, spec: &Spec, lineage: Lineage) -> Key {
+        let (op, _) = self.sources[lineage.first.source as usize];
+        lineage.first.offset % spec.operators[op].keys.max(1)
+    }
+
+    /// The downstream subtask indices a record from subtask `up` goes to along `edge`.
+    fn targets(&self, spec: &Spec, edge: usize, up: u8, record: &Record) -> Vec<u8> {
+        let declared = &spec.edges[edge];
+        let parallelism = spec.operators[declared.to].parallelism;
+        match declared.partitioning {
+            Partitioning::Forward => vec![up],
+            Partitioning::Hash => vec![self.key_of(spec, record.lineage) % parallelism],
+            Partitioning::Rebalance => {
+                vec![(rebalance_hash(record.lineage) % parallelism as u64) as u8]
+            }
+            Partitioning::Broadcast => (0..parallelism).collect(),
+        }
+    }
+
+    /// Routes records emitted by subtask `index` of `op` to the downstream inboxes.
+    fn send(
+        &self,
+        spec: &Spec,
+        (op, index): (usize, u8),
+        records: &[Record],
+        inbox: &mut [Vec<(u8, Record)>],
+    ) {
+        for (edge, declared) in spec.edges.iter().enumerate() {
+            if declared.from != op {
+                continue;
+            }
+            let side = self.edge_sides[edge];
+            for record in records {
+                for down in self.targets(spec, edge, index, record) {
+                    let to = self.task(declared.to, down);
+                    inbox[to.0 as usize].push((side, *record));
+                }
+            }
+        }
+    }
+}
+
+/// The rebalance partitioner's choice as the model declares it (`Partitioning::Rebalance`): the
+/// splitmix64 finaliser (Steele, Lea and Flood; the constants of Vigna's reference code) of the
+/// lineage packed as `first | second << 16 | 1 << 40`, a provenance packing as
+/// `source << 8 | offset` and a missing second as `0xffff`. Stated here on its own so that a
+/// change to the system's hash moves its records away from where the reference expects them.
+fn rebalance_hash(lineage: Lineage) -> u64 {
+    const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+    const ROUNDS: [(u32, u64); 2] = [(30, 0xbf58_476d_1ce4_e5b9), (27, 0x94d0_49bb_1331_11eb)];
+    let pack = |p: Provenance| u64::from(p.source) * 256 + u64::from(p.offset);
+    let second = lineage.second.map_or(0xffff, pack);
+    let mut z = (pack(lineage.first) + second * (1 << 16) + (1 << 40)).wrapping_add(GOLDEN_GAMMA);
+    for (shift, multiplier) in ROUNDS {
+        z = (z ^ (z >> shift)).wrapping_mul(multiplier);
+    }
+    z ^ (z >> 31)
+}
+
+/// The downstream subtask index a record with this lineage takes on a rebalance edge into an
+/// operator of the given parallelism, by the reference's own statement of the partitioner.
+pub fn rebalance_target(lineage: Lineage, parallelism: u8) -> u8 {
+    (rebalance_hash(lineage) % u64::from(parallelism.max(1))) as u8
+}
+
+/// The reference fold for the given offsets (indexed by source number).
 pub fn fold(spec: &Spec, offsets: &[u8]) -> Vec<ReferenceTask> {
-    let mut tasks = vec![ReferenceTask::default(); spec.tasks.len()];
-    let mut inbox: Vec<Vec<(u8, Record)>> = vec![Vec::new(); spec.tasks.len()];
-    for &task in &spec.topological_order {
-        let task_spec = spec.task(task);
+    let layout = Layout::of(spec);
+    // At least one entry per system task, so a system with more subtasks than the declaration
+    // compares them with an empty expectation instead of indexing out of bounds.
+    let count = layout.len().max(spec.tasks.len());
+    let mut tasks = vec![ReferenceTask::default(); count];
+    let mut inbox: Vec<Vec<(u8, Record)>> = vec![Vec::new(); count];
+    for (op, index) in layout.tasks_in_order(spec) {
+        let task = layout.task(op, index);
         let reference = &mut tasks[task.0 as usize];
-        let outputs: Vec<Record> = match task_spec.kind {
-            OperatorKind::Source => {
-                let source = task_spec.source_index.expect("sources have an index") as usize;
-                let offset = offsets.get(source).copied().unwrap_or(0);
-                reference.offset = offset;
-                task_spec.input_records[..offset as usize].to_vec()
-            }
-            _ => {
-                let received = std::mem::take(&mut inbox[task.0 as usize]);
-                absorb(spec, task, reference, &received)
-            }
+        let declared = &spec.operators[op];
+        let outputs: Vec<Record> = if declared.kind.is_source() {
+            let number = layout.source_number(op, index).expect("a source subtask");
+            let offset = offsets
+                .get(number as usize)
+                .copied()
+                .unwrap_or(0)
+                .min(declared.records);
+            reference.offset = offset;
+            let emitted: Vec<Record> = (0..offset)
+                .map(|j| layout.source_record(spec, number, j))
+                .collect();
+            reference.consumed = emitted.iter().map(|r| r.lineage).collect();
+            reference.consumed.sort();
+            emitted
+        } else {
+            let received = std::mem::take(&mut inbox[task.0 as usize]);
+            absorb(spec, &layout, declared.kind, reference, &received)
         };
-        reference.consumed.extend(
-            outputs
-                .iter()
-                .filter(|_| task_spec.kind.is_source())
-                .map(|r| r.lineage),
-        );
-        reference.consumed.sort();
-        send(spec, task, &outputs, &mut inbox);
+        layout.send(spec, (op, index), &outputs, &mut inbox);
     }
     tasks
 }
 
-/// Applies the reference semantics of `task` to received records (side, record) and returns what
-/// it emits. Join pairs are emitted for every new record against everything seen before it.
+/// Applies the reference semantics of an operator of `kind` to received records (side, record)
+/// and returns what it emits. Join pairs are emitted for every new record against everything
+/// seen before it.
 fn absorb(
     spec: &Spec,
-    task: TaskId,
+    layout: &Layout,
+    kind: OperatorKind,
     reference: &mut ReferenceTask,
     received: &[(u8, Record)],
 ) -> Vec<Record> {
-    let task_spec = spec.task(task);
     let mut emitted = Vec::new();
-    if reference.counts.is_empty() && task_spec.kind == OperatorKind::KeyedAggregate {
-        reference.counts = vec![0; spec.key_space as usize];
+    if reference.counts.is_empty() && kind == OperatorKind::KeyedAggregate {
+        reference.counts = vec![0; layout.key_space as usize];
     }
     for &(side, record) in received {
         reference.consumed.push(record.lineage);
-        match task_spec.kind {
+        let key = layout.key_of(spec, record.lineage);
+        match kind {
             OperatorKind::Source => {}
             OperatorKind::Map | OperatorKind::Union => emitted.push(record),
             OperatorKind::KeyedAggregate => {
-                reference.counts[record.key as usize] += 1;
+                if let Some(count) = reference.counts.get_mut(key as usize) {
+                    *count += 1;
+                }
                 emitted.push(record);
             }
             OperatorKind::Join => {
-                let key_of = |l: &Lineage| key_of_lineage(spec, *l);
+                let same_key = |p: &&Lineage| layout.key_of(spec, **p) == key;
                 if side == 0 {
-                    for partner in reference.right.iter().filter(|p| key_of(p) == record.key) {
-                        emitted.push(joined(record.key, record.lineage, *partner));
+                    for partner in reference.right.iter().filter(same_key) {
+                        emitted.push(joined(key, record.lineage, *partner));
                     }
                     reference.left.push(record.lineage);
                 } else {
-                    for partner in reference.left.iter().filter(|p| key_of(p) == record.key) {
-                        emitted.push(joined(record.key, *partner, record.lineage));
+                    for partner in reference.left.iter().filter(same_key) {
+                        emitted.push(joined(key, *partner, record.lineage));
                     }
                     reference.right.push(record.lineage);
                 }
@@ -122,71 +369,226 @@ fn joined(key: Key, left: Lineage, right: Lineage) -> Record {
     }
 }
 
-/// The key of a source record, from the model (keys never change along the pipeline).
-fn key_of_lineage(spec: &Spec, lineage: Lineage) -> Key {
-    let source = spec.sources[lineage.first.source as usize];
-    spec.task(source).input_records[lineage.first.offset as usize].key
+/// A cut as the world observed it: the states, which subtasks may be missing, and what the sinks'
+/// state lineages put into the external output.
+#[derive(Clone, Debug)]
+pub struct Cut<'a> {
+    /// By task id.
+    pub tasks: Vec<CutTask<'a>>,
+    /// Per task id: the records its state lineage has in the external output that the state no
+    /// longer holds itself (a two-phase-commit sink's committed transactions). Empty for other
+    /// kinds.
+    pub written: Vec<Vec<Lineage>>,
 }
 
-/// Routes emitted records to the downstream inboxes (the reference's own partitioning).
-fn send(spec: &Spec, task: TaskId, records: &[Record], inbox: &mut [Vec<(u8, Record)>]) {
-    let task_spec = spec.task(task);
-    for output in &task_spec.outputs {
-        let edge = &spec.edges[output.edge];
-        let downstream = &spec.operators[edge.to];
-        let parallelism = downstream.parallelism as u64;
-        for record in records {
-            let targets: Vec<u8> = match edge.partitioning {
-                Partitioning::Forward => vec![task_spec.subtask],
-                Partitioning::Hash => vec![(record.key as u64 % parallelism) as u8],
-                Partitioning::Rebalance => vec![(record.lineage.hash64() % parallelism) as u8],
-                Partitioning::Broadcast => (0..downstream.parallelism).collect(),
+impl<'a> Cut<'a> {
+    /// The cut of a completed checkpoint or savepoint, checked in the step it completed.
+    ///
+    /// `finished` comes from the world, not from the checkpoint's `finished` set (the
+    /// coordinator's plan): a task may be missing only if the world saw it finish before the
+    /// checkpoint was allocated (`ghost.just_completed`, else the tasks seen finished so far).
+    pub fn of_checkpoint(
+        spec: &Spec,
+        world: &'a World,
+        checkpoint: &'a CompletedCheckpoint,
+    ) -> Cut<'a> {
+        let count = Layout::of(spec).len().max(spec.tasks.len());
+        let finished_before = match world.ghost.just_completed {
+            Some((id, awaited)) if id == checkpoint.id => TaskSet(!awaited.0),
+            _ => world.ghost.finished,
+        };
+        let mut tasks = Vec::with_capacity(count);
+        let mut written = Vec::with_capacity(count);
+        for task in (0..count as u8).map(TaskId) {
+            let snapshot = checkpoint.snapshot(task);
+            let operator = snapshot.map(|s| &s.operator);
+            tasks.push(CutTask {
+                operator,
+                channel_state: snapshot
+                    .map(|s| s.channel_state.clone())
+                    .unwrap_or_default(),
+                finished: finished_before.contains(task),
+            });
+            written.push(committed_outside(
+                world,
+                task,
+                operator,
+                Some(checkpoint.id),
+            ));
+        }
+        Cut { tasks, written }
+    }
+
+    /// The live cut right after a restore: restored states plus the records now queued on
+    /// their input channels (channel state put back before live input), by the reference's own
+    /// channel numbering.
+    pub fn after_restore(spec: &Spec, world: &'a World) -> Cut<'a> {
+        let layout = Layout::of(spec);
+        let count = layout.len().max(world.tasks.len());
+        let mut channel_states: Vec<Vec<(u8, Record)>> = vec![Vec::new(); count];
+        for (channel, events) in world.channels.iter().enumerate() {
+            // A channel the declaration does not have: its records reach no subtask the
+            // reference knows, which the comparison then reports as missing.
+            let Some(&(to, input)) = layout.channels.get(channel) else {
+                continue;
             };
-            for subtask in targets {
-                let to = TaskId(downstream.first_task.0 + subtask);
-                inbox[to.0 as usize].push((edge.input_side, *record));
+            for event in events {
+                if let ChannelEvent::Record(record) = event {
+                    channel_states[to.0 as usize].push((input, *record));
+                }
             }
         }
+        let mut tasks = Vec::with_capacity(count);
+        let mut written = Vec::with_capacity(count);
+        for (index, channel_state) in channel_states.into_iter().enumerate() {
+            let live = world.tasks.get(index);
+            let finished = live.is_some_and(|t| t.status == TaskStatus::Finished);
+            let operator = live.filter(|_| !finished).map(|t| &t.operator);
+            tasks.push(CutTask {
+                operator,
+                channel_state,
+                finished,
+            });
+            written.push(committed_outside(
+                world,
+                TaskId(index as u8),
+                operator,
+                None,
+            ));
+        }
+        Cut { tasks, written }
     }
+}
+
+/// A two-phase-commit sink's committed records that its state no longer holds: those of the
+/// committed transactions its state does not list as pending (up to `upto`, the cut's own
+/// checkpoint; later ones were opened after the snapshot).
+fn committed_outside(
+    world: &World,
+    task: TaskId,
+    operator: Option<&OperatorState>,
+    upto: Option<CheckpointId>,
+) -> Vec<Lineage> {
+    let Some(OperatorState::TwoPhaseCommitSink { pending, .. }) = operator else {
+        return Vec::new();
+    };
+    let mut lineages: Vec<Lineage> = world
+        .external
+        .records
+        .iter()
+        .filter(|(_, writer)| writer.sink == task)
+        .filter(|(_, writer)| {
+            writer.transaction.is_some_and(|t| {
+                upto.is_none_or(|upto| t <= upto) && !pending.iter().any(|p| p.checkpoint == t)
+            })
+        })
+        .map(|(record, _)| record.lineage)
+        .collect();
+    lineages.sort();
+    lineages
+}
+
+/// The offsets a cut implies, by source number: sources' states (finished sources: all of
+/// their input; sources missing from the cut: none).
+pub fn cut_offsets(spec: &Spec, cut: &[CutTask]) -> Vec<u8> {
+    let layout = Layout::of(spec);
+    layout
+        .sources
+        .iter()
+        .map(|&(op, index)| {
+            let part = cut.get(layout.task(op, index).0 as usize);
+            match part.and_then(|p| p.operator) {
+                Some(OperatorState::Source { offset }) => *offset,
+                _ if part.is_some_and(|p| p.finished) => spec.operators[op].records,
+                _ => 0,
+            }
+        })
+        .collect()
 }
 
 /// The effective content of a cut: each subtask's state with the cut's captured channel state
 /// replayed through the reference semantics (in topological order, so records captured upstream
 /// reach downstream subtasks too). Returns, per subtask, the digest of what it accounts for, its
-/// counts (aggregations) and its join buffers.
+/// counts (aggregations) and its join buffers; `None` for subtasks that finished.
+///
+/// A subtask missing from the cut that is not marked finished, or channel state on an input the
+/// subtask does not have, is an error: the cut is not a consistent snapshot of the job.
+pub fn replay(spec: &Spec, cut: &Cut) -> Result<Vec<Option<Effective>>, String> {
+    replay_parts(spec, &cut.tasks, Some(&cut.written))
+}
+
+/// The replay of a bare cut, trusting the states' ghost digests and skipping subtasks missing
+/// from it: the entry point of callers that have no [`Cut`] (no world) at hand. Prefer
+/// [`replay`].
 pub fn replay_cut(spec: &Spec, cut: &[CutTask]) -> Vec<Option<Effective>> {
-    let mut result: Vec<Option<Effective>> = vec![None; spec.tasks.len()];
-    let mut inbox: Vec<Vec<(u8, Record)>> = vec![Vec::new(); spec.tasks.len()];
-    for &task in &spec.topological_order {
-        let part = &cut[task.0 as usize];
-        let task_spec = spec.task(task);
+    let lenient: Vec<CutTask> = cut
+        .iter()
+        .map(|part| CutTask {
+            finished: part.finished || part.operator.is_none(),
+            ..part.clone()
+        })
+        .collect();
+    // Marked finished, a missing subtask is no error; only channel state on an input that does
+    // not exist is, and indexing it failed loudly before too.
+    replay_parts(spec, &lenient, None).expect("channel state on an existing input")
+}
+
+fn replay_parts(
+    spec: &Spec,
+    cut: &[CutTask],
+    written: Option<&[Vec<Lineage>]>,
+) -> Result<Vec<Option<Effective>>, String> {
+    let layout = Layout::of(spec);
+    let count = layout.len().max(cut.len());
+    let mut result: Vec<Option<Effective>> = vec![None; count];
+    let mut inbox: Vec<Vec<(u8, Record)>> = vec![Vec::new(); count];
+    for (op, index) in layout.tasks_in_order(spec) {
+        let task = layout.task(op, index);
+        let name = || layout.name(spec, task);
+        let part = cut.get(task.0 as usize);
         let mut received = std::mem::take(&mut inbox[task.0 as usize]);
-        received.extend(
-            part.channel_state
-                .iter()
-                .map(|(input, record)| (task_spec.inputs[*input as usize].side, *record)),
-        );
-        let Some(operator) = part.operator else {
-            continue; // Finished or absent: compared elsewhere (or not at all).
+        for &(input, record) in part.map_or(&[][..], |p| &p.channel_state) {
+            let side = layout.sides[task.0 as usize]
+                .get(input as usize)
+                .ok_or_else(|| {
+                    format!(
+                        "{} captured channel state on input {input}, which it does not have",
+                        name()
+                    )
+                })?;
+            received.push((*side, record));
+        }
+        let Some(operator) = part.and_then(|p| p.operator) else {
+            if part.is_some_and(|p| p.finished) {
+                continue; // Finished: it consumed all of its input; nothing of it to compare.
+            }
+            return Err(format!(
+                "{} has no state in the cut although the world did not see it finish before the checkpoint was triggered",
+                name()
+            ));
         };
-        let mut effective = Effective::from_state(operator);
+        let kind = spec.operators[op].kind;
+        let outside = written
+            .and_then(|w| w.get(task.0 as usize))
+            .map(Vec::as_slice);
+        let mut effective = Effective::from_state(operator, outside);
         let mut reference = ReferenceTask {
             counts: effective.counts.clone(),
             left: effective.left.clone(),
             right: effective.right.clone(),
             ..ReferenceTask::default()
         };
-        let emitted = absorb(spec, task, &mut reference, &received);
+        let emitted = absorb(spec, &layout, kind, &mut reference, &received);
         for (_, record) in &received {
             effective.digest.add(record.lineage);
         }
         effective.counts = reference.counts;
         effective.left = reference.left;
         effective.right = reference.right;
-        send(spec, task, &emitted, &mut inbox);
+        layout.send(spec, (op, index), &emitted, &mut inbox);
         result[task.0 as usize] = Some(effective);
     }
-    result
+    Ok(result)
 }
 
 /// A subtask's effective state in a cut.
@@ -202,20 +604,53 @@ pub struct Effective {
 }
 
 impl Effective {
-    fn from_state(operator: &OperatorState) -> Effective {
-        let mut effective = Effective {
-            digest: operator.accounted().unwrap_or_default(),
-            stateful: operator.accounted().is_some(),
-            ..Effective::default()
-        };
+    /// What a state accounts for, from its own contents where it names its records.
+    ///
+    /// - A join names its buffered records.
+    /// - A two-phase-commit sink names its open and pre-committed transactions. Its committed
+    ///   ones are in the external output, which `written` lists (`None`: no world at hand, so
+    ///   the ghost digest `process` keeps stands in).
+    /// - An aggregation's state is its counts, compared with the reference's own counts; only
+    ///   the digest that adds the records' names is the ghost.
+    /// - An at-least-once sink keeps no state at all: the external output holds every attempt's
+    ///   writes, which cannot be cut at the snapshot, so only its ghost digest can be.
+    fn from_state(operator: &OperatorState, written: Option<&[Lineage]>) -> Effective {
+        let mut effective = Effective::default();
         match operator {
             OperatorState::Source { offset } => effective.offset = Some(*offset),
-            OperatorState::KeyedAggregate { counts, .. } => effective.counts = counts.clone(),
+            OperatorState::Map | OperatorState::Union => {}
+            OperatorState::KeyedAggregate { counts, absorbed } => {
+                effective.stateful = true;
+                effective.counts = counts.clone();
+                effective.digest = *absorbed;
+            }
             OperatorState::Join { left, right } => {
+                effective.stateful = true;
                 effective.left = left.iter().map(|r| r.lineage).collect();
                 effective.right = right.iter().map(|r| r.lineage).collect();
+                effective.digest = Digest::of(effective.left.iter().chain(&effective.right));
             }
-            _ => {}
+            OperatorState::TwoPhaseCommitSink {
+                current,
+                pending,
+                absorbed,
+            } => {
+                effective.stateful = true;
+                effective.digest = match written {
+                    Some(written) => {
+                        let held = current
+                            .iter()
+                            .chain(pending.iter().flat_map(|t| &t.records))
+                            .map(|r| &r.lineage);
+                        Digest::of(held.chain(written))
+                    }
+                    None => *absorbed,
+                };
+            }
+            OperatorState::AtLeastOnceSink { absorbed } => {
+                effective.stateful = true;
+                effective.digest = *absorbed;
+            }
         }
         effective
     }
@@ -224,19 +659,23 @@ impl Effective {
 /// The multiset of lineages the sinks must hold once every source emitted all of its input.
 pub fn full_output(spec: &Spec) -> Vec<Lineage> {
     let offsets: Vec<u8> = spec
-        .sources
+        .operators
         .iter()
-        .map(|s| spec.task(*s).input_records.len() as u8)
+        .filter(|o| o.kind.is_source())
+        .flat_map(|o| (0..o.parallelism).map(|_| o.records))
         .collect();
     sink_output(spec, &fold(spec, &offsets))
 }
 
 /// The union of what the sinks consumed in a fold.
 pub fn sink_output(spec: &Spec, fold: &[ReferenceTask]) -> Vec<Lineage> {
-    let mut all: Vec<Lineage> = spec
-        .task_ids()
-        .filter(|t| spec.task(*t).kind.is_sink())
-        .flat_map(|t| fold[t.0 as usize].consumed.iter().copied())
+    let layout = Layout::of(spec);
+    let mut all: Vec<Lineage> = layout
+        .subtasks
+        .iter()
+        .enumerate()
+        .filter(|(_, (op, _))| spec.operators[*op].kind.is_sink())
+        .flat_map(|(task, _)| fold[task].consumed.iter().copied())
         .collect();
     all.sort();
     all
