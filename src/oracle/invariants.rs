@@ -6,13 +6,13 @@
 //! The exactly-once properties compare the system's state against the independent reference
 //! fold in `reference`, never against the code under test.
 
-use crate::oracle::reference::{self, CutTask, Effective, ReferenceTask};
+use crate::oracle::reference::{self, Cut, Effective, ReferenceTask};
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::JobStatus;
-use crate::system::protocol::{ChannelEvent, Digest, Lineage, Record, TaskId};
+use crate::system::protocol::{Digest, Lineage, TaskId};
 use crate::system::spec::{CheckpointMode, OperatorKind, Spec};
 use crate::system::task::operator::OperatorState;
-use crate::system::task::{BarrierHandler, TaskStatus};
+use crate::system::task::BarrierHandler;
 use crate::system::world::ghost::LastStep;
 use crate::system::world::{self, World};
 use std::fmt::Write as _;
@@ -392,32 +392,25 @@ pub fn check_all(spec: &Spec, oracle: &Oracle, world: &World) -> Result<(), Viol
 fn completed_checkpoint_consistent(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
     if world.last.has(LastStep::CHECKPOINT_COMPLETED) {
         if let Some(latest) = world.coordinator.store.latest() {
-            check_checkpoint(spec, latest)?;
+            check_checkpoint(spec, world, latest)?;
         }
     }
     if world.last.has(LastStep::SAVEPOINT_COMPLETED) {
         if let Some(savepoint) = &world.savepoint {
-            check_checkpoint(spec, savepoint)?;
+            check_checkpoint(spec, world, savepoint)?;
         }
     }
     Ok(())
 }
 
-/// The consistent-cut check of one completed checkpoint.
-pub fn check_checkpoint(spec: &Spec, checkpoint: &CompletedCheckpoint) -> Result<(), String> {
-    let cut: Vec<CutTask> = spec
-        .task_ids()
-        .map(|task| {
-            let snapshot = checkpoint.snapshot(task);
-            CutTask {
-                operator: snapshot.map(|s| &s.operator),
-                channel_state: snapshot
-                    .map(|s| s.channel_state.clone())
-                    .unwrap_or_default(),
-                finished: checkpoint.finished.contains(task),
-            }
-        })
-        .collect();
+/// The consistent-cut check of one completed checkpoint, judged in the step it completed: which
+/// tasks may be missing from it and what its sinks committed come from the world.
+pub fn check_checkpoint(
+    spec: &Spec,
+    world: &World,
+    checkpoint: &CompletedCheckpoint,
+) -> Result<(), String> {
+    let cut = Cut::of_checkpoint(spec, world, checkpoint);
     compare_cut(spec, &cut).map_err(|detail| format!("{} {detail}", checkpoint.id))
 }
 
@@ -426,32 +419,7 @@ fn restored_state_exactly_once(spec: &Spec, _: &Oracle, world: &World) -> Result
         return Ok(());
     }
     // The live cut: restored states plus the channel state now queued before live input.
-    let channel_states: Vec<Vec<(u8, Record)>> = spec
-        .task_ids()
-        .map(|task| {
-            let mut state = Vec::new();
-            for (input, spec_input) in spec.task(task).inputs.iter().enumerate() {
-                for event in &world.channels[spec_input.channel.0 as usize] {
-                    if let ChannelEvent::Record(record) = event {
-                        state.push((input as u8, *record));
-                    }
-                }
-            }
-            state
-        })
-        .collect();
-    let cut: Vec<CutTask> = spec
-        .task_ids()
-        .map(|task| {
-            let live = world.task(task);
-            let finished = live.status == TaskStatus::Finished;
-            CutTask {
-                operator: (!finished).then_some(&live.operator),
-                channel_state: channel_states[task.0 as usize].clone(),
-                finished,
-            }
-        })
-        .collect();
+    let cut = Cut::after_restore(spec, world);
     compare_cut(spec, &cut).map_err(|detail| format!("after the restore: {detail}"))?;
     // Recovered two-phase-commit sinks have committed everything their state wrote.
     if spec.exactly_once() {
@@ -483,35 +451,20 @@ fn restored_state_exactly_once(spec: &Spec, _: &Oracle, world: &World) -> Result
     Ok(())
 }
 
-/// The offsets a cut implies: sources' states (finished sources: all of their input).
-fn cut_offsets(spec: &Spec, cut: &[CutTask]) -> Vec<u8> {
-    spec.sources
-        .iter()
-        .map(|source| {
-            let part = &cut[source.0 as usize];
-            match part.operator {
-                Some(OperatorState::Source { offset }) => *offset,
-                _ if part.finished => spec.task(*source).input_records.len() as u8,
-                _ => 0,
-            }
-        })
-        .collect()
-}
-
 /// Compares a cut (after replaying its channel state) with the reference fold at its offsets.
-fn compare_cut(spec: &Spec, cut: &[CutTask]) -> Result<(), String> {
-    let offsets = cut_offsets(spec, cut);
+fn compare_cut(spec: &Spec, cut: &Cut) -> Result<(), String> {
+    let offsets = reference::cut_offsets(spec, &cut.tasks);
     let expected = reference::fold(spec, &offsets);
-    let effective = reference::replay_cut(spec, cut);
+    let at = || format!("at offsets {}", describe_offsets(spec, &offsets));
+    let effective = reference::replay(spec, cut).map_err(|detail| format!("{}: {detail}", at()))?;
     let exactly_once = spec.exactly_once();
     for task in spec.task_ids() {
         let (Some(actual), reference) = (&effective[task.0 as usize], &expected[task.0 as usize])
         else {
             continue;
         };
-        compare_task(spec, task, actual, reference, exactly_once).map_err(|detail| {
-            format!("at offsets {}: {detail}", describe_offsets(spec, &offsets))
-        })?;
+        compare_task(spec, task, actual, reference, exactly_once)
+            .map_err(|detail| format!("{}: {detail}", at()))?;
     }
     Ok(())
 }
