@@ -97,7 +97,10 @@ impl Coverage {
 /// Divergences from real Flink found and not yet resolved, by model, with the first diverging
 /// seed: the seeds below it conform and are compared by the test suite and `verify`; the seed
 /// itself is asserted to still diverge (ARCHITECTURE.md, "Open conformance divergences").
-pub const OPEN_DIVERGENCES: &[(&str, u64)] = &[("coordinator-faults", 317), ("savepoints-2pc", 15)];
+/// `savepoints-2pc` seed 19: Flink requests the end-of-data checkpoint during a
+/// stop-with-savepoint; the model does not, because following Flink makes the model's tasks hang
+/// (a decision for the task side, see ARCHITECTURE.md).
+pub const OPEN_DIVERGENCES: &[(&str, u64)] = &[("savepoints-2pc", 19)];
 
 /// What the conformance suite must reach (issue: "coverage that is measured, not assumed").
 pub const REQUIRED_COVERAGE: &[&str] = &[

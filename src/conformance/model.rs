@@ -354,7 +354,9 @@ fn set_state(observation: &mut Observation, world: &World) {
         .collect();
     // Deliberate deviation (ARCHITECTURE.md): Flink discards the store of a finished job (HA
     // cleanup on a globally terminal state); the model keeps it for the oracle's last checks.
-    observation.store = if c.job == JobStatus::Finished {
+    // A job stopped with a savepoint is FINISHED in Flink too once its tasks finished (the
+    // model's Suspended: resumable from the savepoint, which is not in the store).
+    observation.store = if matches!(c.job, JobStatus::Finished | JobStatus::Suspended) {
         Vec::new()
     } else {
         c.store.entries.iter().map(|e| e.id.0).collect()

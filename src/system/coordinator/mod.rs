@@ -108,9 +108,51 @@ pub struct Coordinator {
     /// whose notifications go to the new, not yet deployed attempts, i.e. nowhere. Found by
     /// conformance with real Flink (`conformance/README.md`).
     pub failed_over: bool,
-    /// `scheduleTriggerRequest` calls queued on the timer thread during this step, run at its
-    /// end (always 0 between steps).
-    pub scheduled_trigger_requests: u8,
+    /// Work queued on Flink's timer thread (which is also the JobManager main thread in the
+    /// conformance driver) during this step, run in order at its end (always empty between
+    /// steps).
+    pub timer_queue: Vec<TimerTask>,
+}
+
+/// One piece of work queued on Flink's timer / main thread during a coordinator step.
+///
+/// Flink runs `executeQueuedRequest` as a queued task (`scheduleTriggerRequest`), and the
+/// failure manager's fail-job callback queues the global failover (`failGlobal`), which queues
+/// the restart in turn. Which request a queued run picks, and whether its plan then finds the
+/// tasks running or cancelled, depends on this order (found by conformance with real Flink).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TimerTask {
+    /// `executeQueuedRequest`: one decision of the request decider.
+    ExecuteQueuedRequest,
+    /// `failGlobal`: the tasks are cancelled (and, until the job run's first failover, the
+    /// scheduler activator stops the periodic scheduler); the restart is queued behind
+    /// everything already queued.
+    FailGlobal,
+    /// `DefaultScheduler.restartTasks`: pending checkpoints aborted (when the scheduler kept
+    /// running), attempts reset, state restored, tasks running again. Carries what the restore
+    /// needs from the moment the failover was requested.
+    Restart(Box<RestartPlan>),
+    /// A request's plan calculation (a main-thread task), queued because a failover is queued
+    /// ahead of it: it finds the tasks cancelled.
+    CalculatePlan(TriggerRequest),
+    /// `onTriggerFailure` of a request whose plan found the tasks cancelled (queued after the
+    /// plan calculation, so behind the restart): the request fails, and the decider runs again.
+    PlanFailed(TriggerRequest, FailureReason),
+}
+
+/// What a queued restart restores, decided when the failover was requested.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RestartPlan {
+    /// The injected restore-pending-checkpoint bug's choice.
+    pending_choice: Option<CompletedCheckpoint>,
+    newest_pending: Option<CheckpointId>,
+    scheduler_kept: bool,
+}
+
+/// Whether a write to checkpoint storage fails now: the injected fault strikes the first write
+/// of the step only (one `storage_fault` is one failed write in Flink too).
+fn storage_write_fails(ctx: &CoordinatorContext, out: &Outputs) -> bool {
+    ctx.storage_write_fails && !out.contains(&CoordinatorOutput::StorageFaultConsumed)
 }
 
 /// What the coordinator needs besides its state: the model and the present.
@@ -258,7 +300,7 @@ impl Coordinator {
             end_of_data_requested: false,
             request_seq: 0,
             failed_over: false,
-            scheduled_trigger_requests: 0,
+            timer_queue: Vec::new(),
         };
         coordinator.start_scheduler(spec, now);
         coordinator
@@ -377,6 +419,7 @@ impl Coordinator {
                     && !self.finished_tasks.contains(task)
                 {
                     self.end_of_data_tasks.insert(task);
+                    self.on_vertex_end_of_data(ctx, task);
                     self.maybe_request_end_of_data_checkpoint(ctx, &mut out);
                 }
             }
@@ -391,7 +434,7 @@ impl Coordinator {
                 }
             }
         }
-        self.run_scheduled_trigger_requests(ctx, &mut out);
+        self.run_timer_queue(ctx, &mut out);
         out
     }
 
@@ -419,10 +462,13 @@ impl Coordinator {
         let Some(due) = self.periodic_due else {
             return;
         };
-        if !self.periodic_scheduling || !self.is_running() {
+        if !self.is_running() {
             return;
         }
         // Fixed rate: the next firing is one interval after this one, not after completion.
+        // `ScheduledTrigger.run` re-arms itself and submits a periodic request even while the
+        // scheduler is stopped (a trigger re-armed by end of data, `on_vertex_end_of_data`):
+        // the request then fails PERIODIC_SCHEDULER_SHUTDOWN in `start_triggering`.
         self.periodic_due = ctx
             .spec
             .checkpointing
@@ -526,8 +572,9 @@ impl Coordinator {
                     // BUG periodic-trigger-not-rearmed: the dropped request leaves no timer.
                     if ctx.spec.has_bug(Bug::PeriodicTriggerNotRearmed) {
                         self.periodic_due = None;
-                    } else if self.periodic_scheduling {
-                        // `rescheduleTrigger`: next periodic firing once the pause is over.
+                    } else {
+                        // `rescheduleTrigger`: next periodic firing once the pause is over
+                        // (whether or not the scheduler is started, as in Flink).
                         self.periodic_due = Some(ctx.now.saturating_add(delay));
                     }
                     return;
@@ -565,6 +612,13 @@ impl Coordinator {
                 FailureReason::PeriodicSchedulerShutdown,
                 out,
             );
+        }
+        // 2. The plan is calculated on the main thread: with a global failover queued ahead of
+        // it, it finds the tasks cancelled (`TimerTask::CalculatePlan`).
+        if self.failover_queued() {
+            self.is_triggering = true;
+            self.timer_queue.push(TimerTask::CalculatePlan(request));
+            return;
         }
         // 3. The plan (DefaultCheckpointPlanCalculator, FLIP-147): running tasks are waited for
         // and notified; those without a running predecessor are triggered.
@@ -610,10 +664,12 @@ impl Coordinator {
             finished: self.finished_tasks,
         });
         // 6. Initialise the storage location: a failed write aborts with IO_EXCEPTION.
-        if ctx.storage_write_fails {
+        if storage_write_fails(ctx, out) {
             out.push(CoordinatorOutput::StorageFaultConsumed);
-            self.abort(ctx, id, FailureReason::IoException, FailureLevel::Job, out);
+            // `onTriggerFailure`: the abort, then its `finally` releases `isTriggering` and runs
+            // the decider at once (the caller's loop), ahead of anything the abort queued.
             self.is_triggering = false;
+            self.abort(ctx, id, FailureReason::IoException, FailureLevel::Job, out);
             return;
         }
         // 7-8. The operator-coordinator snapshot runs asynchronously.
@@ -649,13 +705,41 @@ impl Coordinator {
         self.choose(ctx, out);
     }
 
+    /// `SchedulerBase.notifyEndOfData`: once every subtask of the reporting task's vertex reported
+    /// end of data, the vertex's operators leave backlog processing
+    /// (`CheckpointCoordinator.setIsProcessingBacklog(op, false)`), which re-arms the periodic
+    /// trigger one (non-backlog) interval from now if it would otherwise fire later — or not at
+    /// all: the trigger is re-armed even while the scheduler is stopped (by stop-with-savepoint
+    /// or the scheduler activator), without starting it. No model operator ever processes
+    /// backlog, so the interval is always the base one.
+    fn on_vertex_end_of_data(&mut self, ctx: &CoordinatorContext, task: TaskId) {
+        let Some(interval) = ctx.spec.checkpointing.base_interval() else {
+            return;
+        };
+        let vertex = ctx.spec.task(task).operator;
+        let vertex_done = ctx
+            .spec
+            .task_ids()
+            .filter(|t| ctx.spec.task(*t).operator == vertex)
+            .all(|t| self.end_of_data_tasks.contains(t));
+        let rearmed = ctx.now.saturating_add(interval);
+        if vertex_done && self.periodic_due.is_none_or(|due| rearmed < due) {
+            self.periodic_due = Some(rearmed);
+        }
+    }
+
     /// FLIP-147: once every task reported end of data, one checkpoint commits the final data.
     fn maybe_request_end_of_data_checkpoint(
         &mut self,
         ctx: &CoordinatorContext,
         out: &mut Outputs,
     ) {
-        // While stopping with a savepoint, that savepoint is the final checkpoint.
+        // While stopping with a savepoint, that savepoint is the final checkpoint. Deliberately
+        // unlike Flink 2.3, whose `SchedulerBase.notifyEndOfData` requests this checkpoint
+        // whatever the job is doing (an open conformance divergence, ARCHITECTURE.md): a
+        // checkpoint completing before the synchronous savepoint makes every task ignore the
+        // savepoint's completion (`StreamTask.notifyCheckpointComplete` drops ids not newer than
+        // the last one), and the stop never finishes.
         if self.job != JobStatus::Running {
             return;
         }
@@ -717,7 +801,7 @@ impl Coordinator {
         };
         if !kind.is_savepoint() {
             // Finalize and add to the store; a failed write aborts (FINALIZE, counted).
-            if ctx.storage_write_fails {
+            if storage_write_fails(ctx, out) {
                 out.push(CoordinatorOutput::StorageFaultConsumed);
                 self.abort(
                     ctx,
@@ -733,7 +817,7 @@ impl Coordinator {
             // Each completed checkpoint the store subsumes is cleaned, and its clean-up
             // schedules a trigger request.
             let subsumed = before - self.store.entries.len();
-            self.schedule_trigger_requests(subsumed as u8);
+            self.schedule_trigger_requests(subsumed);
         } else {
             out.push(CoordinatorOutput::SavepointCompleted(completed));
         }
@@ -832,33 +916,76 @@ impl Coordinator {
         if kind.is_synchronous() && self.job == JobStatus::StoppingWithSavepoint && !fail_job {
             self.stop_with_savepoint_failed(ctx);
         }
+        // Disposing the checkpoint (its clean-up callback) schedules a trigger request; the
+        // failure manager's fail-job callback queues the global failover after it; the
+        // `finally` of `abortPendingCheckpoint` schedules another request behind that.
+        self.schedule_trigger_requests(1);
         if fail_job {
             out.push(CoordinatorOutput::Event(
                 CoordinatorEvent::FailedByFailureManager,
             ));
-            self.fail_request_overtaken_by_failover(ctx, out);
-            self.restart_job(ctx, out);
-            // The `finally`'s run comes after the failover.
-            self.schedule_trigger_requests(1);
-            return;
+            self.timer_queue.push(TimerTask::FailGlobal);
         }
-        // Disposing the checkpoint (its clean-up callback) and `abortPendingCheckpoint`'s
-        // `finally` each schedule a trigger request.
-        self.schedule_trigger_requests(2);
+        self.schedule_trigger_requests(1);
     }
 
     /// `scheduleTriggerRequest`: `executeQueuedRequest` is queued on the timer thread, which
     /// runs it after the current call; each run decides once (one drop, one start, or nothing).
-    fn schedule_trigger_requests(&mut self, runs: u8) {
-        self.scheduled_trigger_requests = self.scheduled_trigger_requests.saturating_add(runs);
+    fn schedule_trigger_requests(&mut self, runs: usize) {
+        for _ in 0..runs {
+            self.timer_queue.push(TimerTask::ExecuteQueuedRequest);
+        }
     }
 
-    /// Runs the queued `executeQueuedRequest` calls, including those they queue in turn.
-    fn run_scheduled_trigger_requests(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
-        while self.scheduled_trigger_requests > 0 {
-            self.scheduled_trigger_requests -= 1;
-            if self.is_running() {
-                self.choose(ctx, out);
+    /// A global failover is queued on the timer / main thread and has not restarted the tasks
+    /// yet: a plan calculated now would come after the tasks' cancellation.
+    fn failover_queued(&self) -> bool {
+        self.timer_queue
+            .iter()
+            .any(|t| matches!(t, TimerTask::FailGlobal | TimerTask::Restart(_)))
+    }
+
+    /// Runs the queued work in order, including what it queues in turn.
+    fn run_timer_queue(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        while !self.timer_queue.is_empty() {
+            match self.timer_queue.remove(0) {
+                TimerTask::ExecuteQueuedRequest => {
+                    if self.is_running() {
+                        self.choose(ctx, out);
+                    }
+                }
+                TimerTask::FailGlobal => {
+                    let plan = self.cancel_for_failover(ctx, out);
+                    self.timer_queue.push(TimerTask::Restart(Box::new(plan)));
+                }
+                TimerTask::Restart(plan) => self.restart_tasks(ctx, *plan, out),
+                TimerTask::CalculatePlan(request) => {
+                    // The plan finds the tasks cancelled. With tasks finished (FLIP-147) the
+                    // plan is calculated the other way, and the cancelled tasks surface as a
+                    // trigger failure after the id was allocated (seen in Flink 2.3).
+                    let reason = if self.finished_tasks.is_empty() {
+                        FailureReason::NotAllRequiredTasksRunning
+                    } else {
+                        let id = self.next_id;
+                        self.next_id = CheckpointId(id.0 + 1);
+                        out.push(CoordinatorOutput::Event(CoordinatorEvent::Allocated(
+                            id,
+                            request.kind,
+                        )));
+                        FailureReason::TriggerCheckpointFailure
+                    };
+                    self.timer_queue
+                        .push(TimerTask::PlanFailed(request, reason));
+                }
+                TimerTask::PlanFailed(request, reason) => {
+                    // `onTriggerFailure`: the request fails (not counted), `isTriggering` is
+                    // released and the decider runs at once (its `finally`).
+                    self.request_failed(ctx, request, reason, out);
+                    self.is_triggering = false;
+                    if self.is_running() {
+                        self.choose(ctx, out);
+                    }
+                }
             }
         }
     }
@@ -881,37 +1008,6 @@ impl Coordinator {
             config.min_pause,
             ctx.now,
         )
-    }
-
-    /// The abort that made the failure manager fail the job also runs the queue once more
-    /// (`executeQueuedRequest`), but the global failover it requested runs on the main thread
-    /// before that request's plan is calculated: the request finds its tasks cancelled and fails
-    /// with NOT_ALL_REQUIRED_TASKS_RUNNING, without an id (found by conformance with real Flink).
-    fn fail_request_overtaken_by_failover(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
-        let decision = self.decide(ctx);
-        match decision {
-            Decision::Wait => {}
-            Decision::DropForMinPause { request, .. } => {
-                self.request_failed(ctx, request, decider::drop_reason(), out)
-            }
-            Decision::Execute(request) => {
-                // With tasks finished (FLIP-147) the plan is calculated the other way, and the
-                // cancelled tasks surface as a trigger failure after the id was allocated (seen
-                // in Flink 2.3).
-                let reason = if self.finished_tasks.is_empty() {
-                    FailureReason::NotAllRequiredTasksRunning
-                } else {
-                    let id = self.next_id;
-                    self.next_id = CheckpointId(id.0 + 1);
-                    out.push(CoordinatorOutput::Event(CoordinatorEvent::Allocated(
-                        id,
-                        request.kind,
-                    )));
-                    FailureReason::TriggerCheckpointFailure
-                };
-                self.request_failed(ctx, request, reason, out)
-            }
-        }
     }
 
     fn report_failure(
@@ -1036,9 +1132,27 @@ impl Coordinator {
         self.restart_job(ctx, out);
     }
 
-    /// Global failover (§3.1): abort everything pending (not counted), stop and restart the
-    /// scheduler, and restore every task from the latest completed checkpoint.
+    /// Global failover (§3.1) at once, as a task failure or a new leader does it: abort
+    /// everything pending (not counted), stop and restart the scheduler, and restore every task
+    /// from the latest completed checkpoint.
     fn restart_job(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        let plan = self.cancel_for_failover(ctx, out);
+        let scheduler_kept = plan.scheduler_kept;
+        self.is_triggering = false;
+        self.coordinator_snapshot = None;
+        self.restart_tasks(ctx, plan, out);
+        if scheduler_kept {
+            // Requests still queued run once the restarted tasks are running.
+            self.choose(ctx, out);
+        }
+    }
+
+    /// The first half of a global failover (`failGlobal`): the tasks are cancelled. Until the
+    /// job run's first failover the scheduler activator sees them leave RUNNING and stops the
+    /// periodic scheduler (`stopCheckpointScheduler`: pending checkpoints aborted, tasks
+    /// notified, queued requests failed, all with CHECKPOINT_COORDINATOR_SUSPEND); after it,
+    /// the scheduler keeps running and the restart aborts what is pending.
+    fn cancel_for_failover(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) -> RestartPlan {
         // BUG restore-pending-checkpoint: the newest pending checkpoint's partial acks win.
         let pending_choice = if ctx.spec.has_bug(Bug::RestorePendingCheckpoint) {
             self.pending
@@ -1057,19 +1171,27 @@ impl Coordinator {
         };
         let newest_pending = self.pending.last().map(|p| p.id);
         let scheduler_kept = !self.activator_stops_scheduler(ctx.spec);
-        if scheduler_kept {
-            // The scheduler keeps running and its queue stays; the restart's abort
-            // notifications reach no task.
-            self.abort_all(ctx, FailureReason::JobFailover, false, out);
-        } else {
-            // `stopCheckpointScheduler`: pending checkpoints aborted (tasks notified), queued
-            // requests failed, both with CHECKPOINT_COORDINATOR_SUSPEND.
+        if !scheduler_kept {
             self.abort_all(ctx, FailureReason::CheckpointCoordinatorSuspend, true, out);
             self.fail_queue(FailureReason::CheckpointCoordinatorSuspend, out);
         }
         self.failed_over = true;
-        self.is_triggering = false;
-        self.coordinator_snapshot = None;
+        RestartPlan {
+            pending_choice,
+            newest_pending,
+            scheduler_kept,
+        }
+    }
+
+    /// The second half of a global failover (`restartTasks`): when the scheduler kept running,
+    /// pending checkpoints are aborted with JOB_FAILOVER_REGION (their notifications reach no
+    /// task: they go to the new, not yet deployed attempts) and its queue stays; the attempts
+    /// are reset, every task restored from the latest completed checkpoint and running again,
+    /// and the periodic scheduler (re)started.
+    fn restart_tasks(&mut self, ctx: &CoordinatorContext, plan: RestartPlan, out: &mut Outputs) {
+        if plan.scheduler_kept {
+            self.abort_all(ctx, FailureReason::JobFailover, false, out);
+        }
         self.attempt = Attempt(self.attempt.0.wrapping_add(1));
         self.finished_tasks = TaskSet::default();
         self.end_of_data_tasks = TaskSet::default();
@@ -1081,7 +1203,7 @@ impl Coordinator {
             self.job = JobStatus::Running;
         }
         // BUG restore-subsumed-checkpoint: the oldest retained entry instead of the latest.
-        let checkpoint = match pending_choice {
+        let checkpoint = match plan.pending_choice {
             Some(pending) => Some(pending),
             None if ctx.spec.has_bug(Bug::RestoreSubsumedCheckpoint) => {
                 self.store.entries.first().cloned()
@@ -1091,13 +1213,9 @@ impl Coordinator {
         let restored_id = checkpoint.as_ref().map(|c| c.id);
         out.push(CoordinatorOutput::Event(CoordinatorEvent::Restored {
             id: restored_id,
-            newer_pending: newest_pending > restored_id,
+            newer_pending: plan.newest_pending > restored_id,
         }));
         out.push(CoordinatorOutput::Restore { checkpoint });
         self.start_scheduler(ctx.spec, ctx.now);
-        if scheduler_kept {
-            // Requests still queued run once the restarted tasks are running.
-            self.choose(ctx, out);
-        }
     }
 }

@@ -35,10 +35,9 @@ impl World {
     pub fn timers(&self, spec: &Spec) -> Vec<(Tick, Timer)> {
         let mut timers = Vec::new();
         let c = &self.coordinator;
-        if let Some(due) = c
-            .periodic_due
-            .filter(|_| c.periodic_scheduling && c.is_running())
-        {
+        // Armed even while the scheduler is stopped: end of data re-arms it (Flink's
+        // `setIsProcessingBacklog`), and its requests then fail PERIODIC_SCHEDULER_SHUTDOWN.
+        if let Some(due) = c.periodic_due.filter(|_| c.is_running()) {
             timers.push((due, Timer::Periodic));
         }
         for pending in &c.pending {

@@ -48,6 +48,7 @@ import org.apache.flink.runtime.scheduler.SchedulerBase;
 import org.apache.flink.runtime.scheduler.SchedulerNG;
 import org.apache.flink.runtime.scheduler.VertexEndOfDataListener;
 import org.apache.flink.runtime.scheduler.adaptivebatch.NonAdaptiveExecutionPlanSchedulingContext;
+import org.apache.flink.runtime.executiongraph.failover.ExecutionFailureHandler;
 import org.apache.flink.runtime.scheduler.stopwithsavepoint.StopWithSavepointTerminationHandlerImpl;
 import org.apache.flink.runtime.scheduler.stopwithsavepoint.StopWithSavepointTerminationManager;
 import org.apache.flink.runtime.scheduler.strategy.ExecutionVertexID;
@@ -317,11 +318,36 @@ final class JobMaster {
     }
 
     void handleGlobalFailure(Throwable error) {
+        if (ExecutionFailureHandler.isUnrecoverableError(error)) {
+            // DefaultScheduler.maybeRestartTasks: the failure handler refuses to restart (e.g.
+            // StopWithSavepointStoppingException, FLINK-26783), so the job fails.
+            failJob(error);
+            return;
+        }
         Set<ExecutionVertexID> all = new LinkedHashSet<>();
         for (ExecutionVertex ev : allVertices()) {
             all.add(ev.getID());
         }
         restartTasksWithDelay(all, true);
+    }
+
+    /**
+     * SchedulerBase.failJob: every vertex's version moves on (restarts already queued are
+     * dropped), then ExecutionGraph.failJob: FAILING, every execution cancelled (the
+     * TaskManagers confirm at once), FAILED.
+     */
+    private void failJob(Throwable error) {
+        for (ExecutionVertex ev : allVertices()) {
+            versions.put(ev.getID(), versions.getOrDefault(ev.getID(), 0L) + 1);
+        }
+        waitingForRestart.clear();
+        graph.failJob(error, s.clock.absoluteTimeMillis());
+        for (ExecutionVertex ev : allVertices()) {
+            Execution e = ev.getCurrentExecutionAttempt();
+            if (e.getState() == ExecutionState.CANCELING) {
+                report(e, ExecutionState.CANCELED);
+            }
+        }
     }
 
     private void restartTasksWithDelay(Set<ExecutionVertexID> toRestart, boolean global) {

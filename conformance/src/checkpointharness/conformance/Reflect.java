@@ -122,6 +122,11 @@ final class Reflect {
         }
     }
 
+    /** The coordinator's live periodic trigger (`currentPeriodicTrigger`), or null. */
+    static Object currentPeriodicTrigger(CheckpointCoordinator coordinator) {
+        return coordinator == null ? null : getField(coordinator, "currentPeriodicTrigger");
+    }
+
     /** The checkpoint id a CheckpointCoordinator$CheckpointCanceller belongs to, or -1. */
     static long cancellerId(Runnable canceller) {
         Object pc = getField(canceller, "pendingCheckpoint");

@@ -849,7 +849,10 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
         }
         String n = r.getClass().getName();
         if (n.endsWith("CheckpointCoordinator$ScheduledTrigger")) {
-            return "periodic";
+            // A trigger superseded without being cancelled (startCheckpointScheduler over a
+            // trigger re-armed by setIsProcessingBacklog while the scheduler was stopped): its
+            // run() returns at once because it is no longer currentPeriodicTrigger.
+            return r == Reflect.currentPeriodicTrigger(jm.coordinator) ? "periodic" : "stale_periodic";
         }
         if (n.endsWith("CheckpointCoordinator$CheckpointCanceller")) {
             return "timeout";
