@@ -19,7 +19,9 @@ fn the_catalogue_covers_every_layer_with_at_least_twenty_bugs() {
     for bug in Bug::ALL {
         let origin = bug.origin();
         assert!(
-            origin == "textbook" || origin.starts_with("FLINK-"),
+            // "flink-2.3": Flink's own current rule, kept out of the model on purpose
+            // (ARCHITECTURE.md, "Deliberate deviation") and catalogued as a variant.
+            origin == "textbook" || origin == "flink-2.3" || origin.starts_with("FLINK-"),
             "{bug}: origin {origin}"
         );
         assert!(!bug.description().is_empty() && !bug.history().is_empty());
@@ -175,7 +177,11 @@ fn every_bug_is_one_marked_decision() {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 collect(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("bugs.rs") {
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !path.ends_with("bugs.rs")
+                // Conformance switches a variant on for the comparison; only the system decides.
+                && !path.starts_with("src/conformance")
+            {
                 let text = std::fs::read_to_string(&path).expect("readable");
                 out.push((path.display().to_string(), text));
             }

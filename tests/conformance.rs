@@ -79,6 +79,8 @@ const CONFORMING: &[(&str, u64)] = &[
     ("alignment-timeout", 300),
     ("unaligned-union", 300),
     ("at-least-once", 300),
+    // Compared with Flink's end-of-data rule switched on (DELIBERATE_DEVIATIONS).
+    ("savepoints-2pc", 1000),
 ];
 
 /// Divergences found and not yet resolved, asserted as still open so that fixing one is
@@ -95,7 +97,7 @@ fn schedules_of_the_conforming_models_agree_with_real_flink() {
     };
     let mut coverage = Coverage::default();
     for (name, seeds) in CONFORMING {
-        let spec = Spec::embedded(name).expect("embedded");
+        let spec = conformance::compared_spec(Spec::embedded(name).expect("embedded"));
         let (reached, stopped) = sweep(&mut driver, &spec, 0..*seeds);
         println!("{name}: {seeds} schedules conform ({stopped} stopped early)");
         coverage.merge(&reached);
@@ -141,6 +143,40 @@ fn the_open_divergences_are_still_open() {
             verdict.divergence().is_some(),
             "{name} seed {seed} conforms now: the open divergence was resolved; move {name} to \
              CONFORMING and update ARCHITECTURE.md"
+        );
+    }
+}
+
+#[test]
+fn each_deliberate_deviation_is_exactly_flinks_rule() {
+    let Some(mut driver) = driver("each_deliberate_deviation_is_exactly_flinks_rule") else {
+        return;
+    };
+    for (name, rule, seed) in conformance::DELIBERATE_DEVIATIONS {
+        assert!(
+            CONFORMING.iter().any(|(conforming, _)| conforming == name),
+            "{name} deviates on purpose: it is compared with Flink's rule switched on"
+        );
+        // Without Flink's rule the model still diverges there...
+        let spec = Spec::embedded(name).expect("embedded");
+        assert!(!spec.has_bug(*rule));
+        let actions = conformance::schedule(&spec, *seed);
+        let mut coverage = Coverage::default();
+        let verdict = conformance::compare(&mut driver, &spec, &actions, &mut coverage).unwrap();
+        assert!(
+            verdict.divergence().is_some(),
+            "{name} seed {seed} conforms without {}: the deviation is gone; remove it from \
+             DELIBERATE_DEVIATIONS and ARCHITECTURE.md",
+            rule.name()
+        );
+        // ...and with it, the same seed conforms: the deviation is that rule and no other.
+        let spec = conformance::compared_spec(spec);
+        let actions = conformance::schedule(&spec, *seed);
+        let verdict = conformance::compare(&mut driver, &spec, &actions, &mut coverage).unwrap();
+        assert!(
+            verdict.divergence().is_none(),
+            "{name} seed {seed} diverges with {} switched on",
+            rule.name()
         );
     }
 }

@@ -145,7 +145,7 @@ fn events(out: &[CoordinatorOutput]) -> impl Iterator<Item = &CoordinatorEvent> 
 fn allocated(out: &[CoordinatorOutput]) -> Vec<u32> {
     events(out)
         .filter_map(|e| match e {
-            CoordinatorEvent::Allocated(id) => Some(id.0),
+            CoordinatorEvent::Allocated(id, _) => Some(id.0),
             _ => None,
         })
         .collect()

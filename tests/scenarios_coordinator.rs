@@ -74,7 +74,7 @@ use checkpoint_harness::coordinator::failure_manager::{FailureLevel, FailureMana
 use checkpoint_harness::coordinator::store::CompletedCheckpoint;
 use checkpoint_harness::coordinator::{
     Coordinator, CoordinatorContext, CoordinatorEvent, CoordinatorInput, CoordinatorOutput,
-    JobStatus, Outputs, UserRequest,
+    JobStatus, Outputs, TimerTask, UserRequest,
 };
 use checkpoint_harness::ghost::{Ghost, LastStep};
 use checkpoint_harness::protocol::{
@@ -857,7 +857,7 @@ fn cctt_test_stop_periodic_scheduler() {
 
     let periodic = request(SnapshotKind::Checkpoint, true, false, 0);
     assert_eq!(job.c.queue.submit(periodic), Submitted::Queued);
-    job.c.scheduled_trigger_requests = 1;
+    job.c.timer_queue.push(TimerTask::ExecuteQueuedRequest);
     // No trigger phase is in progress, so this step only runs the queued pass.
     let out = job.step(CoordinatorInput::TriggerPhaseDone);
     assert_eq!(
@@ -1055,7 +1055,8 @@ fn cct_test_schedule_trigger_request_during_shutdown() {
     }
     assert_eq!(job.c.job, JobStatus::Finished);
     let before = job.c.clone();
-    job.c.scheduled_trigger_requests = 2;
+    job.c.timer_queue.push(TimerTask::ExecuteQueuedRequest);
+    job.c.timer_queue.push(TimerTask::ExecuteQueuedRequest);
     let out = job.step(CoordinatorInput::TriggerPhaseDone);
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(job.c, before, "the scheduled passes ran and did nothing");

@@ -47,6 +47,13 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
         }
         None => (load_model(args.model.as_deref(), &args.bugs.bugs)?.0, None),
     };
+    // Where the model deviates from Flink on purpose, Flink's own rule is switched on for the
+    // generated schedules (ARCHITECTURE.md, "Deliberate deviations"); a trace keeps its model.
+    let spec = if actions_of_trace.is_none() {
+        conformance::compared_spec(spec)
+    } else {
+        spec
+    };
     let range = parse_range(&args.seeds)?;
     let mut driver = FlinkDriver::start(args.flink_dist.as_deref()).map_err(|why| {
         InputError::new(

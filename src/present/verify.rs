@@ -743,7 +743,7 @@ pub fn conformance(plan: &Plan, limit: Duration, clock: &dyn Clock) -> Conforman
     let mut result = ConformanceResult::default();
     let mut coverage = Coverage::default();
     'models: for spec in Spec::all_embedded() {
-        let spec = spec.with_bugs(injected);
+        let spec = crate::conformance::compared_spec(spec.with_bugs(injected));
         let first_open = CONFORMANCE_OPEN
             .iter()
             .find(|(name, _)| *name == spec.name)

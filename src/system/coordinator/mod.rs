@@ -740,7 +740,13 @@ impl Coordinator {
         // checkpoint completing before the synchronous savepoint makes every task ignore the
         // savepoint's completion (`StreamTask.notifyCheckpointComplete` drops ids not newer than
         // the last one), and the stop never finishes.
-        if self.job != JobStatus::Running {
+        let stopping = matches!(
+            self.job,
+            JobStatus::StoppingWithSavepoint | JobStatus::Suspending
+        );
+        // BUG end-of-data-checkpoint-while-stopping: Flink 2.3's rule, kept as a variant.
+        let flink_rule = stopping && ctx.spec.has_bug(Bug::EndOfDataCheckpointWhileStopping);
+        if self.job != JobStatus::Running && !flink_rule {
             return;
         }
         if !self.end_of_data_requested && self.end_of_data_tasks == ctx.spec.all_tasks() {

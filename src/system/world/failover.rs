@@ -51,6 +51,7 @@ impl Step<'_> {
         self.world.coordinator =
             Coordinator::resumed_from(spec, self.world.now, savepoint.clone(), attempt);
         self.world.ghost.coordinator_replaced();
+        self.world.ghost.resumed_as_new_job(savepoint.id);
         self.world.ghost.failover_cause();
         self.note(StepEvent::Resumed { from: savepoint.id });
         self.observe(CoordinatorEvent::Restored {

@@ -341,6 +341,19 @@ impl Ghost {
         self.last_completed_at = 0;
     }
 
+    /// A job resumed from a savepoint is a new job: its ids start after the savepoint's (Flink
+    /// sets the new counter to the savepoint's id + 1) and may repeat ids the old job used after
+    /// it, so what the ghost keeps per id starts afresh, and its failure manager has seen no
+    /// success yet.
+    pub fn resumed_as_new_job(&mut self, savepoint: CheckpointId) {
+        self.highest_allocated = savepoint;
+        self.aborted.clear();
+        self.abort_notified.clear();
+        self.sync_savepoints.clear();
+        self.awaited.clear();
+        self.expected_last_success = CheckpointId::default();
+    }
+
     /// The request decider's rules (reference §1.6), restated for the oracle from what one
     /// coordinator input did to the queue, not from the decider's own comparator:
     /// - order: savepoints first, then forced requests, then user before periodic, then older
