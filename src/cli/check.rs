@@ -51,6 +51,9 @@ pub struct Args {
     /// Keep the first counterexample found instead of searching for the shortest.
     #[arg(long)]
     no_shortest: bool,
+    /// Explore every enabled action in every state (turn partial-order reduction off).
+    #[arg(long)]
+    no_reduction: bool,
     #[command(flatten)]
     injected: InjectedBugs,
     #[command(flatten)]
@@ -95,7 +98,16 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
         },
     };
     let out_dir = args.traces.resolve()?;
-    run_check(spec, extra, options, limits, &out_dir, args.output.format)
+    let reduce = check::REDUCTION_DEFAULT && !args.no_reduction;
+    run_check(
+        spec,
+        extra,
+        options,
+        limits,
+        reduce,
+        &out_dir,
+        args.output.format,
+    )
 }
 
 fn run_check(
@@ -103,12 +115,13 @@ fn run_check(
     extra: BugSet,
     options: CheckOptions,
     limits: Limits,
+    reduce: bool,
     out_dir: &str,
     format: Format,
 ) -> Result<ExitCode, InputError> {
     let spec = Arc::new(spec);
     let bar = spinner(format == Format::Text, None);
-    let summary = check::check_limited(spec.clone(), options, limits, &mut |p| {
+    let summary = check::check_with(spec.clone(), options, limits, reduce, &mut |p| {
         bar.set_message(format!(
             "states {}  unique {}  depth {}  {:.0} states/s",
             p.total,
@@ -279,6 +292,16 @@ fn print_check_summary(
             "off (no interchangeable subtasks)"
         }
     );
+    println!(
+        "partial-order reduction {}",
+        if summary.reduction {
+            "on (--no-reduction turns it off)"
+        } else if checkpoint_harness::explore::reduction::Reduction::new(spec).applies() {
+            "off (--no-reduction)"
+        } else {
+            "off (it never applies to this model: see src/explore/reduction.rs)"
+        }
+    );
     if !spec.bugs.is_empty() {
         let bugs: Vec<&str> = spec.bugs.iter().map(|b| b.name()).collect();
         println!("injected bugs: {}", bugs.join(", "));
@@ -379,6 +402,7 @@ fn check_json(
         "strategy": if summary.strategy == Strategy::Dfs { "dfs" } else { "bfs" },
         "threads": summary.threads,
         "symmetry": summary.symmetry,
+        "reduction": summary.reduction,
         "unique_states": summary.unique_states,
         "total_states": summary.total_states,
         "max_depth": summary.max_depth,

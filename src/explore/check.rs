@@ -12,6 +12,7 @@
 //! a shortest counterexample (a single-threaded breadth-first search for the violated property,
 //! bounded by the depth-first counterexample's length), and a canonical symmetry representative.
 
+use crate::explore::reduction::Reduction;
 use crate::explore::symmetry;
 use crate::oracle::invariants::{self, Kind, Oracle, PROPERTIES};
 use crate::system::spec::Spec;
@@ -36,16 +37,30 @@ pub struct CheckModel {
     outgrown: Arc<AtomicBool>,
     /// Symmetry groups; states are replaced by their canonical representative (empty: off).
     groups: Arc<Vec<symmetry::Group>>,
+    /// Partial-order reduction (`None`: every enabled action is explored).
+    reduction: Option<Arc<Reduction>>,
 }
 
 impl CheckModel {
     pub fn new(spec: Arc<Spec>, registered: Vec<usize>, symmetric: bool) -> CheckModel {
+        CheckModel::with_reduction(spec, registered, symmetric, false)
+    }
+
+    /// [`CheckModel::new`], with partial-order reduction on or off (see `reduction`).
+    pub fn with_reduction(
+        spec: Arc<Spec>,
+        registered: Vec<usize>,
+        symmetric: bool,
+        reduce: bool,
+    ) -> CheckModel {
         let oracle = Arc::new(Oracle::new(&spec));
         let groups = if symmetric {
             symmetry::groups(&spec)
         } else {
             Vec::new()
         };
+        let reduction = Reduction::new(&spec);
+        let reduction = (reduce && reduction.applies()).then(|| Arc::new(reduction));
         CheckModel {
             spec,
             oracle,
@@ -53,6 +68,7 @@ impl CheckModel {
             stop: Arc::new(AtomicBool::new(false)),
             outgrown: Arc::new(AtomicBool::new(false)),
             groups: Arc::new(groups),
+            reduction,
         }
     }
 
@@ -151,7 +167,11 @@ impl Model for CheckModel {
     }
 
     fn actions(&self, state: &World, actions: &mut Vec<Action>) {
-        actions.extend(world::enabled(&self.spec, state));
+        let enabled = world::enabled(&self.spec, state);
+        match &self.reduction {
+            Some(reduction) => actions.extend(reduction.ample(&self.spec, state, enabled)),
+            None => actions.extend(enabled),
+        }
     }
 
     fn next_state(&self, state: &World, action: Action) -> Option<World> {
@@ -403,6 +423,8 @@ pub struct Summary {
     pub strategy: Strategy,
     pub threads: usize,
     pub symmetry: bool,
+    /// Whether partial-order reduction was in force (asked for, and applicable to the model).
+    pub reduction: bool,
     /// The largest resident memory seen (bytes), where the system says.
     pub peak_memory: Option<u64>,
     /// The memory bound in force.
@@ -425,17 +447,33 @@ pub fn check(
     check_limited(spec, options, Limits::default(), progress)
 }
 
-/// Explores the model within `limits`.
+/// Explores the model within `limits`, with partial-order reduction as [`REDUCTION_DEFAULT`].
 pub fn check_limited(
     spec: Arc<Spec>,
     options: CheckOptions,
     limits: Limits,
     progress: &mut dyn FnMut(Progress),
 ) -> Summary {
+    check_with(spec, options, limits, REDUCTION_DEFAULT, progress)
+}
+
+/// Whether `check` reduces by default (`check --no-reduction` turns it off).
+pub const REDUCTION_DEFAULT: bool = true;
+
+/// Explores the model within `limits`, with partial-order reduction on or off (`reduce`; it is
+/// off anyway on models where it never applies, see `reduction`).
+pub fn check_with(
+    spec: Arc<Spec>,
+    options: CheckOptions,
+    limits: Limits,
+    reduce: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Summary {
     let started = Instant::now();
     let registered = CheckModel::all_properties(&spec);
     let symmetry = options.symmetry && symmetry::applies(&spec);
-    let model = CheckModel::new(spec.clone(), registered.clone(), symmetry);
+    let model = CheckModel::with_reduction(spec.clone(), registered.clone(), symmetry, reduce);
+    let reduced = model.reduction.is_some();
     let translate = model.clone();
     let stop = model.stop.clone();
     let outgrown = model.outgrown.clone();
@@ -592,6 +630,7 @@ pub fn check_limited(
         strategy: options.strategy,
         threads: options.threads,
         symmetry,
+        reduction: reduced,
         peak_memory: (watch.peak_memory > 0).then_some(watch.peak_memory),
         max_memory: limits.max_memory,
     }
