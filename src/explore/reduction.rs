@@ -113,7 +113,10 @@ use crate::system::world::{self, Action, Rpc, RpcKey, RpcKind, World};
 /// What the reduction precomputes about one model.
 #[derive(Clone, Debug)]
 pub struct Reduction {
-    /// Whether the model-level part of R holds (no-op RPC deliveries may be reduced).
+    /// Whether the model-level part of N holds (no-op RPC deliveries to the coordinator may be
+    /// reduced).
+    no_ops: bool,
+    /// Whether the model-level part of R holds (no-op notifications may be reduced too).
     restore_free: bool,
     /// Whether the model-level part of S holds as well (record deliveries may be reduced).
     records: bool,
@@ -124,6 +127,7 @@ impl Reduction {
     pub fn new(spec: &Spec) -> Reduction {
         let restore_free = model_restore_free(spec);
         Reduction {
+            no_ops: model_no_ops(spec),
             restore_free,
             records: restore_free && model_time_free(spec),
         }
@@ -131,23 +135,27 @@ impl Reduction {
 
     /// Whether any state of this model can be reduced.
     pub fn applies(&self) -> bool {
-        self.restore_free
+        self.no_ops
     }
 
     /// The actions to explore at `world`: a persistent subset of `enabled` (the full list where
     /// no reduced set qualifies).
     pub fn ample(&self, spec: &Spec, world: &World, enabled: Vec<Action>) -> Vec<Action> {
-        if !self.restore_free || enabled.len() <= 1 || !restore_free(spec, world) {
+        if !self.no_ops
+            || enabled.len() <= 1
+            || world.used.coordinator_failovers < spec.faults.coordinator_failovers
+        {
             return enabled;
         }
+        let restore_free = self.restore_free && restore_free(spec, world);
         for action in &enabled {
             if let Action::DeliverRpc { rpc } = *action {
-                if no_op_forever(spec, world, rpc) {
+                if no_op_forever(spec, world, rpc, restore_free) {
                     return vec![*action];
                 }
             }
         }
-        if self.records {
+        if self.records && restore_free {
             for task in spec.task_ids() {
                 if let Some(ample) = record_deliveries(spec, world, &enabled, task) {
                     return ample;
@@ -156,6 +164,15 @@ impl Reduction {
         }
         enabled
     }
+}
+
+/// The model-level part of N: no resume (which would reuse checkpoint ids and restart a
+/// finished job), and so few restarts that the job attempt (a `u8`) never wraps around to an
+/// old attempt's number.
+fn model_no_ops(spec: &Spec) -> bool {
+    spec.user.stop_with_savepoint == 0
+        && spec.checkpointing.tolerable_failures.is_none()
+        && (spec.faults.task_crashes as u32 + spec.faults.coordinator_failovers as u32) < 200
 }
 
 /// The model-level part of R: nothing but a crash or a JobManager failover can restore, cancel
@@ -195,7 +212,7 @@ fn restore_free(spec: &Spec, world: &World) -> bool {
 /// N: delivering the RPC named `key` changes nothing but the RPCs in flight here, and (by its
 /// kind and the state, see the module doc) in every state reachable from here, and no fault
 /// can remove or change it first.
-fn no_op_forever(spec: &Spec, world: &World, key: RpcKey) -> bool {
+fn no_op_forever(spec: &Spec, world: &World, key: RpcKey, restore_free: bool) -> bool {
     let (budget, used) = (spec.faults, world.used);
     let losable = matches!(
         key.kind,
@@ -223,12 +240,16 @@ fn no_op_forever(spec: &Spec, world: &World, key: RpcKey) -> bool {
         }
         RpcKind::EndOfData | RpcKind::TaskFinished => key.attempt != c.attempt,
         RpcKind::Decline => !c.is_running() || settled(key.checkpoint),
-        RpcKind::NotifyComplete | RpcKind::NotifyAborted => {
+        // A restore removes RPCs to tasks: only where none can happen any more.
+        RpcKind::NotifyComplete | RpcKind::NotifyAborted if restore_free => {
             let task = world.task(key.task);
             task.status == TaskStatus::Finished
                 || (key.kind == RpcKind::NotifyComplete && key.checkpoint <= task.latest_completed)
         }
-        RpcKind::Trigger | RpcKind::TaskFailed => false,
+        RpcKind::NotifyComplete
+        | RpcKind::NotifyAborted
+        | RpcKind::Trigger
+        | RpcKind::TaskFailed => false,
     };
     if !forever {
         return false;
