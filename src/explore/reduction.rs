@@ -1,109 +1,136 @@
 //! Partial-order reduction for the exhaustive checker: at each state, a persistent ("ample") subset
 //! of the enabled actions, where that is sound for every property the checker registers, instead
-//! of all of them. `check --no-reduction` turns it off.
+//! of all of them. `check --no-reduction` turns it off. The choice is a pure function of the state
+//! (no stack, no visited set), so the reduced graph and its state count do not depend on the
+//! search order or the number of threads.
 //!
 //! # What is reduced
 //!
-//! Only one kind of action ever forms a reduced ample set: delivering a *record* at the head of a
-//! channel to a running task ("record deliveries"). At a state `s` the reduction looks at the
-//! tasks in id order and, for the first task `t` that qualifies, explores only `R_t`, the enabled
-//! record deliveries into `t`; everything else enabled at `s` is deferred. Otherwise `s` is fully
-//! expanded. A task qualifies when all of the following hold (each is checked at `s`):
+//! Two kinds of reduced sets, tried in this order; a state where neither qualifies is fully
+//! expanded.
 //!
-//! - **S, the state is stable** (spec-level: no stop-with-savepoint budget, unlimited tolerable
-//!   failures, aligned or at-least-once mode with no alignment timeout, channels following the
-//!   topological order; state-level: the task-crash and JobManager-failover budgets are used up
-//!   and no task-failure report is in flight). From a stable state no restore, job cancellation
-//!   or resume can happen any more: a restore needs a task-failure report (sent only by a crash,
-//!   or by a task failing on the abort of its synchronous savepoint, and there are none), a
-//!   failure manager that fails the job (never with unlimited tolerance, except for a task-level
-//!   failure of a synchronous savepoint), a JobManager failover or a resume (neither possible).
-//!   Cancelling the job and resuming need stop-with-savepoint. Stability is kept by every step
-//!   (budgets only grow, nothing sends a failure report). In a stable state the coordinator's
-//!   actions (RPCs delivered to it, the end of its trigger phase, timers, user requests) and the
-//!   remaining faults (a lost RPC, a declined snapshot, a failed storage write) touch only the
-//!   coordinator, the savepoint, the storage fault flag, the ghost, the clock and the RPCs in
-//!   flight, never a task, a channel or the external system; and with no alignment timeout no
-//!   task reads the clock (only `passively_timed_out` and the alignment timers do, and both need
-//!   a timeoutable barrier).
-//! - **I, every input of `t` is settled**: each input channel of `t` either has a record at its
-//!   head and is delivered by `R_t`, or is blocked by `t`'s alignment, or has ended at `t`
-//!   (its end of partition was consumed). With no unaligned barriers there are no priority
-//!   deliveries.
+//! **N, a no-op RPC delivery, alone.** The first enabled RPC delivery whose step changes nothing
+//! but removing that RPC, here and in every state reachable from here. Which ones qualify is
+//! decided by kind, from the coordinator's and tasks' step functions:
+//!
+//! - an acknowledgement, end-of-data or finished report of an older job attempt (every one of
+//!   them is dropped on an attempt mismatch before anything is touched);
+//! - an acknowledgement while the job is not running, or for a checkpoint that is settled (below
+//!   the id counter and not pending), or from a task the pending checkpoint no longer waits for;
+//!   a decline while the job is not running or for a settled checkpoint;
+//! - only where no restore can happen any more (R below): a notification to a finished task, or a
+//!   completion notification no newer than the task's latest completed checkpoint.
+//!
+//! It is *forever* a no-op because, with a model-level part of N (no stop-with-savepoint budget,
+//! so no resume, which would reset the id counter and restart a finished job; unlimited
+//! tolerable failures; fewer than 200 crashes and failovers in the budget, so the `u8` attempt
+//! counter cannot wrap back) and the JobManager-failover budget used up (a new leader resets the
+//! id counter and drops every RPC): the attempt only grows, the id counter only grows, a settled
+//! checkpoint stays settled, a pending checkpoint's set of awaited tasks only shrinks, a finished
+//! job stays finished, and (under R) a task's latest completed checkpoint only grows and a
+//! finished task stays finished. The step is checked to be a no-op in the current state by
+//! applying it. And nothing can remove or rewrite it first: the lost-RPC budget must be used up for
+//! a losable kind and the declined-snapshot budget for an acknowledgement; a restore or a job
+//! cancellation keeps every RPC to the coordinator (`retain(!to_task)`), and RPCs to tasks only
+//! qualify under R.
+//!
+//! **R_t, record deliveries into one task.** Where R and S hold, the first task `t` (by id) that
+//! qualifies (I, F, T, V below): every enabled delivery into `t` of a record or end-of-data event
+//! at the head of its channel.
+//!
+//! - **R, no restore any more**: the model-level part of N, the task-crash and failover budgets
+//!   used up, and no task-failure report in flight. A restore needs a task-failure report (sent
+//!   only by a crash, or by a task failing on the abort of its synchronous savepoint, and there
+//!   are none), a failure manager that fails the job (never with unlimited tolerance, except for a
+//!   task-level failure of a synchronous savepoint), a JobManager failover or a resume; cancelling
+//!   the job needs stop-with-savepoint. R is kept by every step. Under R the coordinator's actions
+//!   (RPCs delivered to it, the end of its trigger phase, timers, user requests) and the remaining
+//!   faults (a lost RPC, a declined snapshot, a failed storage write) touch only the coordinator,
+//!   the savepoint, the storage fault flag, the ghost, the clock and the RPCs in flight, never a
+//!   task, a channel or the external system.
+//! - **S, no clock and no overtaking**: aligned or at-least-once mode with no alignment timeout
+//!   (only `passively_timed_out` and the alignment timers read the clock, and both need a
+//!   timeoutable barrier; no barrier is unaligned, so there are no priority deliveries and no
+//!   channel capture), and every channel leads later in the topological order.
+//! - **I, every input of `t` is settled**: each input channel of `t` is delivered by `R_t`, or is
+//!   blocked by `t`'s alignment, or has ended at `t` (its end of partition was consumed).
 //! - **F, no finishing**: for each channel `c` (sender `u`) of `R_t`, `c` holds two events or `u`
 //!   has not reached its end of data. (A task finishes, inside whichever step drains its last
 //!   output, only once it is ready; readiness needs the final checkpoint, which is set only after
-//!   its end of data, and its end of data is broadcast into `c` before that.)
+//!   its end of data, and its end of data is broadcast into `c` first.)
 //! - **T, no trigger for `t`**: no trigger RPC to `t` is in flight. The coordinator triggers only
 //!   tasks without a running predecessor, and `u` runs while `c` is not empty (a task finishes
 //!   only with its outputs drained), so none is sent before `R_t` acts either.
-//! - **V, invisible**: each action of `R_t`, applied at `s`, leaves the coordinator, the ghost
-//!   (but for the last step's completion, which every step clears), the external system, the RPCs
-//!   in flight, the savepoint, the budgets, the clock and every other task exactly as they were,
-//!   records no observation (`LastStep` empty), keeps `t` running, removes one event from its own
-//!   channel and adds events only to `t`'s output channels.
+//! - **V, invisible**: each action of `R_t`, applied here, leaves the coordinator, the ghost (but
+//!   for the last step's completion, which every step clears), the external system, the savepoint,
+//!   the budgets, the clock and every other task as they were, only adds end-of-data reports from
+//!   `t` to the RPCs in flight (their content is their key), records no observation (`LastStep`
+//!   empty), keeps `t` running, removes the head of its own channel and only appends to `t`'s
+//!   output channels.
 //!
 //! # Why it is sound
 //!
 //! *Independence.* Call two actions independent at a state when neither disables the other and
-//! both orders reach the same world. In a stable state, a record delivery `a` on channel `c` into
-//! `t` reads `t`'s state, the head of `c` and the job attempt (constant without a restore), and
-//! writes `t`'s state, the head of `c` and the tails of `t`'s output channels (V). It is therefore
-//! independent of: every action of another task (those write other tasks, pop other channels,
-//! push at channel tails — a pop at the head of a non-empty FIFO and a push at its tail commute —
-//! insert RPCs and external records into sorted multisets, which commute); every coordinator
-//! action and remaining fault (S: they touch nothing `a` reads or writes); and every notification
-//! (complete or aborted) delivered to `t` itself: those write the task's completion bookkeeping,
-//! its pre-committed (not its open) transactions, its abort list and the external system, while a
-//! record only touches the operator's open state and `t`'s outputs (there is no channel capture
-//! without unaligned checkpoints). A record delivery is dependent on the other channel deliveries
-//! into `t` (a join's outputs would be queued in another order), on a trigger RPC to `t`, and on
-//! the faults that the budgets of S exclude.
+//! both orders reach the same world. A no-op delivery (N) writes only the RPC list, by removing
+//! one RPC that no other action reads (others find their own RPC by key; per-pair FIFO only
+//! looks at connection heads, and a removal at the head only enables), and what it reads stays as
+//! it was (above): it is independent of every action but the faults its budgets exclude. Under R
+//! and S, a delivery of a record or end of data on `c` into `t` reads `t`'s state, the head of
+//! `c` and the job attempt (constant without a restore) and writes what V allows. It is
+//! independent of every action of another task (those write other tasks, pop other channels,
+//! append at channel tails, insert RPCs and external records into sorted multisets: a pop at the
+//! head of a non-empty FIFO and a push at its tail commute, as do insertions into a multiset), of
+//! every coordinator action and remaining fault (R: they touch nothing it reads or writes), and of
+//! every notification (complete or aborted) delivered to `t` itself: those write the task's
+//! completion bookkeeping, its pre-committed (not its open) transactions, its abort list and the
+//! external system, while a record only touches the operator's open state and `t`'s outputs, and
+//! end of data only `t`'s end-of-data flags. It is dependent on the other channel deliveries into
+//! `t` (a join's outputs would be queued in another order), on a trigger to `t`, and on crashes
+//! and restores.
 //!
-//! *Persistence (C1).* Along any path from `s` that takes no action of `R_t`, every action is
-//! independent of `R_t`: the only dependent actions are other deliveries into `t` (I: inputs not
-//! in `R_t` are blocked, which only `t`'s own barrier deliveries change, or ended; the channels of
-//! `R_t` stay non-empty, so the same actions stay enabled and no new record delivery appears),
-//! triggers to `t` (T), and restores and crashes (S). F keeps the footprint of `R_t` fixed along
-//! such a path: no action of `R_t` can become the step that finishes its sender. So `R_t` is a
-//! persistent set in the sense of Godefroid.
+//! *Persistence (C1).* Along any path from the state that takes no action of the reduced set,
+//! every action is independent of the set: for N there is nothing to check; for `R_t` the only
+//! dependent actions are other deliveries into `t` (I: inputs not in `R_t` are blocked, which
+//! only `t`'s own barrier deliveries change, or ended; the channels of `R_t` stay non-empty, so
+//! the same deliveries stay enabled and no new one appears), triggers to `t` (T), and crashes and
+//! restores (R). F keeps the footprint of `R_t` fixed along such a path: none of its actions can
+//! become the step that finishes its sender. So each reduced set is persistent (Godefroid).
 //!
-//! *Non-empty (C0).* `R_t` is never empty and a state with an enabled action never gets an empty
-//! ample set, so terminal (quiescent) states are exactly preserved: a persistent set's
-//! selective search reaches every deadlock of the full graph.
+//! *Non-empty (C0).* A reduced set is never empty, so terminal (quiescent) states are exactly
+//! preserved: a selective search with persistent sets reaches every deadlock of the full graph.
 //!
-//! *Visibility (C2).* Every registered safety property reads, besides the world's observations of
-//! the last step (`LastStep`, the ghost's last completion), only the coordinator, the ghost, the
-//! savepoint, the external system, and — when an observation says a restore or a cancellation
-//! marker just happened — the tasks and channels. V makes each reduced action leave all of these
-//! unchanged and observe nothing; restores cannot happen any more (S), and a cancellation marker
-//! is never delivered by a record delivery. The non-vacuity (`sometimes`) properties read only
-//! the coordinator and observations. So a reduced action never turns a property's verdict in
-//! either direction, and the usual argument applies: if the full graph has a path from `s` to a
-//! state violating a safety property (or reaching a `sometimes` goal), either it takes an action
-//! of `R_t` — then commuting that action to the front gives an equally long path from its
-//! successor to the very same state — or it does not, and then the same path from any successor
-//! `a(s)` ends in a state that differs from the old one only in what `a` changed, which no
-//! property reads. The quiescence property (`quiescent-job-finished`) is violated only in
-//! terminal states, which are preserved (C0, and a terminal state leaves no room for the second
-//! case).
+//! *Visibility (C2).* Every registered safety property reads, besides the observations of the last
+//! step (`LastStep`, the ghost's last completion), only the coordinator, the ghost, the savepoint,
+//! the external system, and, when an observation says a restore or a cancellation marker just
+//! happened, the tasks and channels; none reads the RPCs in flight. The non-vacuity (`sometimes`)
+//! properties read only the coordinator and observations. A reduced action changes none of these
+//! and observes nothing (N: checked by applying it; `R_t`: V), restores cannot happen where `R_t`
+//! is used (R), and a cancellation marker is never a record or end of data. So the usual argument
+//! applies: if the full graph has a path from a state to one violating a safety property (or
+//! reaching a `sometimes` goal), either the path takes an action of the reduced set, and
+//! commuting it to the front gives an equally long path from its successor to the very same
+//! state, or it does not, and then the same path from the successor ends in a state that differs
+//! from the old one only in what the reduced action changed, which no property reads. The
+//! quiescence property (`quiescent-job-finished`) is violated only in terminal states, which are
+//! preserved (C0; a terminal state leaves no room for the second case, since a reduced action
+//! stays enabled along the path).
 //!
 //! *Cycles (C3).* The second case never repeats forever, because reduced steps alone cannot
-//! cycle: a record delivery into `t` removes one event from a channel into `t` and adds events only
-//! to channels out of `t` (V), which lead later in the topological order (S). The vector "events
-//! queued into the tasks at each topological position", compared position by position from the
-//! sources, strictly decreases with every reduced step, so every cycle of the reduced graph
-//! passes through a fully expanded state. This is a static proviso: it holds for any search order
-//! (depth-first, breadth-first, several threads) and needs no stack or visited set, so the
-//! reduced graph, and its state count, are a deterministic function of the model.
+//! cycle: a no-op delivery removes one RPC and changes nothing else; a delivery into `t` removes
+//! one event from a channel into `t` and adds events only to channels out of `t` (V), which lead
+//! later in the topological order (S). The pair (events queued into the tasks at each
+//! topological position, compared position by position from the sources; then the number of RPCs
+//! in flight), compared lexicographically, strictly decreases with every reduced step, so every
+//! cycle of the reduced graph passes through a fully expanded state. This static proviso holds
+//! for every search order (depth-first, breadth-first, several threads).
 //!
-//! *Symmetry.* Every condition above is stated per task and channel and is invariant under the
-//! permutations of interchangeable subtasks, as are the properties, so reducing the canonical
+//! *Symmetry.* Every condition above is stated per task, channel and RPC and is invariant under
+//! the permutations of interchangeable subtasks, as are the properties, so reducing the canonical
 //! representatives explores a quotient of a sound reduced graph.
 //!
-//! Counterexamples from a reduced search are real paths of the world: `tests/reduction.rs`
-//! replays them in the simulator's replay and compares verdicts with and without reduction over
-//! the bug catalogue.
+//! Measured, not only argued: `tests/reduction.rs` compares every property's status with and
+//! without reduction on small models, compares the two searches over the bug catalogue and replays
+//! the reduced counterexamples; `benches/reduction.rs` reports the state counts for every model.
 
 use crate::system::protocol::{ChannelEvent, ChannelId, CheckpointId, TaskId};
 use crate::system::spec::{CheckpointMode, Spec};
