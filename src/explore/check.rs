@@ -10,7 +10,10 @@
 //! or leaves open: the time limit (a stop flag read by `within_boundary`, since stateright ignores
 //! its timeout on one thread), the verdict (a run cut short by a bound is partial, never a pass),
 //! a shortest counterexample (a single-threaded breadth-first search for the violated property,
-//! bounded by the depth-first counterexample's length), and a canonical symmetry representative.
+//! bounded by the depth-first counterexample's length), a canonical symmetry representative, and
+//! partial-order reduction: `actions()` returns a persistent subset of the enabled actions
+//! (`reduction`; on by default, [`REDUCTION_DEFAULT`], and off for the shortest-counterexample
+//! search, which stays a breadth-first search of the whole graph).
 
 use crate::explore::reduction::Reduction;
 use crate::explore::symmetry;
@@ -457,7 +460,9 @@ pub fn check_limited(
     check_with(spec, options, limits, REDUCTION_DEFAULT, progress)
 }
 
-/// Whether `check` reduces by default (`check --no-reduction` turns it off).
+/// Whether `check` reduces by default (`check --no-reduction` turns it off). On: measured on the
+/// default model, 558,215 unique states instead of 5,784,958 at the same verdict and property
+/// statuses, and several times faster; `benches/reduction.rs` reports every model.
 pub const REDUCTION_DEFAULT: bool = true;
 
 /// Explores the model within `limits`, with partial-order reduction on or off (`reduce`; it is
