@@ -235,3 +235,54 @@ fn reduced_and_unreduced_searches_catch_the_same_catalogued_bugs() {
     assert!(compared >= 5, "only {compared} bugs compared");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn on_tiny_models_every_catalogued_bug_is_caught_by_both_searches_or_by_neither() {
+    let mut failures = Vec::new();
+    let broadcast = Spec::parse("broadcast-small", SMALL_BROADCAST).expect("valid");
+    let short = broadcast.text.replace("\ntime = 10", "\ntime = 5");
+    let tiny = [
+        default_without_periodic(),
+        Spec::parse("broadcast-small-short", &short).expect("valid"),
+    ];
+    let mut caught = 0;
+    for base in &tiny {
+        for bug in Bug::ALL {
+            let spec = Arc::new(base.clone().with_bugs(BugSet::of(&[*bug])));
+            let options = CheckOptions {
+                threads: 1,
+                shortest: false,
+                ..CheckOptions::default()
+            };
+            let reduced = run(&spec, options, true);
+            let full = run(&spec, options, false);
+            let violated = |s: &Summary| matches!(s.verdict, Verdict::Violated { .. });
+            let partial = |s: &Summary| matches!(s.verdict, Verdict::Partial { .. });
+            if partial(&reduced) || partial(&full) {
+                failures.push(format!("{} {bug}: a search did not complete", base.name));
+            } else if violated(&reduced) != violated(&full) {
+                failures.push(format!(
+                    "{} {bug}: reduced {:?}, unreduced {:?}",
+                    base.name, reduced.verdict, full.verdict
+                ));
+            } else if !violated(&full) && statuses(&reduced) != statuses(&full) {
+                failures.push(format!(
+                    "{} {bug}: property statuses differ: {:?} / {:?}",
+                    base.name,
+                    statuses(&reduced),
+                    statuses(&full)
+                ));
+            }
+            caught += usize::from(violated(&full));
+        }
+    }
+    eprintln!(
+        "{caught} of {} bug runs violate a property, each in both searches",
+        tiny.len() * Bug::ALL.len()
+    );
+    assert!(
+        caught >= 5,
+        "only {caught} bug runs violate: the test shows little"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
