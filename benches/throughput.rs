@@ -84,6 +84,7 @@ fn checker(spec: &Spec, threads: usize, limit: Duration) -> (usize, usize, f64, 
         time_limit: Some(limit),
         symmetry: true,
         shortest: true,
+        reduction: check::REDUCTION_DEFAULT,
     };
     let started = Instant::now();
     let summary = check::check(Arc::new(spec.clone()), options, &mut |_| {});

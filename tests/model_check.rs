@@ -25,6 +25,7 @@ fn bounded(max_states: usize) -> CheckOptions {
         time_limit: Some(Duration::from_secs(300)),
         symmetry: true,
         shortest: true,
+        reduction: check::REDUCTION_DEFAULT,
     }
 }
 

@@ -11,7 +11,7 @@ use checkpoint_harness::check::{
     self, CheckOptions, Limits, ShortestSearch, Status, Strategy, Summary, Verdict,
 };
 use checkpoint_harness::error::InputError;
-use checkpoint_harness::invariants::Kind;
+use checkpoint_harness::invariants::{Kind, Oracle};
 use checkpoint_harness::sim;
 use checkpoint_harness::spec::Spec;
 use checkpoint_harness::trace::{Expected, Origin, Trace};
@@ -51,6 +51,9 @@ pub struct Args {
     /// Keep the first counterexample found instead of searching for the shortest.
     #[arg(long)]
     no_shortest: bool,
+    /// Explore every enabled action in every state (turn partial-order reduction off).
+    #[arg(long)]
+    no_reduction: bool,
     #[command(flatten)]
     injected: InjectedBugs,
     #[command(flatten)]
@@ -87,6 +90,7 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
             .transpose()?,
         symmetry: args.symmetry,
         shortest: !args.no_shortest,
+        reduction: check::REDUCTION_DEFAULT && !args.no_reduction,
     };
     let limits = Limits {
         max_memory: match &args.max_memory {
@@ -108,7 +112,8 @@ fn run_check(
 ) -> Result<ExitCode, InputError> {
     let spec = Arc::new(spec);
     let bar = spinner(format == Format::Text, None);
-    let summary = check::check_limited(spec.clone(), options, limits, &mut |p| {
+    let oracle = Oracle::new(&spec);
+    let summary = check::check_with(spec.clone(), oracle, options, limits, &mut |p| {
         bar.set_message(format!(
             "states {}  unique {}  depth {}  {:.0} states/s",
             p.total,
@@ -279,6 +284,16 @@ fn print_check_summary(
             "off (no interchangeable subtasks)"
         }
     );
+    println!(
+        "partial-order reduction {}",
+        if summary.reduction {
+            "on (--no-reduction turns it off)"
+        } else if checkpoint_harness::explore::reduction::Reduction::new(spec).applies() {
+            "off (--no-reduction)"
+        } else {
+            "off (it never applies to this model: see src/explore/reduction.rs)"
+        }
+    );
     if !spec.bugs.is_empty() {
         let bugs: Vec<&str> = spec.bugs.iter().map(|b| b.name()).collect();
         println!("injected bugs: {}", bugs.join(", "));
@@ -379,6 +394,7 @@ fn check_json(
         "strategy": if summary.strategy == Strategy::Dfs { "dfs" } else { "bfs" },
         "threads": summary.threads,
         "symmetry": summary.symmetry,
+        "reduction": summary.reduction,
         "unique_states": summary.unique_states,
         "total_states": summary.total_states,
         "max_depth": summary.max_depth,

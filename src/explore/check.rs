@@ -10,8 +10,12 @@
 //! or leaves open: the time limit (a stop flag read by `within_boundary`, since stateright ignores
 //! its timeout on one thread), the verdict (a run cut short by a bound is partial, never a pass),
 //! a shortest counterexample (a single-threaded breadth-first search for the violated property,
-//! bounded by the depth-first counterexample's length), and a canonical symmetry representative.
+//! bounded by the depth-first counterexample's length), a canonical symmetry representative, and
+//! partial-order reduction: `actions()` returns a persistent subset of the enabled actions
+//! (`reduction`; on by default, [`REDUCTION_DEFAULT`], and off for the shortest-counterexample
+//! search, which stays a breadth-first search of the whole graph).
 
+use crate::explore::reduction::Reduction;
 use crate::explore::symmetry;
 use crate::oracle::invariants::{self, Kind, Oracle};
 use crate::system::spec::Spec;
@@ -36,20 +40,37 @@ pub struct CheckModel {
     outgrown: Arc<AtomicBool>,
     /// Symmetry groups; states are replaced by their canonical representative (empty: off).
     groups: Arc<Vec<symmetry::Group>>,
+    /// Partial-order reduction (`None`: every enabled action is explored).
+    reduction: Option<Arc<Reduction>>,
 }
 
 impl CheckModel {
+    /// A model without partial-order reduction (the Explorer and the shortest-counterexample
+    /// search see the whole graph).
     pub fn new(
         spec: Arc<Spec>,
         oracle: Arc<Oracle>,
         registered: Vec<usize>,
         symmetric: bool,
     ) -> CheckModel {
+        CheckModel::with_reduction(spec, oracle, registered, symmetric, false)
+    }
+
+    /// [`CheckModel::new`], with partial-order reduction on or off (see `reduction`).
+    pub fn with_reduction(
+        spec: Arc<Spec>,
+        oracle: Arc<Oracle>,
+        registered: Vec<usize>,
+        symmetric: bool,
+        reduce: bool,
+    ) -> CheckModel {
         let groups = if symmetric {
             symmetry::groups(&spec)
         } else {
             Vec::new()
         };
+        let reduction = Reduction::new(&spec);
+        let reduction = (reduce && reduction.applies()).then(|| Arc::new(reduction));
         CheckModel {
             spec,
             oracle,
@@ -57,6 +78,7 @@ impl CheckModel {
             stop: Arc::new(AtomicBool::new(false)),
             outgrown: Arc::new(AtomicBool::new(false)),
             groups: Arc::new(groups),
+            reduction,
         }
     }
 
@@ -156,7 +178,11 @@ impl Model for CheckModel {
     }
 
     fn actions(&self, state: &World, actions: &mut Vec<Action>) {
-        actions.extend(world::enabled(&self.spec, state));
+        let enabled = world::enabled(&self.spec, state);
+        match &self.reduction {
+            Some(reduction) => actions.extend(reduction.ample(&self.spec, state, enabled)),
+            None => actions.extend(enabled),
+        }
     }
 
     fn next_state(&self, state: &World, action: Action) -> Option<World> {
@@ -296,6 +322,8 @@ pub struct CheckOptions {
     pub symmetry: bool,
     /// After a violation, search breadth-first for the shortest counterexample.
     pub shortest: bool,
+    /// Partial-order reduction (`check --no-reduction` turns it off; see `reduction`).
+    pub reduction: bool,
 }
 
 impl Default for CheckOptions {
@@ -313,6 +341,7 @@ impl Default for CheckOptions {
             // turns it on.
             symmetry: false,
             shortest: true,
+            reduction: REDUCTION_DEFAULT,
         }
     }
 }
@@ -408,6 +437,8 @@ pub struct Summary {
     pub strategy: Strategy,
     pub threads: usize,
     pub symmetry: bool,
+    /// Whether partial-order reduction was in force (asked for, and applicable to the model).
+    pub reduction: bool,
     /// The largest resident memory seen (bytes), where the system says.
     pub peak_memory: Option<u64>,
     /// The memory bound in force.
@@ -430,7 +461,7 @@ pub fn check(
     check_limited(spec, options, Limits::default(), progress)
 }
 
-/// Explores the model within `limits`.
+/// Explores the model within `limits`, with partial-order reduction as [`REDUCTION_DEFAULT`].
 pub fn check_limited(
     spec: Arc<Spec>,
     options: CheckOptions,
@@ -441,8 +472,15 @@ pub fn check_limited(
     check_with(spec, oracle, options, limits, progress)
 }
 
+/// Whether `check` reduces by default (`check --no-reduction` turns it off). On: measured on the
+/// default model, 558,215 unique states instead of 5,784,958 at the same verdict and property
+/// statuses, and several times faster; `benches/reduction.rs` reports every model.
+pub const REDUCTION_DEFAULT: bool = true;
+
 /// Explores the model within `limits`, checking `oracle`'s properties (the built-in table plus
-/// any added with [`Oracle::with_property`]).
+/// any added with [`Oracle::with_property`]), with partial-order reduction as
+/// `options.reduction` says (it is off anyway on models where it never applies, see
+/// `reduction`).
 pub fn check_with(
     spec: Arc<Spec>,
     oracle: Oracle,
@@ -454,7 +492,14 @@ pub fn check_with(
     let oracle = Arc::new(oracle);
     let registered = CheckModel::all_properties(&spec, &oracle);
     let symmetry = options.symmetry && symmetry::applies(&spec);
-    let model = CheckModel::new(spec.clone(), oracle.clone(), registered.clone(), symmetry);
+    let model = CheckModel::with_reduction(
+        spec.clone(),
+        oracle.clone(),
+        registered.clone(),
+        symmetry,
+        options.reduction,
+    );
+    let reduced = model.reduction.is_some();
     let translate = model.clone();
     let stop = model.stop.clone();
     let outgrown = model.outgrown.clone();
@@ -611,6 +656,7 @@ pub fn check_with(
         strategy: options.strategy,
         threads: options.threads,
         symmetry,
+        reduction: reduced,
         peak_memory: (watch.peak_memory > 0).then_some(watch.peak_memory),
         max_memory: limits.max_memory,
     }

@@ -4,10 +4,12 @@
 //! - [`sim`]: seeded runs (a faulty phase, then a healed phase), sweeps and shards.
 //! - [`check`]: the exhaustive search, the only module that names stateright.
 //! - [`symmetry`]: canonical representatives of symmetric worlds for the checker.
+//! - [`reduction`]: partial-order reduction (persistent sets of record deliveries) for the checker.
 //!
 //! May touch: the system under test and the oracle. Must not touch: traces, presentation, I/O.
 
 pub mod check;
+pub mod reduction;
 pub mod scheduler;
 pub mod sim;
 pub mod symmetry;

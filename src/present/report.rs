@@ -142,6 +142,7 @@ pub fn model_check(spec: &Spec, plan: CheckPlan, budget: &Budget) -> CheckResult
         time_limit: Some(budget.check_time_limit),
         symmetry: true,
         shortest: true,
+        reduction: crate::explore::check::REDUCTION_DEFAULT,
     };
     let summary = check::check(Arc::new(spec.clone()), options, &mut |_| {});
     let (caught, invariant, length, actions) = match (&summary.verdict, &summary.counterexample) {

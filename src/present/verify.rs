@@ -1094,6 +1094,7 @@ fn model_check(
         time_limit: Some(limit),
         symmetry: true,
         shortest: true,
+        reduction: crate::explore::check::REDUCTION_DEFAULT,
     };
     let name = spec.name.clone();
     let mut last_told = 0;
