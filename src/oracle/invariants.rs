@@ -150,9 +150,12 @@ impl Oracle {
         }
     }
 
-    /// Adds a property of your own: the simulator, the model checker (up to
-    /// [`MAX_PROPERTIES`] in all) and traces check it like the built-in ones. A name already
-    /// in use is an error.
+    /// Adds a property of your own: the simulator and the model checker (up to
+    /// [`MAX_PROPERTIES`] in all) check it like the built-in ones. A name already in use is an
+    /// error. The checker's partial-order reduction only ever postpones deliveries that change
+    /// nothing but the network (an obsolete RPC, a record into a task with nothing else to do):
+    /// a property that reads the RPCs or channel contents in flight should be checked with
+    /// `CheckOptions { reduction: false, .. }`.
     pub fn with_property(mut self, property: &'static Property) -> Result<Oracle, String> {
         if self.find(property.name).is_some() {
             return Err(format!("a property named {} exists already", property.name));
