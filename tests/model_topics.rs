@@ -5,7 +5,9 @@
 //!
 //! Each situation is a predicate over one step of a run: the world before it, the action, what
 //! happened during it (`world::apply_traced`) and the world after it. The runs are the
-//! simulator's own (`sim::run`), replayed step by step.
+//! simulator's own (`sim::run`), replayed step by step, and a situation counts only when it is
+//! reached within the model checker's horizon (`bounds.time`), so the exhaustive check of the
+//! model can reach it too.
 
 use checkpoint_harness::coordinator::{CoordinatorEvent, JobStatus};
 use checkpoint_harness::ghost::LastStep;
@@ -147,7 +149,7 @@ const TWO_IN_FLIGHT: Situation = Situation {
 static TOPICS: &[Topic] = &[
     Topic {
         model: "keyed-join-2pc",
-        seeds: 300,
+        seeds: 3000,
         situations: &[
             TWO_IN_FLIGHT,
             Situation {
@@ -168,7 +170,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "linear",
-        seeds: 200,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "a restore rewinds the source behind records it had already emitted",
@@ -194,7 +196,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "keyed-aggregate",
-        seeds: 200,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "both aggregation subtasks hold keyed state (hash partitioning spreads keys)",
@@ -213,7 +215,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "two-input-join",
-        seeds: 400,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "a declined snapshot aborts the checkpoint",
@@ -256,7 +258,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "diamond",
-        seeds: 300,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "the union blocks one input while it waits for the other's barrier",
@@ -289,7 +291,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "broadcast",
-        seeds: 200,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "both lanes commit the broadcast record",
@@ -304,7 +306,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "unaligned",
-        seeds: 300,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "an unaligned barrier overtakes in-flight records",
@@ -328,7 +330,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "unaligned-union",
-        seeds: 200,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "an unaligned barrier overtakes in-flight records",
@@ -345,7 +347,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "alignment-timeout",
-        seeds: 300,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "the alignment timer fires while a task is aligning",
@@ -394,7 +396,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "at-least-once",
-        seeds: 300,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "a task consumes a record behind a barrier while the checkpoint waits for its other input (no blocking)",
@@ -418,11 +420,9 @@ static TOPICS: &[Topic] = &[
             TWO_IN_FLIGHT,
             RESTORE_FROM_CHECKPOINT,
             Situation {
-                what: "the finished job's output holds a replayed record twice",
+                what: "the output holds a replayed record twice",
                 reached: |s| {
-                    s.after.job_done()
-                        && s
-                            .after
+                    s.after
                             .external
                             .records
                             .windows(2)
@@ -433,7 +433,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "savepoints-2pc",
-        seeds: 400,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "a savepoint is pending alongside a checkpoint",
@@ -480,7 +480,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "coordinator-faults",
-        seeds: 400,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "the JobManager fails over with a checkpoint pending",
@@ -540,7 +540,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "retained-checkpoints",
-        seeds: 300,
+        seeds: 3000,
         situations: &[
             TWO_IN_FLIGHT,
             Situation {
@@ -571,7 +571,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "short-timeout",
-        seeds: 200,
+        seeds: 3000,
         situations: &[
             Situation {
                 what: "a checkpoint's timeout fires with the checkpoint still pending",
@@ -618,12 +618,28 @@ static TOPICS: &[Topic] = &[
     },
 ];
 
-/// Runs the model's seeds until every situation is reached; returns, per situation, the first
-/// seed that reached it.
-fn reach(topic: &Topic) -> Vec<Option<u64>> {
+/// Where a situation was first reached: the first seed that reached it at all, and the first
+/// that reached it within the model checker's horizon.
+#[derive(Clone, Copy, Debug, Default)]
+struct Reached {
+    anywhere: Option<u64>,
+    within_horizon: Option<u64>,
+}
+
+/// Runs the model's seeds until every situation is reached within the model checker's horizon
+/// (`bounds.time`).
+///
+/// A simulator run is a path of the model checker's transition relation as long as every timer
+/// it fired was due by the horizon (the simulator's phases only restrict which actions it
+/// picks, and its fault budget is the model's). The clock is the due time of the last timer
+/// fired, so a situation reached at a step with `now <= bounds.time` is reachable by
+/// `checkpoint-harness check` on the model too (given enough states: the CI checks are bounded).
+/// Some situations are rare in the simulator within the horizon (two-input-join's cancellation
+/// marker reaching an aligning task first shows at seed 1624), hence the budget.
+fn reach(topic: &Topic) -> Vec<Reached> {
     let spec = Spec::embedded(topic.model).unwrap_or_else(|| panic!("{} is embedded", topic.model));
     let oracle = Oracle::new(&spec);
-    let mut found = vec![None; topic.situations.len()];
+    let mut found = vec![Reached::default(); topic.situations.len()];
     for seed in 0..topic.seeds {
         let run = sim::run(
             &spec,
@@ -649,14 +665,22 @@ fn reach(topic: &Topic) -> Vec<Option<u64>> {
                 events: &events,
                 after: &after,
             };
+            let within_horizon = after.now <= spec.bounds.time;
             for (slot, situation) in found.iter_mut().zip(topic.situations) {
-                if slot.is_none() && (situation.reached)(&step) {
-                    *slot = Some(seed);
+                if slot.within_horizon.is_some()
+                    || (slot.anywhere.is_some() && !within_horizon)
+                    || !(situation.reached)(&step)
+                {
+                    continue;
+                }
+                slot.anywhere.get_or_insert(seed);
+                if within_horizon {
+                    slot.within_horizon = Some(seed);
                 }
             }
             world = after;
         }
-        if found.iter().all(Option::is_some) {
+        if found.iter().all(|r| r.within_horizon.is_some()) {
             break;
         }
     }
@@ -669,19 +693,22 @@ fn assert_topic_reached(model: &str) {
         .find(|t| t.model == model)
         .unwrap_or_else(|| panic!("{model} has an entry in TOPICS"));
     let found = reach(topic);
-    let missed: Vec<&str> = topic
-        .situations
-        .iter()
-        .zip(&found)
-        .filter(|(_, seed)| seed.is_none())
-        .map(|(s, _)| s.what)
-        .collect();
-    for (situation, seed) in topic.situations.iter().zip(&found) {
-        eprintln!("{model}: {} -> {seed:?}", situation.what);
+    let horizon = Spec::embedded(model).expect("embedded").bounds.time;
+    let mut missed = Vec::new();
+    for (situation, reached) in topic.situations.iter().zip(&found) {
+        eprintln!("{model}: {} -> {reached:?}", situation.what);
+        match (reached.anywhere, reached.within_horizon) {
+            (_, Some(_)) => {}
+            (Some(seed), None) => missed.push(format!(
+                "{} (seed {seed} reaches it only after the checker's horizon, bounds.time = {horizon})",
+                situation.what
+            )),
+            (None, None) => missed.push(format!("{} (never)", situation.what)),
+        }
     }
     assert!(
         missed.is_empty(),
-        "{model}: within {} seeds the simulator never reached: {missed:?}",
+        "{model}: within {} seeds the simulator did not reach, by tick {horizon}: {missed:#?}",
         topic.seeds
     );
 }
