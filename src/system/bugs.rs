@@ -122,9 +122,9 @@ bugs! {
         "failover restores the newest pending checkpoint's partial acknowledgements",
         "No Flink ticket found; recovery must only use the completed-checkpoint store.",
         "retained-checkpoints", "restored-state-exactly-once|no-commit-before-complete", bfs(3_000_000);
-    LateCheckpointBecomesLatest = "late-checkpoint-becomes-latest", "coordinator", "FLINK-6284",
+    LateCheckpointBecomesLatest = "late-checkpoint-becomes-latest", "coordinator", "textbook",
         "completion does not subsume older pending checkpoints, so a late older one becomes the latest in the store",
-        "Same effect as FLINK-6284 (ZooKeeperCompletedCheckpointStore sorted checkpoint nodes by name, so after recovery the 'latest' was not the highest id; fix: zero-padded paths, apache/flink#3884); here an older checkpoint completing last becomes the store's newest.",
+        "No Flink ticket found for this mechanism; CheckpointCoordinator.completePendingCheckpoint drops the older pending checkpoints (dropSubsumedCheckpoints), so an older one can never complete after a newer one. Formerly cited FLINK-6284, which has the same symptom (the store's 'latest' is not the newest checkpoint) by a different mechanism: ZooKeeperCompletedCheckpointStore sorted checkpoint nodes by name, so after recovery the order was lexicographic (fix: zero-padded paths, apache/flink#3884).",
         "retained-checkpoints", "restored-state-exactly-once", bfs(3_000_000);
     SubsumeSavepoint = "subsume-savepoint", "coordinator", "textbook",
         "completing a checkpoint also subsumes (aborts) pending savepoints",
@@ -140,7 +140,7 @@ bugs! {
         "coordinator-faults", "tolerable-failures-respected", dfs(1_000_000);
     PeriodicTriggerNotRearmed = "periodic-trigger-not-rearmed", "coordinator", "FLINK-13256",
         "a periodic request dropped for the minimum pause does not re-arm the periodic timer",
-        "Match in effect: FLINK-13256 'Periodical checkpointing is stopped after failovers': aborting pending checkpoints left the cancelled periodic trigger never re-established (fix: re-create the trigger, apache/flink#9128).",
+        "Variant: FLINK-13256 'Periodical checkpointing is stopped after failovers': aborting pending checkpoints on a region failover left the cancelled periodic trigger never re-established (fix: re-create the trigger, apache/flink#9128). Same defect (a path that takes the periodic trigger away never re-arms it), different path: here the minimum pause drops the periodic request and rescheduleTrigger is skipped.",
         "coordinator-faults", "periodic-trigger-armed", dfs(1_000_000);
     TriggeringFlagStuck = "triggering-flag-stuck", "coordinator", "FLINK-26394",
         "an abort during the trigger phase leaves isTriggering set, so no later checkpoint starts",
@@ -172,7 +172,7 @@ bugs! {
         "keyed-join-2pc", "completed-checkpoint-consistent", dfs(2_000_000);
     ObsoleteBarrierCounted = "obsolete-barrier-counted", "task", "FLINK-21104",
         "a barrier of an older, aborted checkpoint counts toward the alignment of the current one",
-        "Variant: FLINK-21104/FLINK-20654 - input channels mishandled an obsolete, uncancelled barrier in unaligned checkpoints (fix: ignore obsoleted barriers, apache/flink#14797).",
+        "Variant: FLINK-21104/FLINK-20654 - input channels mishandled an obsolete, uncancelled barrier in unaligned checkpoints, taking it for part of the current checkpoint when deciding which buffers to persist (fix: ignore obsoleted barriers, apache/flink#14797); here the obsolete barrier is taken for part of the current checkpoint by the aligned handler's and the tracker's barrier count.",
         "two-input-join", "completed-checkpoint-consistent", dfs(2_000_000);
     IgnoreCancellationMarker = "ignore-cancellation-marker", "task", "FLINK-18063",
         "a task ignores cancellation markers, so it neither declines nor forwards the cancellation",
@@ -180,7 +180,7 @@ bugs! {
         "two-input-join", "cancellation-releases-alignment", bfs(1_000_000);
     EndOfPartitionLeavesBlocked = "end-of-partition-leaves-blocked", "task", "FLINK-2519",
         "an input ending during alignment completes the checkpoint but leaves the other inputs blocked",
-        "Match by title: FLINK-2519 'BarrierBuffers get stuck infinitely when some inputs end early' (details not found); FLINK-24068 is a FLIP-147-era variant about alignment on end of partition (apache/flink#17131).",
+        "Match by title: FLINK-2519 'BarrierBuffers get stuck infinitely when some inputs end early' (Flink 0.10 changelog; the ticket's details were not found). FLINK-24068 (apache/flink#17131) is only related: end of partition during alignment skipped the alignment-start bookkeeping, not the release of blocked inputs.",
         "diamond", "healed-run-finishes", Err(LIVENESS_ONLY);
     UnalignedConsumesBehindBarrier = "unaligned-consumes-behind-barrier", "task", "FLINK-17568",
         "unaligned mode keeps persisting every input until the last barrier, so post-barrier records become channel state",
@@ -190,9 +190,9 @@ bugs! {
         "unaligned mode persists in-flight records of the first input only",
         "Match: FLINK-18139 'Unaligned checkpoints checks wrong channels for inflight data' - only the first channels were checked in multi-gate setups, losing data (FLINK-18118; fix: gate-aware channel indices, apache/flink#12493).",
         "unaligned-union", "completed-checkpoint-consistent", bfs(2_000_000);
-    SourceOffsetOffByOne = "source-offset-off-by-one", "source", "FLINK-4618",
+    SourceOffsetOffByOne = "source-offset-off-by-one", "source", "textbook",
         "a source snapshots the offset of the record after the next one to emit",
-        "Variant: in FLINK-4618 the Kafka consumer committed the last processed offset instead of the next one, so a record was read twice after a fresh start (fix: +1 on commit, apache/flink#2579); here the checkpointed offset itself is off by one.",
+        "No Flink ticket found for a checkpointed source offset that is off by one. Formerly cited FLINK-4618, whose mechanism is different: the Kafka 0.9 consumer committed the last processed offset, not the next one, back to Kafka, an offset used only on a fresh start and not part of any checkpoint, so a fresh start re-read one record (fix: +1 on commit, apache/flink#2579; FLINK-4723 unified it). Here the checkpointed offset skips a record after a restore.",
         "linear", "completed-checkpoint-consistent", dfs(2_000_000);
     SourceSnapshotNotAtomic = "source-snapshot-not-atomic", "source", "FLINK-2098",
         "a source emits one more record between snapshotting its offset and emitting the barrier",

@@ -78,6 +78,8 @@ struct ModelFile {
     name: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    topic: String,
     operators: Vec<OperatorFile>,
     #[serde(default)]
     edges: Vec<EdgeFile>,
@@ -535,6 +537,8 @@ pub struct Bounds {
 pub struct Spec {
     pub name: String,
     pub description: String,
+    /// One line: the mechanism or bug family the model is for (`""` when the file has none).
+    pub topic: String,
     /// Where the model came from (a path, or the embedded default's name).
     pub file: String,
     /// The model file's text, embedded in traces so that they replay without the file.
@@ -1031,6 +1035,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
     Ok(Spec {
         name: model.name,
         description: model.description,
+        topic: model.topic,
         file: file.to_string(),
         text: text.to_string(),
         operators,

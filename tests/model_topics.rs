@@ -1,0 +1,759 @@
+//! Models that exercise their topic: every model in `models/` states in one line (`topic`) which
+//! mechanism or bug family it is for, and the seeded simulator, on the correct code, reaches each
+//! situation that topic is about within a fixed seed budget. A model whose runs never reach its
+//! situations would pass every invariant vacuously for the bugs it is meant to catch.
+//!
+//! Each situation is a predicate over one step of a run: the world before it, the action, what
+//! happened during it (`world::apply_traced`) and the world after it. The runs are the
+//! simulator's own (`sim::run`), replayed step by step, and a situation counts only when it is
+//! reached within the model checker's horizon (`bounds.time`), so the exhaustive check of the
+//! model can reach it too.
+
+use checkpoint_harness::coordinator::{CoordinatorEvent, JobStatus};
+use checkpoint_harness::ghost::LastStep;
+use checkpoint_harness::invariants::Oracle;
+use checkpoint_harness::protocol::{ChannelEvent, CheckpointId, FailureReason, SnapshotKind};
+use checkpoint_harness::scheduler::SchedulerKind;
+use checkpoint_harness::sim::{self, Outcome, RunBounds};
+use checkpoint_harness::spec::{Spec, EMBEDDED_MODELS};
+use checkpoint_harness::task::handler::Phase;
+use checkpoint_harness::task::operator::OperatorState;
+use checkpoint_harness::task::BarrierHandler;
+use checkpoint_harness::world::{self, Action, RpcKind, StepEvent, Timer, UserRequestKind, World};
+
+/// One step of a run.
+struct Step<'a> {
+    spec: &'a Spec,
+    before: &'a World,
+    action: Action,
+    events: &'a [StepEvent],
+    after: &'a World,
+}
+
+impl Step<'_> {
+    fn coordinator(&self) -> impl Iterator<Item = &CoordinatorEvent> + '_ {
+        self.events.iter().filter_map(|e| match e {
+            StepEvent::Coordinator(event) => Some(event),
+            _ => None,
+        })
+    }
+
+    /// The checkpoint this step restored, if it restored one (`Some(None)`: a restart from
+    /// nothing).
+    fn restored(&self) -> Option<Option<CheckpointId>> {
+        self.coordinator().find_map(|e| match e {
+            CoordinatorEvent::Restored { id, .. } => Some(*id),
+            _ => None,
+        })
+    }
+
+    /// This step restored a completed checkpoint (not a restart from the beginning).
+    fn restored_checkpoint(&self) -> Option<CheckpointId> {
+        self.restored().flatten()
+    }
+
+    /// The checkpoints this step aborted for one of `reasons`.
+    fn aborted(&self, reasons: &[FailureReason]) -> Vec<CheckpointId> {
+        self.coordinator()
+            .filter_map(|e| match e {
+                CoordinatorEvent::Aborted { id, reason, .. } if reasons.contains(reason) => {
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn completed(&self, kind: SnapshotKind) -> bool {
+        self.coordinator()
+            .any(|e| matches!(e, CoordinatorEvent::Completed { kind: k, .. } if *k == kind))
+    }
+
+    fn request_failed(&self, reasons: &[FailureReason]) -> bool {
+        self.coordinator().any(
+            |e| matches!(e, CoordinatorEvent::RequestFailed { reason, .. } if reasons.contains(reason)),
+        )
+    }
+
+    /// The phase of every exactly-once task, before and after the step.
+    fn phases(&self) -> impl Iterator<Item = (CheckpointId, Phase, CheckpointId, Phase)> + '_ {
+        self.before
+            .tasks
+            .iter()
+            .zip(&self.after.tasks)
+            .filter_map(|(b, a)| match (&b.handler, &a.handler) {
+                (BarrierHandler::Single(b), BarrierHandler::Single(a)) => {
+                    Some((b.current_id, b.phase, a.current_id, a.phase))
+                }
+                _ => None,
+            })
+    }
+
+    /// The operator states of the tasks of `kind` after the step.
+    fn keyed_counts(&self) -> Vec<u32> {
+        self.after
+            .tasks
+            .iter()
+            .filter_map(|t| match &t.operator {
+                OperatorState::KeyedAggregate { counts, .. } => {
+                    Some(counts.iter().map(|c| u32::from(*c)).sum())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Whether a completed checkpoint in the store holds channel state (in-flight records).
+fn has_channel_state(world: &World, id: CheckpointId) -> bool {
+    world
+        .coordinator
+        .store
+        .entries
+        .iter()
+        .filter(|c| c.id == id)
+        .any(|c| c.snapshots.iter().any(|(_, s)| !s.channel_state.is_empty()))
+}
+
+fn latest_has_channel_state(world: &World) -> bool {
+    world
+        .coordinator
+        .store
+        .latest()
+        .is_some_and(|c| has_channel_state(world, c.id))
+}
+
+/// A situation a model is for, as a predicate over one step.
+struct Situation {
+    what: &'static str,
+    reached: fn(&Step) -> bool,
+}
+
+/// A model and the situations its topic demands, with the seeds the simulator may spend.
+struct Topic {
+    model: &'static str,
+    seeds: u64,
+    situations: &'static [Situation],
+}
+
+const RESTORE_FROM_CHECKPOINT: Situation = Situation {
+    what: "a failover restores a completed checkpoint",
+    reached: |s| s.restored_checkpoint().is_some(),
+};
+
+const TWO_IN_FLIGHT: Situation = Situation {
+    what: "two checkpoints are pending at once",
+    reached: |s| s.after.coordinator.pending.len() >= 2,
+};
+
+static TOPICS: &[Topic] = &[
+    Topic {
+        model: "keyed-join-2pc",
+        seeds: 3000,
+        situations: &[
+            TWO_IN_FLIGHT,
+            Situation {
+                what: "a crash restores while a checkpoint newer than the restored one is pending",
+                reached: |s| s.after.last.has(LastStep::RESTORED_WITH_NEWER_PENDING),
+            },
+            Situation {
+                what: "a restore brings back join buffers holding a record",
+                reached: |s| {
+                    s.restored_checkpoint().is_some()
+                        && s.after.tasks.iter().any(|t| {
+                            matches!(&t.operator, OperatorState::Join { left, right }
+                                if !left.is_empty() || !right.is_empty())
+                        })
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "linear",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a restore rewinds the source behind records it had already emitted",
+                reached: |s| {
+                    s.restored_checkpoint().is_some()
+                        && s.spec.sources.iter().any(|t| {
+                            let offset = |w: &World| match w.task(*t).operator {
+                                OperatorState::Source { offset } => offset,
+                                _ => 0,
+                            };
+                            offset(s.after) > 0 && offset(s.after) < offset(s.before)
+                        })
+                },
+            },
+            Situation {
+                what: "a restore commits the restored pre-committed transactions (recoverAndCommit)",
+                reached: |s| {
+                    s.restored_checkpoint().is_some()
+                        && s.after.external.committed.len() > s.before.external.committed.len()
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "keyed-aggregate",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "both aggregation subtasks hold keyed state (hash partitioning spreads keys)",
+                reached: |s| {
+                    let counts = s.keyed_counts();
+                    counts.len() == 2 && counts.iter().all(|c| *c > 0)
+                },
+            },
+            Situation {
+                what: "a restore brings back non-empty keyed state",
+                reached: |s| {
+                    s.restored_checkpoint().is_some() && s.keyed_counts().iter().any(|c| *c > 0)
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "two-input-join",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a declined snapshot aborts the checkpoint",
+                reached: |s| {
+                    !s.aborted(&[
+                        FailureReason::CheckpointAsyncException,
+                        FailureReason::CheckpointDeclined,
+                    ])
+                    .is_empty()
+                },
+            },
+            Situation {
+                what: "a cancellation marker reaches a task aligning for that checkpoint",
+                reached: |s| {
+                    s.after.last.cancellation().is_some_and(|(task, id)| {
+                        matches!(&s.before.task(task).handler, BarrierHandler::Single(h)
+                            if h.current_id == id && h.phase == Phase::CollectingBarriers)
+                    })
+                },
+            },
+            Situation {
+                what: "an RPC is lost",
+                reached: |s| matches!(s.action, Action::LoseRpc { .. }),
+            },
+            Situation {
+                what: "the failure manager fails the job after more failures than tolerated",
+                reached: |s| {
+                    s.coordinator()
+                        .any(|e| matches!(e, CoordinatorEvent::FailedByFailureManager))
+                },
+            },
+            Situation {
+                what: "a checkpoint expires after an RPC was lost",
+                reached: |s| {
+                    s.before.used.lost_rpcs > 0
+                        && !s.aborted(&[FailureReason::CheckpointExpired]).is_empty()
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "diamond",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "the union blocks one input while it waits for the other's barrier",
+                reached: |s| {
+                    s.after
+                        .tasks
+                        .iter()
+                        .any(|t| !t.handler.blocked().is_empty())
+                },
+            },
+            Situation {
+                what: "an input of an aligning task ends (end of data or end of partition)",
+                reached: |s| {
+                    s.events.iter().any(|e| match e {
+                        StepEvent::Delivered {
+                            channel,
+                            event: ChannelEvent::EndOfData | ChannelEvent::EndOfPartition,
+                            ..
+                        } => {
+                            let to = s.spec.channels[channel.0 as usize].to;
+                            matches!(&s.before.task(to).handler, BarrierHandler::Single(h)
+                                if h.phase == Phase::CollectingBarriers)
+                        }
+                        _ => false,
+                    })
+                },
+            },
+            RESTORE_FROM_CHECKPOINT,
+        ],
+    },
+    Topic {
+        model: "broadcast",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "both lanes commit the broadcast record",
+                reached: |s| {
+                    let mut sinks: Vec<_> = s.after.external.records.iter().map(|(_, w)| w.sink).collect();
+                    sinks.dedup();
+                    sinks.len() == 2
+                },
+            },
+            RESTORE_FROM_CHECKPOINT,
+        ],
+    },
+    Topic {
+        model: "unaligned",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "an unaligned barrier overtakes in-flight records",
+                reached: |s| s.after.last.has(LastStep::BARRIER_OVERTOOK_RECORDS),
+            },
+            Situation {
+                what: "a completed checkpoint holds channel state",
+                reached: |s| {
+                    s.after.last.has(LastStep::CHECKPOINT_COMPLETED)
+                        && latest_has_channel_state(s.after)
+                },
+            },
+            Situation {
+                what: "a restore replays channel state",
+                reached: |s| {
+                    s.restored_checkpoint()
+                        .is_some_and(|id| has_channel_state(s.after, id))
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "unaligned-union",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "an unaligned barrier overtakes in-flight records",
+                reached: |s| s.after.last.has(LastStep::BARRIER_OVERTOOK_RECORDS),
+            },
+            Situation {
+                what: "a completed checkpoint holds channel state",
+                reached: |s| {
+                    s.after.last.has(LastStep::CHECKPOINT_COMPLETED)
+                        && latest_has_channel_state(s.after)
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "alignment-timeout",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "the alignment timer fires while a task is aligning",
+                reached: |s| {
+                    matches!(s.action, Action::Fire { timer: Timer::Alignment { task } }
+                        if matches!(&s.before.task(task).handler, BarrierHandler::Single(h)
+                            if h.phase == Phase::CollectingBarriers))
+                },
+            },
+            Situation {
+                what: "an aligning task switches to unaligned for the same checkpoint",
+                reached: |s| {
+                    s.phases().any(|(b_id, b, a_id, a)| {
+                        b == Phase::CollectingBarriers
+                            && a == Phase::CollectingBarriersUnaligned
+                            && a_id == b_id
+                    })
+                },
+            },
+            Situation {
+                what: "a checkpoint that started aligned completes with channel state (it switched)",
+                reached: |s| {
+                    s.after.last.has(LastStep::CHECKPOINT_COMPLETED)
+                        && s.after.coordinator.store.latest().is_some_and(|c| {
+                            has_channel_state(s.after, c.id)
+                                && s.before
+                                    .coordinator
+                                    .pending
+                                    .iter()
+                                    .any(|p| p.id == c.id && p.barrier.is_timeoutable())
+                        })
+                },
+            },
+            Situation {
+                what: "a checkpoint completes aligned, within the alignment timeout",
+                reached: |s| {
+                    s.after.last.has(LastStep::CHECKPOINT_COMPLETED)
+                        && s.after
+                            .coordinator
+                            .store
+                            .latest()
+                            .is_some_and(|c| !has_channel_state(s.after, c.id))
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "at-least-once",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a task consumes a record behind a barrier while the checkpoint waits for its other input (no blocking)",
+                reached: |s| {
+                    s.events.iter().any(|e| match e {
+                        StepEvent::Delivered {
+                            channel,
+                            event: ChannelEvent::Record(_),
+                            ..
+                        } => {
+                            let spec = s.spec.channels[channel.0 as usize];
+                            matches!(&s.before.task(spec.to).handler, BarrierHandler::Tracker(t)
+                                if t.pending.iter().any(|p| !p.aborted
+                                    && p.seen.contains(spec.to_input as usize)
+                                    && u32::from(p.target) > p.seen.0.count_ones()))
+                        }
+                        _ => false,
+                    })
+                },
+            },
+            TWO_IN_FLIGHT,
+            RESTORE_FROM_CHECKPOINT,
+            Situation {
+                what: "the output holds a replayed record twice",
+                reached: |s| {
+                    s.after
+                            .external
+                            .records
+                            .windows(2)
+                            .any(|w| w[0].0 == w[1].0)
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "savepoints-2pc",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a savepoint is pending alongside a checkpoint",
+                reached: |s| {
+                    let kinds = || s.after.coordinator.pending.iter().map(|p| p.kind());
+                    kinds().any(|k| k == SnapshotKind::Savepoint)
+                        && kinds().any(|k| k == SnapshotKind::Checkpoint)
+                },
+            },
+            Situation {
+                what: "a savepoint completes",
+                reached: |s| s.completed(SnapshotKind::Savepoint),
+            },
+            Situation {
+                what: "the synchronous savepoint completes and the job stops with it",
+                reached: |s| s.after.coordinator.job == JobStatus::Suspended,
+            },
+            Situation {
+                what: "the synchronous savepoint's completion notification commits the sink",
+                reached: |s| {
+                    s.events.iter().any(|e| {
+                        matches!(e, StepEvent::Committed { sink, transaction, .. }
+                            if !transaction.is_none()
+                                && s.before.task(*sink).sync_savepoint == *transaction)
+                    })
+                },
+            },
+            Situation {
+                what: "the stopped job resumes from its savepoint",
+                reached: |s| matches!(s.action, Action::ResumeFromSavepoint),
+            },
+            Situation {
+                what: "a crash while a savepoint is pending",
+                reached: |s| {
+                    matches!(s.action, Action::Crash { .. })
+                        && s.before
+                            .coordinator
+                            .pending
+                            .iter()
+                            .any(|p| p.kind().is_savepoint())
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "coordinator-faults",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "the JobManager fails over with a checkpoint pending",
+                reached: |s| {
+                    matches!(s.action, Action::FailoverCoordinator)
+                        && !s.before.coordinator.pending.is_empty()
+                },
+            },
+            Situation {
+                what: "the new JobManager restores a completed checkpoint from the HA store",
+                reached: |s| {
+                    matches!(s.action, Action::FailoverCoordinator)
+                        && s.restored_checkpoint().is_some()
+                },
+            },
+            Situation {
+                what: "a failed storage-location initialisation fails a checkpoint (IO_EXCEPTION)",
+                reached: |s| {
+                    let reasons = [FailureReason::IoException];
+                    !s.aborted(&reasons).is_empty() || s.request_failed(&reasons)
+                },
+            },
+            Situation {
+                what: "a failed completed-checkpoint store add fails a checkpoint (FINALIZE_CHECKPOINT_FAILURE)",
+                reached: |s| {
+                    let reasons = [FailureReason::FinalizeCheckpointFailure];
+                    !s.aborted(&reasons).is_empty() || s.request_failed(&reasons)
+                },
+            },
+            Situation {
+                what: "the failure manager fails the job over (no failure tolerated)",
+                reached: |s| {
+                    s.coordinator()
+                        .any(|e| matches!(e, CoordinatorEvent::FailedByFailureManager))
+                },
+            },
+            Situation {
+                what: "an RPC is lost",
+                reached: |s| matches!(s.action, Action::LoseRpc { .. }),
+            },
+            Situation {
+                what: "a periodic request is dropped for the minimum pause",
+                reached: |s| s.request_failed(&[FailureReason::MinimumTimeBetweenCheckpoints]),
+            },
+            Situation {
+                what: "a manual checkpoint is requested while the job runs",
+                reached: |s| {
+                    matches!(
+                        s.action,
+                        Action::User {
+                            request: UserRequestKind::ManualCheckpoint
+                        }
+                    ) && s.before.coordinator.job == JobStatus::Running
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "retained-checkpoints",
+        seeds: 3000,
+        situations: &[
+            TWO_IN_FLIGHT,
+            Situation {
+                what: "the store holds two completed checkpoints",
+                reached: |s| s.after.coordinator.store.entries.len() == 2,
+            },
+            Situation {
+                what: "a completing checkpoint subsumes an older pending one",
+                reached: |s| s.after.last.has(LastStep::CHECKPOINT_SUBSUMED),
+            },
+            Situation {
+                what: "an acknowledgement of a checkpoint older than the store's newest arrives late",
+                reached: |s| {
+                    matches!(s.action, Action::DeliverRpc { rpc }
+                        if rpc.kind == RpcKind::Ack
+                            && rpc.checkpoint < s.before.coordinator.store.latest_id())
+                },
+            },
+            Situation {
+                what: "a failover restores the newer of two retained checkpoints",
+                reached: |s| {
+                    let store = &s.before.coordinator.store;
+                    store.entries.len() == 2
+                        && s.restored_checkpoint() == Some(store.latest_id())
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "short-timeout",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a checkpoint's timeout fires with the checkpoint still pending",
+                reached: |s| {
+                    matches!(s.action, Action::Fire { timer: Timer::CheckpointTimeout { checkpoint } }
+                        if s.before.coordinator.pending.iter().any(|p| p.id == checkpoint))
+                },
+            },
+            Situation {
+                what: "a checkpoint's canceller fires while it is in its trigger phase",
+                reached: |s| {
+                    s.aborted(&[FailureReason::CheckpointExpired])
+                        .iter()
+                        .any(|id| s.before.coordinator.coordinator_snapshot == Some(*id))
+                },
+            },
+            Situation {
+                what: "a checkpoint's canceller fires while it waits for acknowledgements, some received",
+                reached: |s| {
+                    s.aborted(&[FailureReason::CheckpointExpired]).iter().any(|id| {
+                        s.before.coordinator.coordinator_snapshot != Some(*id)
+                            && s.before
+                                .coordinator
+                                .pending
+                                .iter()
+                                .any(|p| p.id == *id && !p.acks.is_empty())
+                    })
+                },
+            },
+            Situation {
+                what: "a periodic trigger after an expiry starts a new checkpoint",
+                reached: |s| {
+                    matches!(s.action, Action::Fire { timer: Timer::Periodic })
+                        && !s.before.coordinator.recent_expired.is_empty()
+                        && s.coordinator()
+                            .any(|e| matches!(e, CoordinatorEvent::Allocated(..)))
+                },
+            },
+            Situation {
+                what: "a checkpoint completes within the short timeout",
+                reached: |s| s.completed(SnapshotKind::Checkpoint),
+            },
+        ],
+    },
+];
+
+/// Where a situation was first reached: the first seed that reached it at all, and the first
+/// that reached it within the model checker's horizon.
+#[derive(Clone, Copy, Debug, Default)]
+struct Reached {
+    anywhere: Option<u64>,
+    within_horizon: Option<u64>,
+}
+
+/// Runs the model's seeds until every situation is reached within the model checker's horizon
+/// (`bounds.time`).
+///
+/// A simulator run is a path of the model checker's transition relation as long as every timer
+/// it fired was due by the horizon (the simulator's phases only restrict which actions it
+/// picks, and its fault budget is the model's). The clock is the due time of the last timer
+/// fired, so a situation reached at a step with `now <= bounds.time` is reachable by
+/// `checkpoint-harness check` on the model too (given enough states: the CI checks are bounded).
+/// Some situations are rare in the simulator within the horizon (two-input-join's cancellation
+/// marker reaching an aligning task first shows at seed 1624), hence the budget.
+fn reach(topic: &Topic) -> Vec<Reached> {
+    let spec = Spec::embedded(topic.model).unwrap_or_else(|| panic!("{} is embedded", topic.model));
+    let oracle = Oracle::new(&spec);
+    let mut found = vec![Reached::default(); topic.situations.len()];
+    for seed in 0..topic.seeds {
+        let run = sim::run(
+            &spec,
+            &oracle,
+            seed,
+            SchedulerKind::Random,
+            RunBounds::of(&spec),
+        );
+        assert_eq!(
+            run.outcome,
+            Outcome::Pass,
+            "{} seed {seed} fails on the correct code",
+            topic.model
+        );
+        let mut world = World::initial(&spec);
+        for action in &run.actions {
+            let (after, events) =
+                world::apply_traced(&spec, &world, *action).expect("the run's actions replay");
+            let step = Step {
+                spec: &spec,
+                before: &world,
+                action: *action,
+                events: &events,
+                after: &after,
+            };
+            let within_horizon = after.now <= spec.bounds.time;
+            for (slot, situation) in found.iter_mut().zip(topic.situations) {
+                if slot.within_horizon.is_some()
+                    || (slot.anywhere.is_some() && !within_horizon)
+                    || !(situation.reached)(&step)
+                {
+                    continue;
+                }
+                slot.anywhere.get_or_insert(seed);
+                if within_horizon {
+                    slot.within_horizon = Some(seed);
+                }
+            }
+            world = after;
+        }
+        if found.iter().all(|r| r.within_horizon.is_some()) {
+            break;
+        }
+    }
+    found
+}
+
+fn assert_topic_reached(model: &str) {
+    let topic = TOPICS
+        .iter()
+        .find(|t| t.model == model)
+        .unwrap_or_else(|| panic!("{model} has an entry in TOPICS"));
+    let found = reach(topic);
+    let horizon = Spec::embedded(model).expect("embedded").bounds.time;
+    let mut missed = Vec::new();
+    for (situation, reached) in topic.situations.iter().zip(&found) {
+        eprintln!("{model}: {} -> {reached:?}", situation.what);
+        match (reached.anywhere, reached.within_horizon) {
+            (_, Some(_)) => {}
+            (Some(seed), None) => missed.push(format!(
+                "{} (seed {seed} reaches it only after the checker's horizon, bounds.time = {horizon})",
+                situation.what
+            )),
+            (None, None) => missed.push(format!("{} (never)", situation.what)),
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "{model}: within {} seeds the simulator did not reach, by tick {horizon}: {missed:#?}",
+        topic.seeds
+    );
+}
+
+#[test]
+fn every_model_states_its_topic_and_has_situations() {
+    for (name, _) in EMBEDDED_MODELS {
+        let spec = Spec::embedded(name).expect("embedded");
+        assert!(
+            !spec.topic.trim().is_empty() && !spec.topic.contains('\n'),
+            "{name}: one-line `topic` missing"
+        );
+        let topic = TOPICS.iter().find(|t| t.model == *name);
+        assert!(
+            topic.is_some_and(|t| !t.situations.is_empty()),
+            "{name}: no situations in tests/model_topics.rs"
+        );
+    }
+    assert_eq!(TOPICS.len(), EMBEDDED_MODELS.len(), "one entry per model");
+}
+
+macro_rules! topic_tests {
+    ($($test:ident => $model:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                assert_topic_reached($model);
+            }
+        )*
+    };
+}
+
+topic_tests! {
+    keyed_join_2pc_reaches_its_topic => "keyed-join-2pc",
+    linear_reaches_its_topic => "linear",
+    keyed_aggregate_reaches_its_topic => "keyed-aggregate",
+    two_input_join_reaches_its_topic => "two-input-join",
+    diamond_reaches_its_topic => "diamond",
+    broadcast_reaches_its_topic => "broadcast",
+    unaligned_reaches_its_topic => "unaligned",
+    unaligned_union_reaches_its_topic => "unaligned-union",
+    alignment_timeout_reaches_its_topic => "alignment-timeout",
+    at_least_once_reaches_its_topic => "at-least-once",
+    savepoints_2pc_reaches_its_topic => "savepoints-2pc",
+    coordinator_faults_reaches_its_topic => "coordinator-faults",
+    retained_checkpoints_reaches_its_topic => "retained-checkpoints",
+    short_timeout_reaches_its_topic => "short-timeout",
+}
