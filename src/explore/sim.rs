@@ -121,7 +121,97 @@ pub fn run(
     kind: SchedulerKind,
     bounds: RunBounds,
 ) -> RunReport {
-    let mut scheduler = Scheduler::new(spec, seed, kind);
+    run_with_length(
+        spec,
+        oracle,
+        seed,
+        kind,
+        bounds,
+        pct_run_length(spec, kind, bounds),
+    )
+}
+
+/// How many runs calibrate PCT's expected run length.
+pub const PCT_CALIBRATION_RUNS: u64 = 16;
+
+/// PCT's `k` for a model and bounds: the paper draws the change points over the length of the
+/// runs PCT itself produces, so `k` is measured on them. [`PCT_CALIBRATION_RUNS`] calibration
+/// runs (fixed seeds, no invariants checked) of the same depth, change points drawn over the
+/// faulty-phase bound, give the mean number of PCT-scheduled steps of a faulty phase; a second
+/// round draws over that mean and measures again (one fixed-point step: change points drawn past
+/// the end of most runs would otherwise shorten nothing). At least 1 and at most
+/// `bounds.faulty_steps`. A function of the model, the depth and the bounds alone, so every seed
+/// of a sweep, and a rerun of one seed, draws over the same `k`. 0 (unused) for the random
+/// scheduler.
+pub fn pct_run_length(spec: &Spec, kind: SchedulerKind, bounds: RunBounds) -> u32 {
+    if kind == SchedulerKind::Random {
+        return 0;
+    }
+    let first = mean_scheduled_steps(spec, kind, bounds, bounds.faulty_steps);
+    mean_scheduled_steps(spec, kind, bounds, first)
+}
+
+/// The mean number of PCT-scheduled (system, not fault or user) steps in the faulty phases of the
+/// calibration runs, change points drawn over `run_length`.
+fn mean_scheduled_steps(
+    spec: &Spec,
+    kind: SchedulerKind,
+    bounds: RunBounds,
+    run_length: u32,
+) -> u32 {
+    let mut total: u64 = 0;
+    for index in 0..PCT_CALIBRATION_RUNS {
+        let seed = u64::MAX - index;
+        let mut scheduler = Scheduler::with_run_length(spec, seed, kind, run_length);
+        let mut world = World::initial(spec);
+        for step in 0..bounds.faulty_steps {
+            let candidates = faulty_candidates(spec, &world, &scheduler, step);
+            if candidates.is_empty() {
+                break;
+            }
+            let action = candidates[scheduler.pick(step, &candidates)];
+            if !ActionClass::of(&action).is_fault() && !action.is_user() {
+                total += 1;
+            }
+            world = world::apply(spec, &world, action).expect("only enabled actions are picked");
+        }
+    }
+    let mean = total.div_ceil(PCT_CALIBRATION_RUNS);
+    (mean as u32).clamp(1, bounds.faulty_steps.max(1))
+}
+
+/// The faulty phase's candidates at `step`: every enabled action, faults only of the kinds the
+/// seed switched on, within their limits, from their first step on.
+fn faulty_candidates(spec: &Spec, world: &World, scheduler: &Scheduler, step: u32) -> Vec<Action> {
+    let faulty = Options {
+        faults: true,
+        user_requests: true,
+        horizon: None,
+        timers_last: false,
+    };
+    world::enabled_with(spec, world, faulty)
+        .into_iter()
+        .filter(|a| {
+            let class = ActionClass::of(a);
+            !class.is_fault()
+                || scheduler
+                    .config
+                    .fault_allowed(class, step, used_of(world, class))
+        })
+        .collect()
+}
+
+/// Runs one seed with PCT's run length given (see [`pct_run_length`]; ignored by the random
+/// scheduler).
+pub fn run_with_length(
+    spec: &Spec,
+    oracle: &Oracle,
+    seed: u64,
+    kind: SchedulerKind,
+    bounds: RunBounds,
+    pct_length: u32,
+) -> RunReport {
+    let mut scheduler = Scheduler::with_run_length(spec, seed, kind, pct_length);
     let mut run = Run {
         spec,
         oracle,
@@ -129,25 +219,10 @@ pub fn run(
         actions: Vec::new(),
         reached: Vec::new(),
     };
-    let faulty = Options {
-        faults: true,
-        user_requests: true,
-        horizon: None,
-        timers_last: false,
-    };
 
     // Faulty phase: the seed's fault kinds, within their limits, from their first step on.
     for step in 0..bounds.faulty_steps {
-        let candidates: Vec<Action> = world::enabled_with(spec, &run.world, faulty)
-            .into_iter()
-            .filter(|a| {
-                let class = ActionClass::of(a);
-                !class.is_fault()
-                    || scheduler
-                        .config
-                        .fault_allowed(class, step, used_of(&run.world, class))
-            })
-            .collect();
+        let candidates = faulty_candidates(spec, &run.world, &scheduler, step);
         if candidates.is_empty() {
             break;
         }
@@ -342,6 +417,7 @@ pub fn sweep(
     );
     let range = request.seeds.clone();
     let total = shard.len(range.clone());
+    let pct_length = pct_run_length(spec, kind, bounds);
     let names: Vec<&'static str> = oracle
         .properties()
         .filter(|p| p.kind == Kind::Sometimes && p.applies(spec))
@@ -368,7 +444,7 @@ pub fn sweep(
                 if seed > lowest_failure.load(Ordering::Relaxed) {
                     return;
                 }
-                let report = run(spec, oracle, seed, kind, bounds);
+                let report = run_with_length(spec, oracle, seed, kind, bounds, pct_length);
                 let failed = matches!(report.outcome, Outcome::Violation { .. });
                 {
                     let mut tally = tally.lock().expect("not poisoned");
