@@ -11,7 +11,7 @@
 use crate::explore::scheduler::{ActionClass, Scheduler, SchedulerKind, SwarmConfig};
 use crate::oracle::invariants::{self, Kind, Oracle, Violation};
 use crate::system::spec::Spec;
-use crate::system::world::{self, Action, Options, World};
+use crate::system::world::{self, Action, Options, Timer, World};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -260,23 +260,34 @@ pub fn run_with_length(
 }
 
 /// The liveness violation of a healed run that did not finish: why it stopped (the budget ran
-/// out, or nothing could happen any more) and the backlog it left.
+/// out, or nothing could happen any more), the backlog it left, and, by name, everything still
+/// running: unfinished subtasks with their status, and besides them pending checkpoints and whom
+/// they wait for, a trigger in progress or queued, RPCs in flight, non-empty channels and armed
+/// timers. When nothing is left anywhere it says so and why that is still a failure: it never
+/// prints an empty list.
 pub fn healed_violation(spec: &Spec, world: &World, healed_steps: u32) -> Violation {
+    use crate::system::task::TaskStatus;
+    use crate::system::world::describe::{describe_rpc, task_name};
     let stuck = world::enabled_with(spec, world, Options::healed()).is_empty();
     let unfinished: Vec<String> = spec
         .task_ids()
-        .filter(|t| world.task(*t).status != crate::system::task::TaskStatus::Finished)
+        .filter(|t| world.task(*t).status != TaskStatus::Finished)
         .map(|t| {
             let task = world.task(t);
             let blocked = task.handler.blocked();
             format!(
-                "{} {:?}{}",
+                "{} {:?}{}{}",
                 spec.task(t).name,
                 task.status,
                 if blocked.is_empty() {
                     String::new()
                 } else {
                     format!(" (blocked inputs {blocked:?})")
+                },
+                if task.end_of_data {
+                    " at end of data"
+                } else {
+                    ""
                 }
             )
         })
@@ -288,16 +299,94 @@ pub fn healed_violation(spec: &Spec, world: &World, healed_steps: u32) -> Violat
     } else {
         format!("its budget of {healed_steps} healed steps ran out (bounds.healed_steps) with work left")
     };
+    let mut running: Vec<String> = Vec::new();
+    let c = &world.coordinator;
+    for pending in &c.pending {
+        let waiting: Vec<&str> = pending
+            .not_yet_acked
+            .iter()
+            .map(|t| task_name(spec, t))
+            .collect();
+        running.push(format!(
+            "checkpoint {} pending (waiting for {})",
+            pending.id,
+            if waiting.is_empty() {
+                "completion".to_string()
+            } else {
+                waiting.join(", ")
+            }
+        ));
+    }
+    if let Some(id) = c.coordinator_snapshot {
+        running.push(format!("the coordinator still triggering {id}"));
+    }
+    if !c.queue.is_empty() {
+        running.push(format!("{} queued trigger requests", c.queue.len()));
+    }
+    // RPCs by what they say, identical ones counted.
+    let mut rpcs: Vec<(String, usize)> = Vec::new();
+    for rpc in &world.rpcs {
+        let said = describe_rpc(spec, &rpc.key());
+        match rpcs.iter_mut().find(|(s, _)| *s == said) {
+            Some((_, count)) => *count += 1,
+            None => rpcs.push((said, 1)),
+        }
+    }
+    const SHOWN: usize = 8;
+    for (said, count) in rpcs.iter().take(SHOWN) {
+        running.push(if *count == 1 {
+            format!("RPC {said}")
+        } else {
+            format!("{count}x RPC {said}")
+        });
+    }
+    if rpcs.len() > SHOWN {
+        running.push(format!("{} more distinct RPCs", rpcs.len() - SHOWN));
+    }
+    for channel in spec.channel_ids() {
+        let events = world.channels[channel.0 as usize].len();
+        if events > 0 {
+            let edge = spec.channel(channel);
+            running.push(format!(
+                "{events} events on {} -> {}",
+                task_name(spec, edge.from),
+                task_name(spec, edge.to)
+            ));
+        }
+    }
+    for (due, timer) in world.timers(spec) {
+        let timer = match timer {
+            Timer::Periodic => "the periodic trigger".to_string(),
+            Timer::CheckpointTimeout { checkpoint } => format!("the timeout of {checkpoint}"),
+            Timer::Alignment { task } => {
+                format!("the alignment timer of {}", task_name(spec, task))
+            }
+            Timer::OutputAlignment { checkpoint } => {
+                format!("the output alignment timer of {checkpoint}")
+            }
+        };
+        running.push(format!("timer: {timer} due at {due}"));
+    }
+    let still_running = if !running.is_empty() {
+        running.join("; ")
+    } else if !unfinished.is_empty() {
+        "nothing besides the unfinished subtasks: no checkpoint, RPC, channel event or timer is left".to_string()
+    } else {
+        format!(
+            "nothing: every subtask finished and no checkpoint, RPC, channel event or timer is left, yet the coordinator never declared the job finished (it is {:?})",
+            c.job
+        )
+    };
     Violation {
         invariant: HEALED_RUN_FINISHES,
         detail: format!(
-            "faults stopped but the job did not finish: {cause} (job {:?}, clock {}); backlog: {queued} channel events queued on {busy_channels} channels, {} RPCs in flight, {} pending checkpoints; unfinished subtasks: {}",
-            world.coordinator.job,
+            "faults stopped but the job did not finish: {cause} (job {:?}, clock {}); backlog: {queued} channel events queued on {busy_channels} channels, {} RPCs in flight, {} pending checkpoints; unfinished subtasks: {}; still running: {still_running}",
+            c.job,
             world.now,
             world.rpcs.len(),
-            world.coordinator.pending.len(),
+            c.pending.len(),
             if unfinished.is_empty() {
-                "none".to_string()
+                "none, every subtask finished".to_string()
             } else {
                 unfinished.join(", ")
             }
