@@ -2,7 +2,8 @@
 //! points drawn uniformly over the calibrated run length `k` (spread over the whole run, not
 //! front-loaded, and landing inside the runs PCT actually produces), change point `k_i` carrying
 //! priority `i`, and everything fixed by the seed: the same seed gives the same plan and the same
-//! trace, whatever the thread count.
+//! trace, whatever the thread count. Also the report's scheduler comparison, whose counts are
+//! exact whatever the thread count.
 
 use checkpoint_harness::bugs::{Bug, BugSet};
 use checkpoint_harness::invariants::Oracle;
@@ -182,4 +183,44 @@ fn pct_leaves_faults_and_user_requests_to_the_swarm_configuration() {
         pct >= random * 0.8 && pct > 0.5,
         "faults struck in {pct:.2} of the PCT runs that switched them on, {random:.2} of the random ones"
     );
+}
+
+#[test]
+fn the_scheduler_comparison_counts_every_seed_the_same_on_any_thread_count() {
+    use checkpoint_harness::report::{self, Budget};
+    let bug = Bug::SnapshotBeforeAllBarriers;
+    let counts = |threads: usize| {
+        let budget = Budget {
+            sim_seeds: 200,
+            threads,
+            check: false,
+            ..Budget::default()
+        };
+        let mut result = report::run(bug, &budget);
+        report::compare_schedulers(&mut result, 3, &budget);
+        let table = report::comparison_table(&[result.clone()], &budget);
+        assert!(
+            table.contains("| `snapshot-before-all-barriers` |"),
+            "{table}"
+        );
+        result
+            .schedulers
+            .iter()
+            .map(|d| {
+                (
+                    d.scheduler,
+                    d.seeds_run,
+                    d.catching_seeds,
+                    d.first_catch,
+                    d.invariant,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let one = counts(1);
+    assert_eq!(one.len(), 2);
+    assert_eq!(one[0].0, SchedulerKind::Random);
+    assert_eq!(one[1].0, SchedulerKind::Pct { depth: 3 });
+    assert!(one.iter().all(|d| d.1 == 200 && d.2 > 0 && d.3.is_some()));
+    assert_eq!(one, counts(2));
 }
