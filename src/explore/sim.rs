@@ -6,7 +6,9 @@
 //! finish, with every record committed exactly once, within the model's `healed_steps`. Every
 //! invariant is checked after every step. Sweeps run a range of seeds, optionally one shard of it,
 //! on several threads, and always report the lowest failing seed, so the result does not depend
-//! on the thread count.
+//! on the thread count. PCT's expected run length `k` is calibrated once per model, depth and
+//! bounds ([`pct_run_length`]), so a sweep and a rerun of one of its seeds draw the same change
+//! points.
 
 use crate::explore::scheduler::{ActionClass, Scheduler, SchedulerKind, SwarmConfig};
 use crate::oracle::invariants::{self, Kind, Oracle, Violation};
