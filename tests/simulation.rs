@@ -245,3 +245,69 @@ fn a_replayed_timeline_renders_readably() {
     let replayed = trace::replay(&spec, &oracle, &trace, "timeline").expect("replays");
     insta::assert_snapshot!(render::timeline(&spec, &replayed, trace.healed_at));
 }
+
+/// The healed phase's liveness message names what is still running. Reproduces the case the
+/// message used to leave empty: the healed budget runs out while the backlog drains, after every
+/// subtask finished, with only RPCs and a pending checkpoint left ("unfinished subtasks: none",
+/// formerly "still running: " with nothing after it).
+#[test]
+fn a_healed_run_out_of_budget_after_every_subtask_finished_names_what_is_still_running() {
+    use checkpoint_harness::task::TaskStatus;
+    use checkpoint_harness::world::describe::describe_rpc;
+    let spec = Spec::embedded("linear").expect("embedded");
+    let oracle = Oracle::new(&spec);
+    let bounds = RunBounds {
+        faulty_steps: spec.bounds.faulty_steps,
+        healed_steps: 20,
+    };
+    let found = (0..300).find_map(|seed| {
+        let run = sim::run(&spec, &oracle, seed, SchedulerKind::Random, bounds);
+        let Outcome::Violation { violation, .. } = &run.outcome else {
+            return None;
+        };
+        let world = &run.final_world;
+        let all_finished = world.tasks.iter().all(|t| t.status == TaskStatus::Finished);
+        (violation.invariant == sim::HEALED_RUN_FINISHES && all_finished)
+            .then(|| (seed, violation.detail.clone(), run.final_world.clone()))
+    });
+    let (seed, detail, world) =
+        found.expect("a seed whose healed budget runs out after every subtask finished");
+    assert!(!world.rpcs.is_empty() || !world.coordinator.pending.is_empty());
+    assert!(
+        detail.contains("budget of 20 healed steps ran out"),
+        "{detail}"
+    );
+    let (_, still) = detail.split_once("still running: ").unwrap_or_else(|| {
+        panic!("seed {seed}: the message names nothing still running: {detail}")
+    });
+    assert!(!still.trim().is_empty(), "seed {seed}: {detail}");
+    for rpc in world.rpcs.iter().take(4) {
+        let said = describe_rpc(&spec, &rpc.key());
+        assert!(
+            still.contains(&said),
+            "seed {seed}: {said} not named in {detail}"
+        );
+    }
+    for pending in &world.coordinator.pending {
+        assert!(
+            still.contains(&format!("checkpoint {} pending", pending.id)),
+            "seed {seed}: {} not named in {detail}",
+            pending.id
+        );
+    }
+    // A world with nothing left anywhere, yet a job the coordinator never declared finished:
+    // the message says so rather than listing nothing.
+    let mut drained = world.clone();
+    drained.rpcs.clear();
+    drained.coordinator.pending.clear();
+    drained.coordinator.periodic_due = None;
+    drained.coordinator.coordinator_snapshot = None;
+    drained.coordinator.queue = Default::default();
+    drained.coordinator.job = checkpoint_harness::coordinator::JobStatus::Running;
+    let detail = sim::healed_violation(&spec, &drained, 20).detail;
+    let (_, still) = detail.split_once("still running: ").expect("named");
+    assert!(
+        still.starts_with("nothing: every subtask finished") && still.contains("never declared"),
+        "{detail}"
+    );
+}

@@ -4,9 +4,11 @@
 //! order: the run's swarm configuration (which fault kinds are on, how many of each within the
 //! model's budget, how long faults wait, how heavily each class of action is weighted) and then
 //! one choice per step. Two schedulers pick actions: `random` (weighted by action class, then
-//! uniform within the class) and `pct` (probabilistic concurrency testing: random lane
-//! priorities with `depth - 1` priority change points). Same seed, same model, same version =
-//! the same choices, on every machine and thread count.
+//! uniform within the class) and `pct` (probabilistic concurrency testing, Burckhardt et al.,
+//! ASPLOS 2010: random thread priorities, always run the highest-priority enabled thread, and
+//! `depth - 1` priority change points drawn uniformly over the run's expected length `k`, which
+//! the simulator calibrates per model; see [`Lane`] for what a thread is here). Same seed, same
+//! model, same version = the same choices, on every machine and thread count.
 
 use crate::system::spec::Spec;
 use crate::system::world::{Action, RpcKind};
@@ -125,6 +127,9 @@ pub struct SwarmConfig {
     pub faults: Vec<FaultSetting>,
     /// Faults may strike only from this step on.
     pub faults_from_step: u32,
+    /// PCT's run length and change points (PCT runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pct: Option<PctPlan>,
 }
 
 impl SwarmConfig {
@@ -179,6 +184,7 @@ impl SwarmConfig {
             weights,
             faults,
             faults_from_step,
+            pct: None,
         }
     }
 
@@ -217,8 +223,27 @@ impl SwarmConfig {
             .iter()
             .map(|f| format!("{} x{} (weight {})", class_name(f.class), f.limit, f.weight))
             .collect();
+        let pct = match &self.pct {
+            None => String::new(),
+            Some(plan) => {
+                let points: Vec<String> = plan
+                    .change_points
+                    .iter()
+                    .map(|(k, i)| format!("step {k} -> priority {i}"))
+                    .collect();
+                format!(
+                    "; pct over k={} steps, change points {}",
+                    plan.run_length,
+                    if points.is_empty() {
+                        "none".to_string()
+                    } else {
+                        points.join(", ")
+                    }
+                )
+            }
+        };
         format!(
-            "seed {} scheduler {}; weights {}; faults {} from step {}",
+            "seed {} scheduler {}{pct}; weights {}; faults {} from step {}",
             self.seed,
             self.scheduler,
             weights.join(" "),
@@ -249,41 +274,97 @@ pub fn class_name(class: ActionClass) -> &'static str {
     }
 }
 
-/// PCT's notion of a thread: who performs an action.
+/// PCT's notion of a thread (Burckhardt et al. schedule *threads*; this world has no threads, so
+/// each independent actor whose next step the scheduler chooses is one):
+///
+/// - `Task(t)`: subtask `t`'s mailbox thread — a source emitting, and the task handling an RPC
+///   addressed to it (trigger, notify-complete, notify-aborted);
+/// - `Channel(c)`: the network connection of data channel `c` — delivering its head, in order or
+///   as an overtaking (unaligned) barrier, so that PCT can starve one input against another;
+/// - `Outbound(t, lane)`: task `t`'s RPC connection to the coordinator — lane 0 carries the
+///   lifecycle reports (end of data, finished, failed), lane `id` carries the acknowledgement or
+///   decline of checkpoint `id`, which Flink sends from that checkpoint's own asynchronous
+///   snapshot thread (`AsyncCheckpointRunnable`), exactly the lanes of `Rpc::connection`;
+/// - `Coordinator`: the coordinator finishing an asynchronous trigger phase;
+/// - `Clock`: time advancing to the earliest due timer.
+///
+/// Faults and user requests are not threads of the system under test but the test's inputs: PCT
+/// does not prioritise them. They are injected at the rates the seed's swarm configuration gives
+/// them, exactly as the random scheduler does, and PCT schedules every other step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Lane {
-    Channel(u8),
     Task(u8),
+    Channel(u8),
+    Outbound(u8, u32),
     Coordinator,
-    Timers,
-    User,
-    Faults,
+    Clock,
 }
 
-fn lane(action: &Action) -> Lane {
+/// The PCT thread of a system action; `None` for the environment's inputs (faults, the user).
+fn lane(action: &Action) -> Option<Lane> {
     match action {
         Action::Deliver { channel } | Action::DeliverPriority { channel } => {
-            Lane::Channel(channel.0)
+            Some(Lane::Channel(channel.0))
         }
-        Action::Emit { task } => Lane::Task(task.0),
-        Action::DeliverRpc { rpc } => match rpc.kind {
+        Action::Emit { task } => Some(Lane::Task(task.0)),
+        Action::DeliverRpc { rpc } => Some(match rpc.kind {
             RpcKind::Trigger | RpcKind::NotifyComplete | RpcKind::NotifyAborted => {
                 Lane::Task(rpc.task.0)
             }
-            _ => Lane::Coordinator,
-        },
-        Action::FinishTriggering => Lane::Coordinator,
-        Action::Fire { .. } => Lane::Timers,
-        Action::User { .. } | Action::ResumeFromSavepoint => Lane::User,
-        _ => Lane::Faults,
+            RpcKind::Ack | RpcKind::Decline => Lane::Outbound(rpc.task.0, rpc.checkpoint.0),
+            RpcKind::EndOfData | RpcKind::TaskFinished | RpcKind::TaskFailed => {
+                Lane::Outbound(rpc.task.0, 0)
+            }
+        }),
+        Action::FinishTriggering => Some(Lane::Coordinator),
+        Action::Fire { .. } => Some(Lane::Clock),
+        Action::User { .. } | Action::ResumeFromSavepoint => None,
+        Action::Crash { .. }
+        | Action::FailoverCoordinator
+        | Action::LoseRpc { .. }
+        | Action::DeclineSnapshot { .. }
+        | Action::FailStorageWrite => None,
     }
 }
 
-/// PCT state: lane priorities and the steps at which the running lane's priority drops.
+/// A PCT run's plan, fixed by the seed before the first step: the expected run length `k` and
+/// the `d - 1` priority change points drawn over it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PctPlan {
+    /// `k`: the expected number of PCT-scheduled steps in a faulty phase.
+    pub run_length: u32,
+    /// `(k_i, i)`: at its `k_i`-th scheduled step (1-based) the running thread's priority drops
+    /// to `i`, for `i` in `1..d`. In draw order, not sorted: which change point gets which low
+    /// priority is part of the random choice.
+    pub change_points: Vec<(u32, u32)>,
+}
+
+impl PctPlan {
+    /// Burckhardt et al., "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs"
+    /// (ASPLOS 2010), §3, step 2: "pick `d - 1` random priority change points `k_1, …, k_{d-1}`
+    /// in the range `[1, k]`" — uniformly, distinct; change point `k_i` carries priority `i`.
+    fn draw(depth: u32, run_length: u32, rng: &mut ChaCha8Rng) -> PctPlan {
+        let run_length = run_length.max(1);
+        // More change points than steps cannot change anything: never draw them.
+        let points = depth.saturating_sub(1).min(run_length) as usize;
+        let change_points = rand::seq::index::sample(rng, run_length as usize, points)
+            .into_iter()
+            .zip(1u32..)
+            .map(|(step, priority)| (step as u32 + 1, priority))
+            .collect();
+        PctPlan {
+            run_length,
+            change_points,
+        }
+    }
+}
+
+/// PCT state: the plan, thread priorities (assigned at first sight) and the steps scheduled.
 struct Pct {
+    depth: u32,
+    plan: PctPlan,
     priorities: Vec<(Lane, u64)>,
-    change_points: Vec<u32>,
-    next_low: u64,
+    scheduled: u32,
 }
 
 /// Picks one action per step.
@@ -294,28 +375,43 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// A scheduler for one run: derives the swarm configuration first, then (PCT) the change
-    /// points, all from the seed.
+    /// A scheduler for one run, PCT's run length estimated from the model's bounds alone (its
+    /// faulty-phase bound). The simulator itself uses [`Scheduler::with_run_length`] with a
+    /// calibrated estimate (`sim::pct_run_length`); the swarm configuration is the same either
+    /// way.
     pub fn new(spec: &Spec, seed: u64, kind: SchedulerKind) -> Scheduler {
+        Scheduler::with_run_length(spec, seed, kind, spec.bounds.faulty_steps)
+    }
+
+    /// A scheduler for one run: derives the swarm configuration first, then (PCT) the change
+    /// points over `run_length` expected steps, all from the seed.
+    pub fn with_run_length(
+        spec: &Spec,
+        seed: u64,
+        kind: SchedulerKind,
+        run_length: u32,
+    ) -> Scheduler {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let config = SwarmConfig::derive(spec, seed, kind, &mut rng);
+        let mut config = SwarmConfig::derive(spec, seed, kind, &mut rng);
         let pct = match kind {
             SchedulerKind::Random => None,
             SchedulerKind::Pct { depth } => {
-                let horizon = spec.bounds.faulty_steps.max(1);
-                // More change points than steps cannot change anything: never allocate them.
-                let mut change_points: Vec<u32> = (1..depth.clamp(1, horizon.saturating_add(1)))
-                    .map(|_| rng.gen_range(0..horizon))
-                    .collect();
-                change_points.sort();
+                let plan = PctPlan::draw(depth, run_length, &mut rng);
+                config.pct = Some(plan.clone());
                 Some(Pct {
+                    depth,
+                    plan,
                     priorities: Vec::new(),
-                    change_points,
-                    next_low: depth as u64,
+                    scheduled: 0,
                 })
             }
         };
         Scheduler { rng, config, pct }
+    }
+
+    /// PCT's plan for this run (`None` for the random scheduler).
+    pub fn pct_plan(&self) -> Option<&PctPlan> {
+        self.pct.as_ref().map(|p| &p.plan)
     }
 
     /// Chooses the next action fairly (weighted random) whatever the scheduler: the healed phase
@@ -325,39 +421,72 @@ impl Scheduler {
         self.pick_weighted(actions)
     }
 
-    /// Chooses the index of the next action among `actions` (non-empty).
-    pub fn pick(&mut self, step: u32, actions: &[Action]) -> usize {
+    /// Chooses the index of the next action among `actions` (non-empty) at step `_step` of the
+    /// run. PCT counts its own scheduled steps: the environment's inputs are not its steps.
+    pub fn pick(&mut self, _step: u32, actions: &[Action]) -> usize {
         debug_assert!(!actions.is_empty());
-        if let Some(pct) = &mut self.pct {
-            // Assign priorities to lanes on first sight, in the deterministic action order.
-            for action in actions {
-                let lane = lane(action);
+        if self.pct.is_none() {
+            return self.pick_weighted(actions);
+        }
+        // The environment's inputs (faults, user requests) strike at their swarm weights, as
+        // under the random scheduler; PCT schedules the system's threads.
+        let environment: Vec<usize> = (0..actions.len())
+            .filter(|&i| lane(&actions[i]).is_none())
+            .collect();
+        if !environment.is_empty() {
+            let weight = |i: usize| self.config.weight(ActionClass::of(&actions[i])).max(1);
+            let mut env_classes = [0u32; 12];
+            let mut sys_classes = [0u32; 12];
+            for (i, action) in actions.iter().enumerate() {
+                let class = ActionClass::of(action).index();
+                if environment.contains(&i) {
+                    env_classes[class] = weight(i);
+                } else {
+                    sys_classes[class] = weight(i);
+                }
+            }
+            let env: u32 = env_classes.iter().sum();
+            let sys: u32 = sys_classes.iter().sum();
+            if sys == 0 || self.rng.gen_range(0..env + sys) < env {
+                let subset: Vec<Action> = environment.iter().map(|&i| actions[i]).collect();
+                return environment[self.pick_weighted(&subset)];
+            }
+        }
+        let pct = self.pct.as_mut().expect("checked");
+        // PCT §3, step 1: every thread gets a random initial priority, all of them above the
+        // change points' priorities `1..d` (threads that appear later are inserted at a random
+        // rank, the paper's treatment of thread creation).
+        for action in actions {
+            if let Some(lane) = lane(action) {
                 if !pct.priorities.iter().any(|(l, _)| *l == lane) {
-                    let priority = self.rng.gen_range(1_000..u64::MAX / 2);
+                    let priority = self.rng.gen_range(u64::from(pct.depth)..u64::MAX / 2);
                     pct.priorities.push((lane, priority));
                 }
             }
-            let priority_of = |lane: Lane, pct: &Pct| {
-                pct.priorities
-                    .iter()
-                    .find(|(l, _)| *l == lane)
-                    .map_or(0, |(_, p)| *p)
-            };
-            let best = (0..actions.len())
-                .max_by_key(|&i| (priority_of(lane(&actions[i]), pct), usize::MAX - i))
-                .expect("non-empty");
-            if pct.change_points.first() == Some(&step) {
-                pct.change_points.remove(0);
-                let chosen = lane(&actions[best]);
-                pct.next_low = pct.next_low.saturating_sub(1);
-                let low = pct.next_low;
-                if let Some(entry) = pct.priorities.iter_mut().find(|(l, _)| *l == chosen) {
-                    entry.1 = low;
-                }
-            }
-            return best;
         }
-        self.pick_weighted(actions)
+        let priority_of = |lane: Lane| {
+            pct.priorities
+                .iter()
+                .find(|(l, _)| *l == lane)
+                .map_or(0, |(_, p)| *p)
+        };
+        // Step 3: run the enabled thread of highest priority (ties, within one thread, in the
+        // world's deterministic action order).
+        let best = (0..actions.len())
+            .filter_map(|i| lane(&actions[i]).map(|l| (priority_of(l), usize::MAX - i, i)))
+            .max()
+            .map(|(_, _, i)| i)
+            .expect("a system action is enabled");
+        // ...and when it executes the k_i-th step, its priority drops to i.
+        pct.scheduled += 1;
+        let now = pct.scheduled;
+        if let Some(&(_, low)) = pct.plan.change_points.iter().find(|(k, _)| *k == now) {
+            let running = lane(&actions[best]).expect("a system action");
+            if let Some(entry) = pct.priorities.iter_mut().find(|(l, _)| *l == running) {
+                entry.1 = u64::from(low);
+            }
+        }
+        best
     }
 
     /// Weighted by class, then uniform within the class.

@@ -6,12 +6,14 @@
 //! finish, with every record committed exactly once, within the model's `healed_steps`. Every
 //! invariant is checked after every step. Sweeps run a range of seeds, optionally one shard of it,
 //! on several threads, and always report the lowest failing seed, so the result does not depend
-//! on the thread count.
+//! on the thread count. PCT's expected run length `k` is calibrated once per model, depth and
+//! bounds ([`pct_run_length`]), so a sweep and a rerun of one of its seeds draw the same change
+//! points.
 
 use crate::explore::scheduler::{ActionClass, Scheduler, SchedulerKind, SwarmConfig};
 use crate::oracle::invariants::{self, Kind, Oracle, Violation};
 use crate::system::spec::Spec;
-use crate::system::world::{self, Action, Options, World};
+use crate::system::world::{self, Action, Options, Timer, World};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -121,7 +123,97 @@ pub fn run(
     kind: SchedulerKind,
     bounds: RunBounds,
 ) -> RunReport {
-    let mut scheduler = Scheduler::new(spec, seed, kind);
+    run_with_length(
+        spec,
+        oracle,
+        seed,
+        kind,
+        bounds,
+        pct_run_length(spec, kind, bounds),
+    )
+}
+
+/// How many runs calibrate PCT's expected run length.
+pub const PCT_CALIBRATION_RUNS: u64 = 16;
+
+/// PCT's `k` for a model and bounds: the paper draws the change points over the length of the
+/// runs PCT itself produces, so `k` is measured on them. [`PCT_CALIBRATION_RUNS`] calibration
+/// runs (fixed seeds, no invariants checked) of the same depth, change points drawn over the
+/// faulty-phase bound, give the mean number of PCT-scheduled steps of a faulty phase; a second
+/// round draws over that mean and measures again (one fixed-point step: change points drawn past
+/// the end of most runs would otherwise shorten nothing). At least 1 and at most
+/// `bounds.faulty_steps`. A function of the model, the depth and the bounds alone, so every seed
+/// of a sweep, and a rerun of one seed, draws over the same `k`. 0 (unused) for the random
+/// scheduler.
+pub fn pct_run_length(spec: &Spec, kind: SchedulerKind, bounds: RunBounds) -> u32 {
+    if kind == SchedulerKind::Random {
+        return 0;
+    }
+    let first = mean_scheduled_steps(spec, kind, bounds, bounds.faulty_steps);
+    mean_scheduled_steps(spec, kind, bounds, first)
+}
+
+/// The mean number of PCT-scheduled (system, not fault or user) steps in the faulty phases of the
+/// calibration runs, change points drawn over `run_length`.
+fn mean_scheduled_steps(
+    spec: &Spec,
+    kind: SchedulerKind,
+    bounds: RunBounds,
+    run_length: u32,
+) -> u32 {
+    let mut total: u64 = 0;
+    for index in 0..PCT_CALIBRATION_RUNS {
+        let seed = u64::MAX - index;
+        let mut scheduler = Scheduler::with_run_length(spec, seed, kind, run_length);
+        let mut world = World::initial(spec);
+        for step in 0..bounds.faulty_steps {
+            let candidates = faulty_candidates(spec, &world, &scheduler, step);
+            if candidates.is_empty() {
+                break;
+            }
+            let action = candidates[scheduler.pick(step, &candidates)];
+            if !ActionClass::of(&action).is_fault() && !action.is_user() {
+                total += 1;
+            }
+            world = world::apply(spec, &world, action).expect("only enabled actions are picked");
+        }
+    }
+    let mean = total.div_ceil(PCT_CALIBRATION_RUNS);
+    (mean as u32).clamp(1, bounds.faulty_steps.max(1))
+}
+
+/// The faulty phase's candidates at `step`: every enabled action, faults only of the kinds the
+/// seed switched on, within their limits, from their first step on.
+fn faulty_candidates(spec: &Spec, world: &World, scheduler: &Scheduler, step: u32) -> Vec<Action> {
+    let faulty = Options {
+        faults: true,
+        user_requests: true,
+        horizon: None,
+        timers_last: false,
+    };
+    world::enabled_with(spec, world, faulty)
+        .into_iter()
+        .filter(|a| {
+            let class = ActionClass::of(a);
+            !class.is_fault()
+                || scheduler
+                    .config
+                    .fault_allowed(class, step, used_of(world, class))
+        })
+        .collect()
+}
+
+/// Runs one seed with PCT's run length given (see [`pct_run_length`]; ignored by the random
+/// scheduler).
+pub fn run_with_length(
+    spec: &Spec,
+    oracle: &Oracle,
+    seed: u64,
+    kind: SchedulerKind,
+    bounds: RunBounds,
+    pct_length: u32,
+) -> RunReport {
+    let mut scheduler = Scheduler::with_run_length(spec, seed, kind, pct_length);
     let mut run = Run {
         spec,
         oracle,
@@ -129,25 +221,10 @@ pub fn run(
         actions: Vec::new(),
         reached: Vec::new(),
     };
-    let faulty = Options {
-        faults: true,
-        user_requests: true,
-        horizon: None,
-        timers_last: false,
-    };
 
     // Faulty phase: the seed's fault kinds, within their limits, from their first step on.
     for step in 0..bounds.faulty_steps {
-        let candidates: Vec<Action> = world::enabled_with(spec, &run.world, faulty)
-            .into_iter()
-            .filter(|a| {
-                let class = ActionClass::of(a);
-                !class.is_fault()
-                    || scheduler
-                        .config
-                        .fault_allowed(class, step, used_of(&run.world, class))
-            })
-            .collect();
+        let candidates = faulty_candidates(spec, &run.world, &scheduler, step);
         if candidates.is_empty() {
             break;
         }
@@ -185,23 +262,34 @@ pub fn run(
 }
 
 /// The liveness violation of a healed run that did not finish: why it stopped (the budget ran
-/// out, or nothing could happen any more) and the backlog it left.
+/// out, or nothing could happen any more), the backlog it left, and, by name, everything still
+/// running: unfinished subtasks with their status, and besides them pending checkpoints and whom
+/// they wait for, a trigger in progress or queued, RPCs in flight, non-empty channels and armed
+/// timers. When nothing is left anywhere it says so and why that is still a failure: it never
+/// prints an empty list.
 pub fn healed_violation(spec: &Spec, world: &World, healed_steps: u32) -> Violation {
+    use crate::system::task::TaskStatus;
+    use crate::system::world::describe::{describe_rpc, task_name};
     let stuck = world::enabled_with(spec, world, Options::healed()).is_empty();
     let unfinished: Vec<String> = spec
         .task_ids()
-        .filter(|t| world.task(*t).status != crate::system::task::TaskStatus::Finished)
+        .filter(|t| world.task(*t).status != TaskStatus::Finished)
         .map(|t| {
             let task = world.task(t);
             let blocked = task.handler.blocked();
             format!(
-                "{} {:?}{}",
+                "{} {:?}{}{}",
                 spec.task(t).name,
                 task.status,
                 if blocked.is_empty() {
                     String::new()
                 } else {
                     format!(" (blocked inputs {blocked:?})")
+                },
+                if task.end_of_data {
+                    " at end of data"
+                } else {
+                    ""
                 }
             )
         })
@@ -213,16 +301,94 @@ pub fn healed_violation(spec: &Spec, world: &World, healed_steps: u32) -> Violat
     } else {
         format!("its budget of {healed_steps} healed steps ran out (bounds.healed_steps) with work left")
     };
+    let mut running: Vec<String> = Vec::new();
+    let c = &world.coordinator;
+    for pending in &c.pending {
+        let waiting: Vec<&str> = pending
+            .not_yet_acked
+            .iter()
+            .map(|t| task_name(spec, t))
+            .collect();
+        running.push(format!(
+            "checkpoint {} pending (waiting for {})",
+            pending.id,
+            if waiting.is_empty() {
+                "completion".to_string()
+            } else {
+                waiting.join(", ")
+            }
+        ));
+    }
+    if let Some(id) = c.coordinator_snapshot {
+        running.push(format!("the coordinator still triggering {id}"));
+    }
+    if !c.queue.is_empty() {
+        running.push(format!("{} queued trigger requests", c.queue.len()));
+    }
+    // RPCs by what they say, identical ones counted.
+    let mut rpcs: Vec<(String, usize)> = Vec::new();
+    for rpc in &world.rpcs {
+        let said = describe_rpc(spec, &rpc.key());
+        match rpcs.iter_mut().find(|(s, _)| *s == said) {
+            Some((_, count)) => *count += 1,
+            None => rpcs.push((said, 1)),
+        }
+    }
+    const SHOWN: usize = 8;
+    for (said, count) in rpcs.iter().take(SHOWN) {
+        running.push(if *count == 1 {
+            format!("RPC {said}")
+        } else {
+            format!("{count}x RPC {said}")
+        });
+    }
+    if rpcs.len() > SHOWN {
+        running.push(format!("{} more distinct RPCs", rpcs.len() - SHOWN));
+    }
+    for channel in spec.channel_ids() {
+        let events = world.channels[channel.0 as usize].len();
+        if events > 0 {
+            let edge = spec.channel(channel);
+            running.push(format!(
+                "{events} events on {} -> {}",
+                task_name(spec, edge.from),
+                task_name(spec, edge.to)
+            ));
+        }
+    }
+    for (due, timer) in world.timers(spec) {
+        let timer = match timer {
+            Timer::Periodic => "the periodic trigger".to_string(),
+            Timer::CheckpointTimeout { checkpoint } => format!("the timeout of {checkpoint}"),
+            Timer::Alignment { task } => {
+                format!("the alignment timer of {}", task_name(spec, task))
+            }
+            Timer::OutputAlignment { checkpoint } => {
+                format!("the output alignment timer of {checkpoint}")
+            }
+        };
+        running.push(format!("timer: {timer} due at {due}"));
+    }
+    let still_running = if !running.is_empty() {
+        running.join("; ")
+    } else if !unfinished.is_empty() {
+        "nothing besides the unfinished subtasks: no checkpoint, RPC, channel event or timer is left".to_string()
+    } else {
+        format!(
+            "nothing: every subtask finished and no checkpoint, RPC, channel event or timer is left, yet the coordinator never declared the job finished (it is {:?})",
+            c.job
+        )
+    };
     Violation {
         invariant: HEALED_RUN_FINISHES,
         detail: format!(
-            "faults stopped but the job did not finish: {cause} (job {:?}, clock {}); backlog: {queued} channel events queued on {busy_channels} channels, {} RPCs in flight, {} pending checkpoints; unfinished subtasks: {}",
-            world.coordinator.job,
+            "faults stopped but the job did not finish: {cause} (job {:?}, clock {}); backlog: {queued} channel events queued on {busy_channels} channels, {} RPCs in flight, {} pending checkpoints; unfinished subtasks: {}; still running: {still_running}",
+            c.job,
             world.now,
             world.rpcs.len(),
-            world.coordinator.pending.len(),
+            c.pending.len(),
             if unfinished.is_empty() {
-                "none".to_string()
+                "none, every subtask finished".to_string()
             } else {
                 unfinished.join(", ")
             }
@@ -342,6 +508,7 @@ pub fn sweep(
     );
     let range = request.seeds.clone();
     let total = shard.len(range.clone());
+    let pct_length = pct_run_length(spec, kind, bounds);
     let names: Vec<&'static str> = oracle
         .properties()
         .filter(|p| p.kind == Kind::Sometimes && p.applies(spec))
@@ -368,7 +535,7 @@ pub fn sweep(
                 if seed > lowest_failure.load(Ordering::Relaxed) {
                     return;
                 }
-                let report = run(spec, oracle, seed, kind, bounds);
+                let report = run_with_length(spec, oracle, seed, kind, bounds, pct_length);
                 let failed = matches!(report.outcome, Outcome::Violation { .. });
                 {
                     let mut tally = tally.lock().expect("not poisoned");

@@ -840,13 +840,20 @@ fn quiescent_job_finished(spec: &Spec, _: &Oracle, world: &World) -> Result<(), 
     if !world.timers(spec).is_empty() {
         return Ok(()); // Only timers beyond the time horizon remain: not a verdict.
     }
-    let mut detail = String::from("nothing can happen any more but the job has not finished:");
+    // Name what is still there (nothing of it can move): unfinished subtasks with their status,
+    // events stuck in channels, RPCs that cannot be delivered, pending checkpoints; and if there
+    // is nothing at all, say that the coordinator never declared the job finished.
+    let mut still = Vec::new();
+    let mut finished = Vec::new();
     for task in spec.task_ids() {
         let live = world.task(task);
+        if live.status == crate::system::task::TaskStatus::Finished {
+            finished.push(name(spec, task));
+            continue;
+        }
         let blocked = live.handler.blocked();
-        let _ = write!(
-            detail,
-            " {} {:?}{}{};",
+        still.push(format!(
+            "{} {:?}{}{}",
             name(spec, task),
             live.status,
             if blocked.is_empty() {
@@ -859,7 +866,42 @@ fn quiescent_job_finished(spec: &Spec, _: &Oracle, world: &World) -> Result<(), 
             } else {
                 ""
             },
+        ));
+    }
+    for channel in spec.channel_ids() {
+        let events = world.channels[channel.0 as usize].len();
+        if events > 0 {
+            let edge = spec.channel(channel);
+            still.push(format!(
+                "{events} events stuck on {} -> {}",
+                name(spec, edge.from),
+                name(spec, edge.to)
+            ));
+        }
+    }
+    for rpc in &world.rpcs {
+        still.push(format!(
+            "undeliverable RPC {}",
+            world::describe::describe_rpc(spec, &rpc.key())
+        ));
+    }
+    for pending in &world.coordinator.pending {
+        still.push(format!("checkpoint {} pending", pending.id));
+    }
+    let mut detail = format!(
+        "nothing can happen any more but the job has not finished (job {:?}):",
+        world.coordinator.job
+    );
+    if still.is_empty() {
+        let _ = write!(
+            detail,
+            " nothing is left running: every subtask finished and no event, RPC or checkpoint is left, yet the coordinator never declared the job finished"
         );
+    } else {
+        let _ = write!(detail, " still running: {}", still.join("; "));
+        if !finished.is_empty() {
+            let _ = write!(detail, "; finished: {}", finished.join(", "));
+        }
     }
     Err(detail)
 }

@@ -2,6 +2,11 @@
 //! simulator (a fixed seed budget) and the model checker (within bounds), with what caught it,
 //! how fast, and which invariant it violated. Also writes each bug's shrunk counterexample as a
 //! regression trace. Wall-clock time here only measures; it decides nothing.
+//!
+//! With [`compare_schedulers`] it also measures the simulator's two schedulers against each other on
+//! the same seeds: every seed of the budget runs (the sweep does not stop at the first catch), so
+//! each scheduler gets a detection rate (catching seeds / seeds), its first catching seed, and
+//! catches per second of wall-clock time, the figure the default sweep is chosen by.
 
 use crate::system::bugs::{Bug, BugSet, CheckPlan};
 
@@ -14,7 +19,8 @@ use crate::system::spec::Spec;
 use crate::system::world::Action;
 use crate::trace::{self, Expected, Origin, Trace};
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How much the report may spend per bug.
@@ -73,6 +79,72 @@ pub struct BugResult {
     pub check: Option<CheckResult>,
     /// Why the model checker did not look for this bug.
     pub not_checked: Option<&'static str>,
+    /// Random vs PCT over every seed of the budget (filled by [`compare_schedulers`]).
+    pub schedulers: Vec<Detection>,
+}
+
+/// One scheduler over every seed of the budget.
+#[derive(Clone, Debug)]
+pub struct Detection {
+    pub scheduler: SchedulerKind,
+    pub seeds_run: u64,
+    /// Seeds whose run violated a property.
+    pub catching_seeds: u64,
+    pub first_catch: Option<u64>,
+    /// The property the first catching seed violated.
+    pub invariant: Option<&'static str>,
+    /// Wall-clock time of the whole budget (with PCT's calibration).
+    pub seconds: f64,
+}
+
+impl Detection {
+    /// Catching seeds per second of wall-clock time.
+    pub fn per_second(&self) -> f64 {
+        self.catching_seeds as f64 / self.seconds.max(1e-9)
+    }
+
+    /// Expected seeds until the first catch (seeds / catching seeds).
+    pub fn seeds_per_catch(&self) -> Option<f64> {
+        (self.catching_seeds > 0).then(|| self.seeds_run as f64 / self.catching_seeds as f64)
+    }
+}
+
+/// Runs every seed of the budget with one scheduler and counts the catches. The counts and the
+/// first catch do not depend on the thread count; only the time does.
+pub fn detect(spec: &Spec, kind: SchedulerKind, budget: &Budget) -> Detection {
+    let started = Instant::now();
+    let oracle = Oracle::new(spec);
+    let bounds = RunBounds::of(spec);
+    let length = sim::pct_run_length(spec, kind, bounds);
+    let next = AtomicU64::new(0);
+    let tally: Mutex<(u64, Option<(u64, &'static str)>)> = Mutex::new((0, None));
+    std::thread::scope(|scope| {
+        for _ in 0..budget.threads.max(1) {
+            scope.spawn(|| loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= budget.sim_seeds {
+                    return;
+                }
+                let run = sim::run_with_length(spec, &oracle, seed, kind, bounds, length);
+                if let Some(invariant) = run.outcome.invariant() {
+                    let mut tally = tally.lock().expect("not poisoned");
+                    tally.0 += 1;
+                    if tally.1.is_none_or(|(s, _)| seed < s) {
+                        tally.1 = Some((seed, invariant));
+                    }
+                }
+            });
+        }
+    });
+    let (catching_seeds, first) = tally.into_inner().expect("not poisoned");
+    Detection {
+        scheduler: kind,
+        seeds_run: budget.sim_seeds,
+        catching_seeds,
+        first_catch: first.map(|(s, _)| s),
+        invariant: first.map(|(_, i)| i),
+        seconds: started.elapsed().as_secs_f64(),
+    }
 }
 
 impl BugResult {
@@ -177,6 +249,7 @@ pub fn run(bug: Bug, budget: &Budget) -> BugResult {
         ),
         (true, Err(reason)) => (None, Some(reason)),
     };
+
     BugResult {
         bug,
         model: showcase.model,
@@ -184,7 +257,89 @@ pub fn run(bug: Bug, budget: &Budget) -> BugResult {
         sim,
         check,
         not_checked,
+        schedulers: Vec::new(),
     }
+}
+
+/// Measures the random scheduler and PCT of `depth` on the bug's showcase, every seed of the
+/// budget each, into `result.schedulers`.
+pub fn compare_schedulers(result: &mut BugResult, depth: u32, budget: &Budget) {
+    let spec = showcase_spec(result.bug);
+    result.schedulers = [SchedulerKind::Random, SchedulerKind::Pct { depth }]
+        .into_iter()
+        .map(|kind| detect(&spec, kind, budget))
+        .collect();
+}
+
+/// The scheduler comparison as a Markdown table (rows only for bugs that were compared).
+pub fn comparison_table(results: &[BugResult], budget: &Budget) -> String {
+    let mut out = String::new();
+    let Some(pct) = results
+        .iter()
+        .find_map(|r| r.schedulers.get(1).map(|d| d.scheduler))
+    else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "| bug | model | random: catching seeds (first, seeds per catch, time) | {pct}: catching seeds (first, seeds per catch, time) | catches per second, random / pct | more per second |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let cell = |d: &Detection| match d.first_catch {
+        Some(first) => format!(
+            "{}/{} (seed {first}, {:.0}, {:.2} s)",
+            d.catching_seeds,
+            d.seeds_run,
+            d.seeds_per_catch().unwrap_or(0.0),
+            d.seconds
+        ),
+        None => format!("0/{} (-, -, {:.2} s)", d.seeds_run, d.seconds),
+    };
+    let (mut random_wins, mut pct_wins, mut both_missed) = (0, 0, 0);
+    for r in results {
+        let (Some(random), Some(p)) = (r.schedulers.first(), r.schedulers.get(1)) else {
+            continue;
+        };
+        let winner = match (random.per_second(), p.per_second()) {
+            (a, b) if a == 0.0 && b == 0.0 => {
+                both_missed += 1;
+                "neither"
+            }
+            (a, b) if b > a => {
+                pct_wins += 1;
+                "pct"
+            }
+            _ => {
+                random_wins += 1;
+                "random"
+            }
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {:.0} / {:.0} | {winner} |",
+            r.bug.name(),
+            r.model,
+            cell(random),
+            cell(p),
+            random.per_second(),
+            p.per_second()
+        );
+    }
+    let missed = |i: usize| {
+        results
+            .iter()
+            .filter(|r| r.schedulers.get(i).is_some_and(|d| d.catching_seeds == 0))
+            .count()
+    };
+    let _ = writeln!(
+        out,
+        "
+Same {} seeds per bug for both: random finds more per second on {random_wins} bugs, {pct} on {pct_wins}, neither on {both_missed}; random misses {} bugs, {pct} misses {}.",
+        budget.sim_seeds,
+        missed(0),
+        missed(1)
+    );
+    out
 }
 
 /// The report as a Markdown table.
@@ -267,6 +422,15 @@ pub fn json(results: &[BugResult], budget: &Budget) -> serde_json::Value {
                     "invariant": r.sim.invariant,
                 },
                 "not_checked": r.not_checked,
+                "schedulers": r.schedulers.iter().map(|d| serde_json::json!({
+                    "scheduler": d.scheduler.to_string(),
+                    "seeds_run": d.seeds_run,
+                    "catching_seeds": d.catching_seeds,
+                    "first_catch": d.first_catch,
+                    "invariant": d.invariant,
+                    "seconds": d.seconds,
+                    "catches_per_second": d.per_second(),
+                })).collect::<Vec<_>>(),
                 "check": r.check.as_ref().map(|c| serde_json::json!({
                     "caught": c.caught,
                     "states": c.states,
