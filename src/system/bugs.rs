@@ -154,6 +154,18 @@ bugs! {
         "an aborted checkpoint's abort notifications go out twice to every task, with one Aborted event",
         "No Flink ticket: the broken variant that `abort-notified-at-most-once` missed while it counted the coordinator's Aborted events instead of the notifications actually sent.",
         "short-timeout", "abort-notified-at-most-once", dfs(1_000_000);
+    RequestOrderFifo = "request-order-fifo", "coordinator", "textbook",
+        "queued trigger requests run in submission order, ignoring Flink's priorities (savepoints first, then forced, then user before periodic)",
+        "No Flink ticket: the canary of `request-order-respected`, which the request decider's order needed before any invariant stated it (mutation testing of `verify` found it unjudged).",
+        "savepoints-2pc", "request-order-respected", dfs(1_000_000);
+    RefuseBehindUserRequest = "refuse-behind-user-request", "coordinator", "textbook",
+        "a new trigger request is refused as TOO_MANY_CHECKPOINT_REQUESTS whenever the lowest queued request is not periodic, whatever the queue's length",
+        "No Flink ticket: the capacity test of CheckpointRequestDecider.submit inverted; the canary of `refused-only-when-full`.",
+        "retained-checkpoints", "refused-only-when-full", dfs(1_000_000);
+    MinPauseDropsUserRequests = "min-pause-drops-user-requests", "coordinator", "textbook",
+        "a user's checkpoint request inside the minimum pause is dropped like a periodic one",
+        "No Flink ticket: Flink drops only non-forced periodic requests for the pause (CheckpointRequestDecider.chooseRequestToExecute); the canary of `min-pause-respected`.",
+        "coordinator-faults", "min-pause-respected", dfs(2_000_000);
     EndOfDataCheckpointWhileStopping = "end-of-data-checkpoint-while-stopping", "coordinator", "flink-2.3",
         "once every task reported end of data, the coordinator requests a checkpoint even while a stop-with-savepoint is in flight",
         "Not a known ticket: Flink 2.3's own rule (SchedulerBase.notifyEndOfData requests the checkpoint whatever the job is doing), found by conformance with the real coordinator (savepoints-2pc seed 19) and kept out of the model on purpose. With this model's tasks, which follow StreamTask.notifyCheckpointComplete, that checkpoint completing before the synchronous savepoint makes every task ignore the savepoint's completion, and the stop never finishes; unconfirmed against Flink's task side.",

@@ -520,7 +520,24 @@ impl Coordinator {
             seq: self.request_seq,
         };
         self.request_seq += 1;
-        if let Submitted::Rejected(rejected) = self.queue.submit(request) {
+        // BUG request-order-fifo: the request joins the queue's end, whatever it is.
+        let fifo = ctx.spec.has_bug(Bug::RequestOrderFifo);
+        // BUG refuse-behind-user-request: the capacity test is inverted.
+        let refuse = ctx.spec.has_bug(Bug::RefuseBehindUserRequest)
+            && self
+                .queue
+                .requests
+                .last()
+                .is_some_and(|lowest| !lowest.periodic);
+        let submitted = if fifo {
+            self.queue.requests.push(request);
+            Submitted::Queued
+        } else if refuse {
+            Submitted::Rejected(request)
+        } else {
+            self.queue.submit(request)
+        };
+        if let Submitted::Rejected(rejected) = submitted {
             self.request_failed(ctx, rejected, FailureReason::TooManyCheckpointRequests, out);
         }
         self.choose(ctx, out);
@@ -999,6 +1016,12 @@ impl Coordinator {
     /// One decision of the request decider over this coordinator's state.
     fn decide(&mut self, ctx: &CoordinatorContext) -> Decision {
         let config = &ctx.spec.checkpointing;
+        // BUG min-pause-drops-user-requests: the head is treated as periodic for the pause.
+        if ctx.spec.has_bug(Bug::MinPauseDropsUserRequests) {
+            if let Some(head) = self.queue.requests.first_mut() {
+                head.periodic = !head.forced;
+            }
+        }
         // BUG max-concurrent-off-by-one: a limit one higher is `pending > max_concurrent`.
         let max_concurrent = if ctx.spec.has_bug(Bug::MaxConcurrentOffByOne) {
             config.max_concurrent.saturating_add(1)
