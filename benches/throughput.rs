@@ -75,7 +75,11 @@ fn simulator(spec: &Spec, seeds: u64, threads: usize) -> (u64, f64) {
     (report.steps, started.elapsed().as_secs_f64())
 }
 
-fn checker(spec: &Spec, threads: usize, limit: Duration) -> (usize, usize, f64, bool) {
+/// One check: total and unique states, seconds, whether it completed, and the growth of the
+/// process's resident memory over the run per unique state (bytes; `None` where the system does
+/// not say).
+fn checker(spec: &Spec, threads: usize, limit: Duration) -> (usize, usize, f64, bool, Option<u64>) {
+    let baseline = check::resident_memory();
     let options = CheckOptions {
         strategy: Strategy::Dfs,
         threads,
@@ -89,11 +93,18 @@ fn checker(spec: &Spec, threads: usize, limit: Duration) -> (usize, usize, f64, 
     let started = Instant::now();
     let summary = check::check(Arc::new(spec.clone()), options, &mut |_| {});
     let complete = matches!(summary.verdict, check::Verdict::Pass);
+    let per_unique = match (baseline, summary.peak_memory) {
+        (Some(before), Some(peak)) => {
+            Some(peak.saturating_sub(before) / summary.unique_states.max(1) as u64)
+        }
+        _ => None,
+    };
     (
         summary.total_states,
         summary.unique_states,
         started.elapsed().as_secs_f64(),
         complete,
+        per_unique,
     )
 }
 
@@ -136,19 +147,31 @@ fn main() {
         println!("{name:<18} {average:>10} {largest:>10}");
     }
 
-    println!("\nmodel checker (depth-first, time limit {limit:?})");
+    // The default model first: the resident-memory growth of later runs is understated by
+    // what the allocator kept from earlier ones.
+    println!("\nmodel checker (depth-first, partial-order reduction on, time limit {limit:?})");
     println!(
-        "{:<22} {:>8} {:>12} {:>12} {:>10} {:>12} {:>9}",
-        "model", "threads", "total", "unique", "seconds", "states/s", "complete"
+        "{:<22} {:>8} {:>12} {:>12} {:>10} {:>12} {:>12} {:>9} {:>14}",
+        "model",
+        "threads",
+        "total",
+        "unique",
+        "seconds",
+        "states/s",
+        "unique/s",
+        "complete",
+        "RSS B/unique"
     );
-    for name in ["short-timeout", "retained-checkpoints", "keyed-join-2pc"] {
+    for name in ["keyed-join-2pc", "short-timeout", "retained-checkpoints"] {
         let spec = Spec::embedded(name).expect("embedded");
         for threads in [1, 2] {
-            let (total, unique, seconds, complete) = checker(&spec, threads, limit);
+            let (total, unique, seconds, complete, per_unique) = checker(&spec, threads, limit);
             println!(
-                "{name:<22} {threads:>8} {total:>12} {unique:>12} {seconds:>10.1} {:>12.0} {:>9}",
+                "{name:<22} {threads:>8} {total:>12} {unique:>12} {seconds:>10.1} {:>12.0} {:>12.0} {:>9} {:>14}",
                 total as f64 / seconds,
-                if complete { "yes" } else { "no" }
+                unique as f64 / seconds,
+                if complete { "yes" } else { "no" },
+                per_unique.map_or("-".to_string(), |b| b.to_string())
             );
         }
     }
