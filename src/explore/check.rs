@@ -14,6 +14,12 @@
 //! partial-order reduction: `actions()` returns a persistent subset of the enabled actions
 //! (`reduction`; on by default, [`REDUCTION_DEFAULT`], and off for the shortest-counterexample
 //! search, which stays a breadth-first search of the whole graph).
+//!
+//! [`check_shard`] checks one shard of the state space (`check --shard K/N`, see `shard`): the
+//! states above the split depth are enumerated with this model's own successor function and
+//! checked by every shard, the frontier states that fall to the shard become stateright's initial
+//! states, and a counterexample found below the frontier gets the prefix path to its frontier
+//! state put in front, so that it replays from the initial state. Without a shard nothing changes.
 
 use crate::explore::reduction::Reduction;
 use crate::explore::shard::{self, ShardSpec};
