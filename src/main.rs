@@ -3,8 +3,8 @@
 //! coordinators. `main` parses the command line and hands it to [`cli::run`]; the command
 //! modules under [`cli`] execute, print and pick the exit code.
 //!
-//! Exit codes: 0 pass; 1 violation found (or a vacuous or partial check); 2 usage or input
-//! error. Output into a closed pipe (`... | head -1`) ends the process quietly, as the system's
+//! Exit codes: 0 pass; 1 violation found (or a vacuous or partial check or merge of shards); 2
+//! usage or input error. Output into a closed pipe (`... | head -1`) ends the process quietly, as the system's
 //! own tools do (killed by SIGPIPE: status 141 in the shell).
 
 mod cli;

@@ -1,16 +1,23 @@
 //! `check`: exhaustively explore a model with the model checker, save a counterexample as a
 //! trace, and print the summary with every property's status and the verdict (text or JSON).
 //! Exit code 0 only for an exhaustive pass; 1 for a violation, a vacuous or a partial check.
+//!
+//! `--shard K/N [--split-depth D]` checks one shard of the state space (see
+//! `checkpoint_harness::explore::shard`): its verdict covers its part only, so a `sometimes`
+//! property it does not reach is left to `merge`, and a complete shard without a violation exits
+//! 0. Its JSON summary carries the shard, the frontier's fingerprint and, with a violation, the
+//! whole trace, for `merge`.
 
 use super::common::{
-    file_part, load_model, parse_bytes, positive, render_command, shrink_command, spinner,
-    trace_command, Format, InjectedBugs, OutputFormat, TraceDir,
+    file_part, load_model, parse_bytes, parse_shard, positive, render_command, shrink_command,
+    spinner, trace_command, Format, InjectedBugs, OutputFormat, TraceDir,
 };
 use checkpoint_harness::bugs::BugSet;
 use checkpoint_harness::check::{
     self, CheckOptions, Limits, ShortestSearch, Status, Strategy, Summary, Verdict,
 };
 use checkpoint_harness::error::InputError;
+use checkpoint_harness::explore::shard::{self, ShardSpec};
 use checkpoint_harness::invariants::{Kind, Oracle};
 use checkpoint_harness::sim;
 use checkpoint_harness::spec::Spec;
@@ -54,6 +61,14 @@ pub struct Args {
     /// Explore every enabled action in every state (turn partial-order reduction off).
     #[arg(long)]
     no_reduction: bool,
+    /// Check shard K of N (0-based: K in 0..N) of the state space, for CI matrices and batch
+    /// arrays; `merge` combines the shards' `--format json` summaries into one verdict.
+    #[arg(long)]
+    shard: Option<String>,
+    /// With `--shard`: the depth whose states are split among the shards (every shard checks the
+    /// states above it).
+    #[arg(long)]
+    split_depth: Option<usize>,
     #[command(flatten)]
     injected: InjectedBugs,
     #[command(flatten)]
@@ -98,8 +113,37 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
             None => check::default_max_memory(),
         },
     };
+    let shard = match (&args.shard, args.split_depth) {
+        (Some(text), depth) => {
+            let parsed = parse_shard(text)?;
+            Some(ShardSpec {
+                index: parsed.index,
+                count: parsed.count,
+                split_depth: positive(
+                    "--split-depth",
+                    depth.unwrap_or(shard::DEFAULT_SPLIT_DEPTH),
+                )?,
+            })
+        }
+        (None, Some(_)) => {
+            return Err(InputError::new(
+                "command line",
+                "--split-depth",
+                "needs --shard K/N",
+            ))
+        }
+        (None, None) => None,
+    };
     let out_dir = args.traces.resolve()?;
-    run_check(spec, extra, options, limits, &out_dir, args.output.format)
+    run_check(
+        spec,
+        extra,
+        options,
+        limits,
+        shard,
+        &out_dir,
+        args.output.format,
+    )
 }
 
 fn run_check(
@@ -107,13 +151,14 @@ fn run_check(
     extra: BugSet,
     options: CheckOptions,
     limits: Limits,
+    shard: Option<ShardSpec>,
     out_dir: &str,
     format: Format,
 ) -> Result<ExitCode, InputError> {
     let spec = Arc::new(spec);
     let bar = spinner(format == Format::Text, None);
     let oracle = Oracle::new(&spec);
-    let summary = check::check_with(spec.clone(), oracle, options, limits, &mut |p| {
+    let mut show = |p: check::Progress| {
         bar.set_message(format!(
             "states {}  unique {}  depth {}  {:.0} states/s",
             p.total,
@@ -121,8 +166,13 @@ fn run_check(
             p.depth,
             p.total as f64 / p.elapsed.as_secs_f64().max(1e-9)
         ));
-    });
+    };
+    let summary = match shard {
+        Some(shard) => check::check_shard(spec.clone(), oracle, options, limits, shard, &mut show),
+        None => check::check_with(spec.clone(), oracle, options, limits, &mut show),
+    };
     bar.finish_and_clear();
+    let mut trace_json = None;
     let saved = match &summary.counterexample {
         Some(counterexample) => {
             let mut trace = Trace::new(
@@ -149,11 +199,15 @@ fn run_check(
                 },
             );
             trace.note = counterexample.detail.clone();
+            let part = summary.shard.map_or(String::new(), |s| {
+                format!("-shard-{}-of-{}", s.spec.index, s.spec.count)
+            });
             let path = format!(
-                "{out_dir}/check-{}-{}.json",
+                "{out_dir}/check-{}-{}{part}.json",
                 file_part(&spec.name),
                 counterexample.invariant
             );
+            trace_json = Some(trace.to_json());
             // A finding is never lost: a trace that cannot be written is printed instead.
             match trace.save(&path) {
                 Ok(()) => Some(Ok(path)),
@@ -174,7 +228,13 @@ fn run_check(
         }
         Format::Json => println!(
             "{}",
-            check_json(&spec, &summary, saved.as_deref(), not_saved.as_deref())
+            check_json(
+                &spec,
+                &summary,
+                saved.as_deref(),
+                not_saved.as_deref(),
+                trace_json.as_deref()
+            )
         ),
     }
     if let Some((error, json)) = &unsaved {
@@ -184,6 +244,8 @@ fn run_check(
     }
     Ok(match summary.verdict {
         Verdict::Pass => ExitCode::SUCCESS,
+        // A shard's unreached `sometimes` properties are judged by `merge`, over every shard.
+        Verdict::Vacuous { .. } if summary.shard.is_some() => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
     })
 }
@@ -229,6 +291,20 @@ fn verdict_text(verdict: &Verdict) -> String {
                 ),
             }
         ),
+    }
+}
+
+/// The verdict line: a shard's covers its part only.
+fn summary_verdict_text(summary: &Summary) -> String {
+    match (&summary.shard, &summary.verdict) {
+        (Some(_), Verdict::Pass) => {
+            "PASS for this shard (its part is exhaustive: every property held, every non-vacuity property reached); `merge` combines the shards".into()
+        }
+        (Some(_), Verdict::Vacuous { unreached }) => format!(
+            "COMPLETE for this shard (its part is exhaustive, no violation; not reached in it: {}); `merge` judges non-vacuity over every shard",
+            unreached.join(", ")
+        ),
+        (_, verdict) => verdict_text(verdict),
     }
 }
 
@@ -330,7 +406,19 @@ fn print_check_summary(
         "liveness",
         sim::HEALED_RUN_FINISHES
     );
-    println!("verdict: {}", verdict_text(&summary.verdict));
+    if let Some(report) = &summary.shard {
+        println!(
+            "shard {}/{} at split depth {}: {} of {} frontier states (fingerprint {:016x}), {} states above the split checked",
+            report.spec.index,
+            report.spec.count,
+            report.spec.split_depth,
+            report.assigned_states,
+            report.frontier_states,
+            report.fingerprint,
+            report.prefix_states
+        );
+    }
+    println!("verdict: {}", summary_verdict_text(summary));
     if let Some(c) = &summary.counterexample {
         println!(
             "counterexample: {} steps{}",
@@ -369,6 +457,7 @@ fn check_json(
     summary: &Summary,
     saved: Option<&str>,
     not_saved: Option<&str>,
+    trace_json: Option<&str>,
 ) -> String {
     let properties: Vec<serde_json::Value> = summary
         .properties
@@ -384,10 +473,12 @@ fn check_json(
     let verdict = match &summary.verdict {
         Verdict::Pass => "pass",
         Verdict::Violated { .. } => "violated",
+        // A shard: exhaustive for its part, non-vacuity left to `merge`.
+        Verdict::Vacuous { .. } if summary.shard.is_some() => "complete",
         Verdict::Vacuous { .. } => "vacuous",
         Verdict::Partial { .. } => "partial",
     };
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "model": spec.name,
         "model_file": spec.file,
         "bugs": spec.bugs.iter().map(|b| b.name()).collect::<Vec<_>>(),
@@ -416,6 +507,24 @@ fn check_json(
             "replay": saved.map(trace_command),
             "render": saved.map(render_command),
         })),
-    })
-    .to_string()
+    });
+    if let Some(report) = &summary.shard {
+        json["shard"] = serde_json::json!({
+            "index": report.spec.index,
+            "count": report.spec.count,
+            "split_depth": report.spec.split_depth,
+            "prefix_states": report.prefix_states,
+            "frontier_states": report.frontier_states,
+            "assigned_states": report.assigned_states,
+            "fingerprint": format!("{:016x}", report.fingerprint),
+        });
+        json["verdict_text"] = serde_json::json!(summary_verdict_text(summary));
+        // The whole trace, so that `merge` can save the winning one wherever it runs.
+        if let (Some(counterexample), Some(text)) = (json.get_mut("counterexample"), trace_json) {
+            if let Ok(trace) = serde_json::from_str::<serde_json::Value>(text) {
+                counterexample["trace_json"] = trace;
+            }
+        }
+    }
+    json.to_string()
 }

@@ -1,7 +1,8 @@
 //! The command line: the [`Cli`] parser and [`run`], which hands each command to its module.
 //! Each module holds its command's arguments, its execution and its output:
 //!
-//! - [`check`]: exhaustively explore a model.
+//! - [`check`]: exhaustively explore a model (or one shard of its state space).
+//! - [`merge`]: combine the JSON summaries of a sharded check into one verdict.
 //! - [`sim`]: run the seeded simulator on one seed or a range of seeds.
 //! - [`replay`]: re-execute a trace and report its outcome.
 //! - [`shrink`]: minimise a failing trace.
@@ -18,6 +19,7 @@ mod check;
 mod common;
 mod conform;
 mod explore;
+mod merge;
 mod render;
 mod replay;
 mod show;
@@ -34,7 +36,7 @@ use std::process::ExitCode;
     name = "checkpoint-harness",
     version,
     about = "Deterministic simulation and exhaustive model checking of Flink-style checkpoint coordinators",
-    after_help = "Exit codes: 0 pass, 1 violation found (check: also vacuous or partial), 2 usage or input error."
+    after_help = "Exit codes: 0 pass, 1 violation found (check, merge: also vacuous or partial), 2 usage or input error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -48,6 +50,10 @@ enum Command {
     Verify(verify::Args),
     /// Exhaustively explore a model (default: the embedded keyed-join-2pc model).
     Check(check::Args),
+    /// Combine the JSON summaries of the shards of one check (`check --shard K/N --format json`)
+    /// into one verdict: complete only if every shard completed; any violation wins, with its
+    /// trace.
+    Merge(merge::Args),
     /// Run the seeded simulator on one seed or a range of seeds.
     Sim(sim::Args),
     /// Re-execute a trace and report its outcome with a step-by-step timeline.
@@ -72,6 +78,7 @@ enum Command {
 pub fn run(cli: Cli) -> Result<ExitCode, InputError> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Shrink(args) => shrink::run(args),

@@ -14,8 +14,15 @@
 //! partial-order reduction: `actions()` returns a persistent subset of the enabled actions
 //! (`reduction`; on by default, [`REDUCTION_DEFAULT`], and off for the shortest-counterexample
 //! search, which stays a breadth-first search of the whole graph).
+//!
+//! [`check_shard`] checks one shard of the state space (`check --shard K/N`, see `shard`): the
+//! states above the split depth are enumerated with this model's own successor function and
+//! checked by every shard, the frontier states that fall to the shard become stateright's initial
+//! states, and a counterexample found below the frontier gets the prefix path to its frontier
+//! state put in front, so that it replays from the initial state. Without a shard nothing changes.
 
 use crate::explore::reduction::Reduction;
+use crate::explore::shard::{self, ShardSpec};
 use crate::explore::symmetry;
 use crate::oracle::invariants::{self, Kind, Oracle};
 use crate::system::spec::Spec;
@@ -42,6 +49,8 @@ pub struct CheckModel {
     groups: Arc<Vec<symmetry::Group>>,
     /// Partial-order reduction (`None`: every enabled action is explored).
     reduction: Option<Arc<Reduction>>,
+    /// The initial states of a shard (`None`: the model's one initial state; see `shard`).
+    init: Option<Arc<Vec<World>>>,
 }
 
 impl CheckModel {
@@ -79,6 +88,7 @@ impl CheckModel {
             outgrown: Arc::new(AtomicBool::new(false)),
             groups: Arc::new(groups),
             reduction,
+            init: None,
         }
     }
 
@@ -174,7 +184,10 @@ impl Model for CheckModel {
     type Action = Action;
 
     fn init_states(&self) -> Vec<World> {
-        vec![self.canonical(World::initial(&self.spec))]
+        match &self.init {
+            Some(init) => init.to_vec(),
+            None => vec![self.canonical(World::initial(&self.spec))],
+        }
     }
 
     fn actions(&self, state: &World, actions: &mut Vec<Action>) {
@@ -443,6 +456,22 @@ pub struct Summary {
     pub peak_memory: Option<u64>,
     /// The memory bound in force.
     pub max_memory: Option<u64>,
+    /// The part of a sharded check this summary covers (`None`: the whole state space).
+    pub shard: Option<ShardReport>,
+}
+
+/// What one shard of a sharded check explored (see `shard`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardReport {
+    pub spec: ShardSpec,
+    /// Distinct states below the split depth (every shard enumerates and checks them all).
+    pub prefix_states: usize,
+    /// Distinct states at the split depth, over all shards.
+    pub frontier_states: usize,
+    /// The frontier states that fell to this shard (its initial states).
+    pub assigned_states: usize,
+    /// [`shard::Prefix::fingerprint`]: equal in every shard of one check.
+    pub fingerprint: u64,
 }
 
 impl Summary {
@@ -488,66 +517,194 @@ pub fn check_with(
     limits: Limits,
     progress: &mut dyn FnMut(Progress),
 ) -> Summary {
+    check_inner(spec, oracle, options, limits, None, progress)
+}
+
+/// [`check_with`] for one shard of the state space (`check --shard K/N`, see `shard`): every
+/// property is checked on every state below `shard.split_depth`, and the subtrees of the states
+/// at that depth that fall to shard `shard.index` are explored completely. Counterexamples are
+/// full paths from the initial state. The verdict covers this shard's part only: a `sometimes`
+/// property another shard reaches is `NotReached` here (`merge` combines the shards).
+pub fn check_shard(
+    spec: Arc<Spec>,
+    oracle: Oracle,
+    options: CheckOptions,
+    limits: Limits,
+    shard: ShardSpec,
+    progress: &mut dyn FnMut(Progress),
+) -> Summary {
+    check_inner(spec, oracle, options, limits, Some(shard), progress)
+}
+
+/// The prefix of a sharded check: its discoveries (full canonical paths) and what it counted.
+struct SplitOutcome {
+    discoveries: Vec<(&'static str, Vec<Action>)>,
+    /// The prefix path to each assigned frontier state.
+    paths: Vec<(World, Vec<Action>)>,
+    report: ShardReport,
+    depth: usize,
+}
+
+/// Enumerates the prefix with the model's own successor function (reduction and symmetry as in
+/// the search), checks every registered property on its states, and sets the model's initial
+/// states to the frontier states that fall to `spec`'s shard.
+fn split_for_shard(model: &mut CheckModel, spec: ShardSpec) -> SplitOutcome {
+    let prefix = {
+        let model = &*model;
+        shard::split(model.init_states(), spec.split_depth, |state| {
+            let mut actions = Vec::new();
+            model.actions(state, &mut actions);
+            actions
+                .into_iter()
+                .filter_map(|action| {
+                    let next = model.next_state(state, action)?;
+                    model.within_boundary(&next).then_some((action, next))
+                })
+                .collect()
+        })
+    };
+    let mut discoveries: Vec<(&'static str, Vec<Action>)> = Vec::new();
+    for (state, path) in &prefix.inner {
+        for (slot, &index) in model.registered.iter().enumerate() {
+            let property = model.oracle.nth(index);
+            if discoveries.iter().any(|(name, _)| *name == property.name) {
+                continue;
+            }
+            let holds = model.holds(slot, state);
+            let found = match property.kind {
+                Kind::Sometimes => holds,
+                Kind::Safety | Kind::Liveness => !holds,
+            };
+            if found {
+                discoveries.push((property.name, path.clone()));
+            }
+        }
+    }
+    let paths: Vec<(World, Vec<Action>)> = prefix
+        .assigned(&spec)
+        .map(|(state, path, _)| (state.clone(), path.clone()))
+        .collect();
+    let depth = prefix
+        .frontier
+        .first()
+        .map(|(_, path, _)| path.len())
+        .or_else(|| prefix.inner.last().map(|(_, path)| path.len()))
+        .unwrap_or(0);
+    let report = ShardReport {
+        spec,
+        prefix_states: prefix.inner.len(),
+        frontier_states: prefix.frontier.len(),
+        assigned_states: paths.len(),
+        fingerprint: prefix.fingerprint(),
+    };
+    model.init = Some(Arc::new(paths.iter().map(|(s, _)| s.clone()).collect()));
+    SplitOutcome {
+        discoveries,
+        paths,
+        report,
+        depth,
+    }
+}
+
+fn check_inner(
+    spec: Arc<Spec>,
+    oracle: Oracle,
+    options: CheckOptions,
+    limits: Limits,
+    shard: Option<ShardSpec>,
+    progress: &mut dyn FnMut(Progress),
+) -> Summary {
     let started = Instant::now();
     let oracle = Arc::new(oracle);
     let registered = CheckModel::all_properties(&spec, &oracle);
     let symmetry = options.symmetry && symmetry::applies(&spec);
-    let model = CheckModel::with_reduction(
+    let mut model = CheckModel::with_reduction(
         spec.clone(),
         oracle.clone(),
         registered.clone(),
         symmetry,
         options.reduction,
     );
+    let split = shard.map(|shard| split_for_shard(&mut model, shard));
     let reduced = model.reduction.is_some();
     let translate = model.clone();
     let stop = model.stop.clone();
     let outgrown = model.outgrown.clone();
-    let mut builder = model
-        .checker()
-        .threads(options.threads.max(1))
-        .finish_when(HasDiscoveries::AnyFailures);
-    if let Some(max) = options.max_states {
-        builder = builder.target_state_count(max);
-    }
-    if let Some(depth) = options.max_depth {
-        builder = builder.target_max_depth(depth);
-    }
     let mut watch = Watch::new(options.time_limit, limits.max_memory);
-    let (total, unique, depth, discoveries) = {
-        let checker: Box<dyn Checker<CheckModel>> = match options.strategy {
-            Strategy::Dfs => Box::new(builder.spawn_dfs()),
-            Strategy::Bfs => Box::new(builder.spawn_bfs()),
+    let (total, unique, depth, discoveries) = if let Some(split) = &split {
+        // A violation in the prefix ends the shard (every shard finds it); so does a shard
+        // without frontier states.
+        let violated = split.discoveries.iter().any(|(name, _)| {
+            oracle
+                .find(name)
+                .is_some_and(|property| property.kind != Kind::Sometimes)
+        });
+        let prefix_states = split.report.prefix_states;
+        let (total, unique, depth, mut found) = if violated || split.paths.is_empty() {
+            (0, 0, 0, Vec::new())
+        } else {
+            let offset = split.depth;
+            let max_depth = options
+                .max_depth
+                .map(|depth| depth.saturating_sub(offset).max(1));
+            run_checker(
+                model, options, max_depth, &mut watch, &stop, started, progress,
+            )
         };
-        let mut polls = 0u32;
-        while !checker.is_done() {
-            // Memory can grow fast: look every 20 ms, report progress every 100 ms.
-            std::thread::sleep(Duration::from_millis(20));
-            watch.poll(&stop);
-            polls += 1;
-            if polls.is_multiple_of(5) {
-                progress(Progress {
-                    total: checker.state_count(),
-                    unique: checker.unique_state_count(),
-                    depth: checker.max_depth(),
-                    elapsed: started.elapsed(),
-                });
+        // A shard's paths start at its frontier state: put the prefix path in front.
+        for (_, path) in &mut found {
+            if let Some((_, prefix)) = split
+                .paths
+                .iter()
+                .find(|(state, _)| path.first().is_some_and(|(first, _)| first == state))
+            {
+                let mut full: Vec<(World, Option<Action>)> = Vec::new();
+                full.extend(prefix.iter().map(|a| (World::initial(&spec), Some(*a))));
+                full.append(path);
+                *path = full;
             }
         }
-        let names: BTreeSet<&'static str> = checker.discoveries().keys().copied().collect();
-        let discoveries: Vec<(&'static str, Vec<Action>)> = names
-            .into_iter()
-            .map(|name| {
-                let path = checker.discovery(name).expect("listed");
-                (name, translate.real_actions(&path.into_actions()))
-            })
+        let mut discoveries: Vec<(&'static str, Vec<Action>)> = split
+            .discoveries
+            .iter()
+            .map(|(name, path)| (*name, translate.real_actions(path)))
             .collect();
+        for (name, path) in found {
+            if !discoveries.iter().any(|(known, _)| *known == name) {
+                let actions: Vec<Action> = path.into_iter().filter_map(|(_, a)| a).collect();
+                discoveries.push((name, translate.real_actions(&actions)));
+            }
+        }
+        discoveries.sort_by_key(|(name, _)| *name);
+        let depth = if depth == 0 {
+            split.depth
+        } else {
+            depth + split.depth
+        };
         (
-            checker.state_count(),
-            checker.unique_state_count(),
-            checker.max_depth(),
+            total + prefix_states,
+            unique + prefix_states,
+            depth,
             discoveries,
         )
+    } else {
+        let (total, unique, depth, found) = run_checker(
+            model,
+            options,
+            options.max_depth,
+            &mut watch,
+            &stop,
+            started,
+            progress,
+        );
+        let discoveries = found
+            .into_iter()
+            .map(|(name, path)| {
+                let actions: Vec<Action> = path.into_iter().filter_map(|(_, a)| a).collect();
+                (name, translate.real_actions(&actions))
+            })
+            .collect();
+        (total, unique, depth, discoveries)
     };
     let elapsed = started.elapsed();
 
@@ -659,7 +816,67 @@ pub fn check_with(
         reduction: reduced,
         peak_memory: (watch.peak_memory > 0).then_some(watch.peak_memory),
         max_memory: limits.max_memory,
+        shard: split.map(|split| split.report),
     }
+}
+
+/// A path as stateright reports it: each state with the action taken from it.
+type FoundPath = Vec<(World, Option<Action>)>;
+
+/// Runs stateright's checker on `model` under the watch, and returns the state counts, the
+/// depth and each discovery's path (canonical, from one of the model's initial states).
+fn run_checker(
+    model: CheckModel,
+    options: CheckOptions,
+    max_depth: Option<usize>,
+    watch: &mut Watch,
+    stop: &AtomicBool,
+    started: Instant,
+    progress: &mut dyn FnMut(Progress),
+) -> (usize, usize, usize, Vec<(&'static str, FoundPath)>) {
+    let mut builder = model
+        .checker()
+        .threads(options.threads.max(1))
+        .finish_when(HasDiscoveries::AnyFailures);
+    if let Some(max) = options.max_states {
+        builder = builder.target_state_count(max);
+    }
+    if let Some(depth) = max_depth {
+        builder = builder.target_max_depth(depth);
+    }
+    let checker: Box<dyn Checker<CheckModel>> = match options.strategy {
+        Strategy::Dfs => Box::new(builder.spawn_dfs()),
+        Strategy::Bfs => Box::new(builder.spawn_bfs()),
+    };
+    let mut polls = 0u32;
+    while !checker.is_done() {
+        // Memory can grow fast: look every 20 ms, report progress every 100 ms.
+        std::thread::sleep(Duration::from_millis(20));
+        watch.poll(stop);
+        polls += 1;
+        if polls.is_multiple_of(5) {
+            progress(Progress {
+                total: checker.state_count(),
+                unique: checker.unique_state_count(),
+                depth: checker.max_depth(),
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+    let names: BTreeSet<&'static str> = checker.discoveries().keys().copied().collect();
+    let discoveries = names
+        .into_iter()
+        .map(|name| {
+            let path = checker.discovery(name).expect("listed");
+            (name, path.into_vec())
+        })
+        .collect();
+    (
+        checker.state_count(),
+        checker.unique_state_count(),
+        checker.max_depth(),
+        discoveries,
+    )
 }
 
 /// The actions up to the first state that violates `invariant` (stateright may report a later

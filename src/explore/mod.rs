@@ -5,11 +5,13 @@
 //! - [`check`]: the exhaustive search, the only module that names stateright.
 //! - [`symmetry`]: canonical representatives of symmetric worlds for the checker.
 //! - [`reduction`]: partial-order reduction (persistent sets of record deliveries) for the checker.
+//! - [`shard`]: the split of a sharded check (`check --shard K/N`): prefix, frontier, stable hash.
 //!
 //! May touch: the system under test and the oracle. Must not touch: traces, presentation, I/O.
 
 pub mod check;
 pub mod reduction;
 pub mod scheduler;
+pub mod shard;
 pub mod sim;
 pub mod symmetry;
