@@ -315,9 +315,15 @@ fn explore_on_a_port_in_use_is_an_input_error_naming_the_port() {
     );
 }
 
-#[test]
-fn explore_on_port_zero_prints_the_real_port_and_survives_dropped_connections() {
-    use std::io::{BufRead, Read, Write};
+/// Starts `explore linear` on a free port: the server, its stderr after the serving line, that
+/// line and the port it names.
+fn spawn_explorer() -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStderr>,
+    String,
+    u16,
+) {
+    use std::io::BufRead;
     let mut child = Command::new(binary())
         .args(["explore", "linear", "--port", "0"])
         .stdin(Stdio::null())
@@ -334,6 +340,56 @@ fn explore_on_port_zero_prints_the_real_port_and_survives_dropped_connections() 
         .and_then(|rest| rest.split('/').next())
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("prints the port: {line}"));
+    (child, stderr, line, port)
+}
+
+/// GETs `path` from the Explorer on `port`, retrying while it starts.
+fn explorer_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    for _ in 0..50 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let request = format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n");
+            let mut answer = String::new();
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.contains("200")
+            {
+                return answer;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the Explorer did not answer {path}");
+}
+
+#[test]
+fn the_explorer_names_the_model_and_every_property() {
+    let (mut child, _stderr, line, port) = spawn_explorer();
+    let status = explorer_get(port, "/.status");
+    let states = explorer_get(port, "/.states");
+    child.kill().expect("kill the server");
+    let _ = child.wait();
+    assert!(line.contains("for linear"), "{line}");
+    for name in [
+        "completed-checkpoint-consistent",
+        "end-to-end-exactly-once",
+        "request-order-respected",
+        "quiescent-job-finished",
+        "job-finished",
+    ] {
+        assert!(
+            status.contains(&format!("\"{name}\"")),
+            "{name} in {status}"
+        );
+    }
+    assert!(!status.contains("all-invariants"), "{status}");
+    assert!(states.contains("model: linear"), "{states}");
+}
+
+#[test]
+fn explore_on_port_zero_prints_the_real_port_and_survives_dropped_connections() {
+    use std::io::{Read, Write};
+    let (mut child, mut stderr, line, port) = spawn_explorer();
     assert_ne!(port, 0, "{line}");
     // Connections dropped before the answer is read, then a real request.
     for _ in 0..20 {
