@@ -100,7 +100,6 @@ pub struct Ghost {
     pub aborted: IdSet,
     /// Failure-manager expectation: distinct counted failures since the last success.
     pub expected_failures: Vec<CheckpointId>,
-    pub expected_unknown_failures: u8,
     pub expected_last_success: CheckpointId,
     /// A failover is due according to the expectation (set and cleared within one step).
     pub failover_due: bool,
@@ -241,23 +240,14 @@ impl Ghost {
     /// a task (task level, the task's reason), its canceller firing (job level, expired) or an
     /// injected storage fault (job level). Every counted failure of this model has one of these
     /// causes; the trigger failures, suspensions and shutdowns the coordinator reports besides
-    /// are never counted, so the expectation needs no report from the coordinator.
+    /// are never counted, so the expectation needs no report from the coordinator. Failures
+    /// without an id (pre-flight ones) are never counted either, so every counted one has an id.
+    ///
+    /// The specification of failure counting (reference §1.10, rules 10-11 of §6).
     pub fn delivered_failure(
         &mut self,
         spec: &Spec,
         id: CheckpointId,
-        kind: SnapshotKind,
-        reason: FailureReason,
-        level: FailureLevel,
-    ) {
-        self.expect_failure(spec, Some(id), kind, reason, level);
-    }
-
-    /// The specification of failure counting (reference §1.10, rules 10-11 of §6).
-    fn expect_failure(
-        &mut self,
-        spec: &Spec,
-        id: Option<CheckpointId>,
         kind: SnapshotKind,
         reason: FailureReason,
         level: FailureLevel,
@@ -274,17 +264,14 @@ impl Ghost {
         let Some(tolerable) = spec.checkpointing.tolerable_failures else {
             return;
         };
-        if id.is_some_and(|id| id <= self.expected_last_success) || !counted(reason) {
+        if id <= self.expected_last_success
+            || !counted(reason)
+            || self.expected_failures.contains(&id)
+        {
             return;
         }
-        match id {
-            None => self.expected_unknown_failures += 1,
-            Some(id) if !self.expected_failures.contains(&id) => self.expected_failures.push(id),
-            Some(_) => return,
-        }
-        if self.expected_failures.len() + self.expected_unknown_failures as usize
-            > tolerable as usize
-        {
+        self.expected_failures.push(id);
+        if self.expected_failures.len() > tolerable as usize {
             self.reset_expectation();
             self.failover_due = true;
         }
@@ -292,7 +279,6 @@ impl Ghost {
 
     fn reset_expectation(&mut self) {
         self.expected_failures.clear();
-        self.expected_unknown_failures = 0;
     }
 
     /// The world sends `task` an abort notification for `id`; `this_step` lists the ones sent
