@@ -73,7 +73,7 @@ PY
         (cd "$scratch" && CARGO_TARGET_DIR="$named_target" cargo build --release --quiet)
         status=0
         "$named_target/release/checkpoint-harness" verify --budget "$CHECKPOINT_HARNESS_MUTANTS_BUDGET" \
-            --seed-base 0 --out-dir "$scratch/traces-out" --traces-dir "$scratch/traces" \
+            --seed-base 0 --fail-fast --out-dir "$scratch/traces-out" --traces-dir "$scratch/traces" \
             >"$scratch/verify.txt" 2>&1 || status=$?
         if [ "$status" = 1 ]; then
             named_killed=$((named_killed + 1))

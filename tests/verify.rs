@@ -184,6 +184,55 @@ fn verify_fails_on_the_max_concurrent_off_by_one() {
     );
 }
 
+/// `--fail-fast` (what the mutation gate runs) stops at the first failing step with the same FAIL,
+/// and says which steps it left out and why (not "the budget was spent").
+#[test]
+fn fail_fast_stops_at_the_first_failing_step() {
+    let dir = TempDir::new("fail-fast");
+    let out = dir.path("traces");
+    let output = harness(&[
+        "verify",
+        "--budget",
+        "small",
+        "--seed-base",
+        "0",
+        "--fail-fast",
+        "--bug",
+        "max-concurrent-off-by-one",
+        "--format",
+        "json",
+        "--out-dir",
+        &out,
+    ]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}\n{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("verify --format json");
+    assert_eq!(json["verdict"], "fail", "{text}");
+    let failed_models = json["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .filter(|m| m["passed"] == false)
+        .count();
+    assert_eq!(
+        failed_models, 1,
+        "it stops after the first failing model: {text}"
+    );
+    let not_run = json["not_run"].as_array().expect("not_run");
+    assert!(!not_run.is_empty(), "{text}");
+    assert!(
+        not_run.iter().all(|s| s["why"] == "fail-fast"),
+        "every step left out was left out by --fail-fast: {text}"
+    );
+    assert!(not_run.iter().any(|s| s["step"] == "conformance"), "{text}");
+    // Nothing that budget-skipping would report as a failure of its own.
+    let failures = json["failures"].as_array().expect("failures");
+    assert!(
+        failures.iter().all(|f| f["invariant"] != "not run"),
+        "{text}"
+    );
+}
+
 #[test]
 fn verify_fails_when_a_coordinator_bug_is_switched_on_in_every_model() {
     // `complete-with-missing-ack` stands in for a broken change to the coordinator (a checkpoint
@@ -431,6 +480,7 @@ fn mutation_gate() {
         &budget,
         "--seed-base",
         "0",
+        "--fail-fast",
         "--out-dir",
         &dir.path("traces"),
     ]);
