@@ -468,6 +468,10 @@ fn bad_flags_are_usage_errors() {
 /// plain `cargo test` (`verify_passes_on_the_correct_code` covers the same run); the budget comes
 /// from `CHECKPOINT_HARNESS_MUTANTS_BUDGET` (default `small`), the seeds are fixed so that a score
 /// can be reproduced.
+///
+/// A run whose only failures are steps the budget left out (a loaded machine, not the mutant)
+/// passes here, so the mutant counts as not killed: a slow machine can lower the score, never
+/// raise it.
 #[test]
 #[ignore = "run by scripts/mutants.sh for each mutant"]
 fn mutation_gate() {
@@ -481,14 +485,28 @@ fn mutation_gate() {
         "--seed-base",
         "0",
         "--fail-fast",
+        "--format",
+        "json",
         "--out-dir",
         &dir.path("traces"),
     ]);
+    let text = stdout(&output);
+    if output.status.code() == Some(1) {
+        let json: serde_json::Value = serde_json::from_str(&text).expect("verify --format json");
+        let failures = json["failures"].as_array().expect("failures");
+        if !failures.is_empty() && failures.iter().all(|f| f["invariant"] == "not run") {
+            eprintln!(
+                "inconclusive: the budget was spent before {} steps ran (a loaded machine); \
+                 counted as not killed",
+                failures.len()
+            );
+            return;
+        }
+    }
     assert_eq!(
         output.status.code(),
         Some(0),
-        "verify failed:\n{}\n{}",
-        stdout(&output),
+        "verify failed:\n{text}\n{}",
         stderr(&output)
     );
 }
