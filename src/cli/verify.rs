@@ -449,6 +449,22 @@ fn failures(report: &Report, out_dir: &str) -> Result<Vec<Failure>, InputError> 
             }
             _ => {}
         }
+        if !model.unreached.is_empty() {
+            out.push(Failure {
+                name: format!("{} sim", model.model),
+                invariant: "vacuous".into(),
+                detail: format!(
+                    "no run of the sweep ({} seeds) and no state of the check reached {}: the model no longer exercises what it is there to test, so its invariants pass vacuously (a change that switches a mechanism off looks like this; a larger --budget runs more seeds)",
+                    model.sim.seeds_run,
+                    model.unreached.join(", ")
+                ),
+                seed: None,
+                step: None,
+                configuration: None,
+                trace: None,
+                commands: vec![("rerun", command(&format!("sim {}", model.file)))],
+            });
+        }
     }
     for canary in report.canaries.iter().filter(|c| !c.caught()) {
         let check = match &canary.check {
@@ -546,6 +562,11 @@ fn sim_text(model: &verify::ModelResult) -> String {
     match &sim.failure {
         Some(f) => format!("sim FAIL seed {} step {}: {}", f.seed, f.step, f.invariant),
         None if sim.cut_short => format!("sim {} seeds (time limit)", sim.seeds_run),
+        None if !model.unreached.is_empty() => format!(
+            "sim {} seeds, VACUOUS: never reached {}",
+            sim.seeds_run,
+            model.unreached.join(", ")
+        ),
         None => format!("sim {} seeds", sim.seeds_run),
     }
 }
@@ -932,6 +953,7 @@ fn json(header: &Header, report: &Report, failures: &[Failure]) -> serde_json::V
                     "steps": m.sim.steps,
                     "cut_short": m.sim.cut_short,
                     "non_vacuity": reached,
+                    "unreached": m.unreached,
                     "seconds": m.sim.seconds,
                     "failure": find(format!("{} sim", m.model)),
                 },
@@ -1103,10 +1125,7 @@ fn junit(report: &Report, failures: &[Failure]) -> String {
                     (Err((format!("{name} violated"), String::new())), None)
                 }
                 (Status::NotReached, _) => (
-                    Err((
-                        format!("{name} never reached by the exhaustive check (vacuous)"),
-                        String::new(),
-                    )),
+                    Err((format!("{name} never reached (vacuous)"), String::new())),
                     None,
                 ),
                 (Status::Unknown, _) => (

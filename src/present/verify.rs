@@ -587,13 +587,39 @@ pub struct ModelResult {
     pub file: String,
     pub sim: SimResult,
     pub check: CheckResult,
+    /// The model's non-vacuity (`sometimes`) properties that neither the sweep nor the check
+    /// reached: the model stopped exercising what it is for (judged only when the sweep ran every
+    /// planned seed and nothing failed).
+    pub unreached: Vec<&'static str>,
     pub seconds: f64,
 }
 
 impl ModelResult {
     pub fn passed(&self) -> bool {
-        self.sim.failure.is_none() && self.check.passed()
+        self.sim.failure.is_none() && self.check.passed() && self.unreached.is_empty()
     }
+}
+
+/// The non-vacuity properties no seed of a complete sweep and no state of the check reached. A
+/// change that switches a mechanism off (storage writes never fail, an alignment timer never
+/// armed) breaks no safety property: the model's runs just stop reaching the situations its
+/// invariants are there to judge, so every invariant passes vacuously. That is a failure of
+/// the gate, as a `sometimes` property never reached is for an exhaustive check.
+fn unreached(sim: &SimResult, check: &CheckResult) -> Vec<&'static str> {
+    if sim.failure.is_some() || sim.cut_short || !check.passed() {
+        return Vec::new();
+    }
+    sim.reached
+        .iter()
+        .filter(|(_, runs)| *runs == 0)
+        .map(|(name, _)| *name)
+        .filter(|name| {
+            !check
+                .properties
+                .iter()
+                .any(|p| p.name == *name && p.status == Status::Reached)
+        })
+        .collect()
 }
 
 /// One canary: a catalogued bug switched on in its showcase model.
@@ -1003,6 +1029,7 @@ fn verify_model(
     ModelResult {
         model: spec.name.clone(),
         file: spec.file.clone(),
+        unreached: unreached(&sim, &check),
         sim,
         check,
         seconds: (context.clock.elapsed() - started).as_secs_f64(),
@@ -1260,6 +1287,9 @@ pub fn property_status(model: &ModelResult, name: &str) -> Status {
     {
         return Status::Violated;
     }
+    if model.unreached.contains(&name) {
+        return Status::NotReached;
+    }
     if name == sim::HEALED_RUN_FINISHES {
         return if model.sim.seeds_run > 0 && model.sim.failure.is_none() {
             Status::Held
@@ -1285,4 +1315,65 @@ pub fn property_names(model: &ModelResult) -> Vec<(&'static str, Kind)> {
         .collect();
     names.push((sim::HEALED_RUN_FINISHES, Kind::Liveness));
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sim(reached: &[(&'static str, u64)], cut_short: bool) -> SimResult {
+        SimResult {
+            fixed: 0..400,
+            rotating: 0..200,
+            seeds_run: 600,
+            steps: 0,
+            failure: None,
+            cut_short,
+            reached: reached.to_vec(),
+            seconds: 0.0,
+        }
+    }
+
+    fn bounded_check(reached: &[&'static str]) -> CheckResult {
+        CheckResult {
+            plan: CheckPlan::Bounded {
+                max_states: 1000,
+                reason: BoundedReason::TooLarge,
+            },
+            verdict: Verdict::Partial {
+                bound: Bound::MaxStates,
+            },
+            unique_states: 0,
+            total_states: 0,
+            max_depth: 0,
+            properties: reached
+                .iter()
+                .map(|name| PropertyResult {
+                    name,
+                    kind: Kind::Sometimes,
+                    status: Status::Reached,
+                })
+                .collect(),
+            failure: None,
+            seconds: 0.0,
+        }
+    }
+
+    /// A situation no run and no checked state reached makes the model vacuous; one reached by
+    /// either is not; an incomplete sweep is not judged (a slow machine is not a vacuous model).
+    #[test]
+    fn a_model_that_stops_reaching_its_situations_is_vacuous() {
+        let reached = [("job-finished", 600), ("storage-write-failed", 0)];
+        assert_eq!(
+            unreached(&sim(&reached, false), &bounded_check(&[])),
+            vec!["storage-write-failed"]
+        );
+        assert!(unreached(
+            &sim(&reached, false),
+            &bounded_check(&["storage-write-failed"])
+        )
+        .is_empty());
+        assert!(unreached(&sim(&reached, true), &bounded_check(&[])).is_empty());
+        assert!(unreached(&sim(&[("job-finished", 1)], false), &bounded_check(&[])).is_empty());
+    }
 }
