@@ -17,9 +17,9 @@ use checkpoint_harness::check::{
     self, CheckOptions, Limits, ShortestSearch, Status, Strategy, Summary, Verdict,
 };
 use checkpoint_harness::error::InputError;
+use checkpoint_harness::explore::hang::HangOptions;
 use checkpoint_harness::explore::shard::{self, ShardSpec};
 use checkpoint_harness::invariants::{Kind, Oracle};
-use checkpoint_harness::sim;
 use checkpoint_harness::spec::Spec;
 use checkpoint_harness::trace::{Expected, Origin, Trace};
 use clap::ValueEnum;
@@ -32,9 +32,11 @@ pub struct Args {
     /// Model file, or the name of an embedded model (`linear`); omit for the embedded default
     /// model.
     model: Option<String>,
-    /// Search strategy: dfs (fast, lean) or bfs (shortest paths, much more memory).
-    #[arg(long, value_enum, default_value = "dfs")]
-    strategy: StrategyArg,
+    /// Force one search strategy: dfs (fast, lean) or bfs (shortest paths, much more memory).
+    /// Default: both race, depth-first and a bounded breadth-first search on one thread each,
+    /// and the first violation wins.
+    #[arg(long, value_enum)]
+    strategy: Option<StrategyArg>,
     /// Worker threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -61,6 +63,14 @@ pub struct Args {
     /// Explore every enabled action in every state (turn partial-order reduction off).
     #[arg(long)]
     no_reduction: bool,
+    /// Do not check `healed-run-finishes` (hangs with timers still armed; see
+    /// src/explore/hang.rs).
+    #[arg(long)]
+    no_hangs: bool,
+    /// Run the healed continuation of `healed-run-finishes` from one state in K (by stable
+    /// hash) besides every quiescent state with armed timers (0: quiescent states only).
+    #[arg(long, default_value_t = checkpoint_harness::explore::hang::SAMPLE_DEFAULT)]
+    hang_sample: u64,
     /// Check shard K of N (0-based: K in 0..N) of the state space, for CI matrices and batch
     /// arrays; `merge` combines the shards' `--format json` summaries into one verdict.
     #[arg(long)]
@@ -87,8 +97,9 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
     let (spec, extra) = load_model(args.model.as_deref(), &args.injected.bugs)?;
     let options = CheckOptions {
         strategy: match args.strategy {
-            StrategyArg::Dfs => Strategy::Dfs,
-            StrategyArg::Bfs => Strategy::Bfs,
+            None => Strategy::Race,
+            Some(StrategyArg::Dfs) => Strategy::Dfs,
+            Some(StrategyArg::Bfs) => Strategy::Bfs,
         },
         threads: positive("--threads", args.threads)?,
         max_states: args
@@ -134,12 +145,15 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
         }
         (None, None) => None,
     };
+    let hangs = HangOptions {
+        enabled: !args.no_hangs,
+        sample: args.hang_sample,
+    };
     let out_dir = args.traces.resolve()?;
     run_check(
         spec,
         extra,
-        options,
-        limits,
+        (options, limits, hangs),
         shard,
         &out_dir,
         args.output.format,
@@ -149,8 +163,7 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
 fn run_check(
     spec: Spec,
     extra: BugSet,
-    options: CheckOptions,
-    limits: Limits,
+    (options, limits, hangs): (CheckOptions, Limits, HangOptions),
     shard: Option<ShardSpec>,
     out_dir: &str,
     format: Format,
@@ -167,10 +180,15 @@ fn run_check(
             p.total as f64 / p.elapsed.as_secs_f64().max(1e-9)
         ));
     };
-    let summary = match shard {
-        Some(shard) => check::check_shard(spec.clone(), oracle, options, limits, shard, &mut show),
-        None => check::check_with(spec.clone(), oracle, options, limits, &mut show),
-    };
+    let summary = check::check_with_hangs(
+        spec.clone(),
+        oracle,
+        options,
+        limits,
+        hangs,
+        shard,
+        &mut show,
+    );
     bar.finish_and_clear();
     let mut trace_json = None;
     let saved = match &summary.counterexample {
@@ -199,6 +217,9 @@ fn run_check(
                 },
             );
             trace.note = counterexample.detail.clone();
+            // A hang's healed continuation is replayed by the healed rules, as in a simulator
+            // trace.
+            trace.healed_at = counterexample.healed_at;
             let part = summary.shard.map_or(String::new(), |s| {
                 format!("-shard-{}-of-{}", s.spec.index, s.spec.count)
             });
@@ -341,14 +362,19 @@ fn print_check_summary(
     saved: Option<&str>,
     not_saved: Option<&str>,
 ) {
+    let strategy = if summary.strategy == Strategy::Dfs {
+        "depth-first"
+    } else {
+        "breadth-first"
+    };
     println!(
-        "model {} ({}): {} search, {} thread{}, symmetry {}",
+        "model {} ({}): {}, {} thread{}, symmetry {}",
         spec.name,
         spec.file,
-        if summary.strategy == Strategy::Dfs {
-            "depth-first"
+        if summary.race {
+            format!("depth-first and breadth-first search raced ({strategy} decided; --strategy forces one)")
         } else {
-            "breadth-first"
+            format!("{strategy} search")
         },
         summary.threads,
         if summary.threads == 1 { "" } else { "s" },
@@ -400,12 +426,6 @@ fn print_check_summary(
             p.name
         );
     }
-    println!(
-        "  {:<12} {:<10} {}",
-        "(sim only)",
-        "liveness",
-        sim::HEALED_RUN_FINISHES
-    );
     if let Some(report) = &summary.shard {
         println!(
             "shard {}/{} at split depth {}: {} of {} frontier states (fingerprint {:016x}), {} states above the split checked",
@@ -483,6 +503,7 @@ fn check_json(
         "model_file": spec.file,
         "bugs": spec.bugs.iter().map(|b| b.name()).collect::<Vec<_>>(),
         "strategy": if summary.strategy == Strategy::Dfs { "dfs" } else { "bfs" },
+        "race": summary.race,
         "threads": summary.threads,
         "symmetry": summary.symmetry,
         "reduction": summary.reduction,

@@ -20,7 +20,15 @@
 //! checked by every shard, the frontier states that fall to the shard become stateright's initial
 //! states, and a counterexample found below the frontier gets the prefix path to its frontier
 //! state put in front, so that it replays from the initial state. Without a shard nothing changes.
+//!
+//! Besides the invariants table, the checker registers `healed-run-finishes` (`hang`; on by
+//! default, [`HangOptions`]) in the last slot: hangs with timers still armed, which only the
+//! simulator could judge before. Its counterexample is the path to the hanging state followed by
+//! the healed continuation, with [`Counterexample::healed_at`] marking where the continuation
+//! starts, so that `replay` (trace `healed_at`) judges it by the healed rules and reports the
+//! same violation.
 
+use crate::explore::hang::{self, HangOptions};
 use crate::explore::reduction::Reduction;
 use crate::explore::shard::{self, ShardSpec};
 use crate::explore::symmetry;
@@ -51,18 +59,21 @@ pub struct CheckModel {
     reduction: Option<Arc<Reduction>>,
     /// The initial states of a shard (`None`: the model's one initial state; see `shard`).
     init: Option<Arc<Vec<World>>>,
+    /// `healed-run-finishes`, registered in the slot after `registered` (`None`: not checked).
+    hangs: Option<HangOptions>,
 }
 
 impl CheckModel {
     /// A model without partial-order reduction (the Explorer and the shortest-counterexample
-    /// search see the whole graph).
+    /// search see the whole graph), with `healed-run-finishes` as `hangs` says.
     pub fn new(
         spec: Arc<Spec>,
         oracle: Arc<Oracle>,
         registered: Vec<usize>,
         symmetric: bool,
+        hangs: HangOptions,
     ) -> CheckModel {
-        CheckModel::with_reduction(spec, oracle, registered, symmetric, false)
+        CheckModel::with_reduction(spec, oracle, registered, symmetric, false, hangs)
     }
 
     /// [`CheckModel::new`], with partial-order reduction on or off (see `reduction`).
@@ -72,6 +83,7 @@ impl CheckModel {
         registered: Vec<usize>,
         symmetric: bool,
         reduce: bool,
+        hangs: HangOptions,
     ) -> CheckModel {
         let groups = if symmetric {
             symmetry::groups(&spec)
@@ -89,6 +101,7 @@ impl CheckModel {
             groups: Arc::new(groups),
             reduction,
             init: None,
+            hangs: hangs.enabled.then_some(hangs),
         }
     }
 
@@ -120,8 +133,40 @@ impl CheckModel {
             .collect()
     }
 
+    /// Each registration slot's name and kind: the registered table entries, then
+    /// `healed-run-finishes` if it is checked.
+    fn slots(&self) -> Vec<(&'static str, Kind)> {
+        let mut slots: Vec<(&'static str, Kind)> = self
+            .registered
+            .iter()
+            .map(|&index| {
+                let property = self.oracle.nth(index);
+                (property.name, property.kind)
+            })
+            .collect();
+        if self.hangs.is_some() {
+            slots.push((hang::NAME, Kind::Liveness));
+        }
+        slots
+    }
+
+    /// Whether the safety or liveness property named `name` is violated at `world`.
+    fn violated(&self, name: &str, world: &World) -> bool {
+        self.slots()
+            .iter()
+            .position(|(slot, _)| *slot == name)
+            .is_some_and(|slot| !self.holds(slot, world))
+    }
+
     fn holds(&self, slot: usize, world: &World) -> bool {
-        let property = self.oracle.nth(self.registered[slot]);
+        let Some(&index) = self.registered.get(slot) else {
+            // The slot after the table's: `healed-run-finishes`.
+            let options = self
+                .hangs
+                .expect("a slot past the table is the hang property");
+            return hang::holds(&self.spec, world, options);
+        };
+        let property = self.oracle.nth(index);
         match property.kind {
             Kind::Sometimes => property.reached(&self.spec, world),
             Kind::Safety | Kind::Liveness => {
@@ -161,19 +206,14 @@ impl CheckModel {
     where
         M: Model,
     {
-        assert!(
-            self.registered.len() <= slots.len(),
-            "more properties than slots"
-        );
-        self.registered
-            .iter()
+        let names = self.slots();
+        assert!(names.len() <= slots.len(), "more properties than slots");
+        names
+            .into_iter()
             .enumerate()
-            .map(|(slot, &index)| {
-                let property = self.oracle.nth(index);
-                match property.kind {
-                    Kind::Sometimes => Property::sometimes(property.name, slots[slot]),
-                    Kind::Safety | Kind::Liveness => Property::always(property.name, slots[slot]),
-                }
+            .map(|(slot, (name, kind))| match kind {
+                Kind::Sometimes => Property::sometimes(name, slots[slot]),
+                Kind::Safety | Kind::Liveness => Property::always(name, slots[slot]),
             })
             .collect()
     }
@@ -318,7 +358,11 @@ impl Watch {
 /// Search strategy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// Depth-first: fastest and leanest (the default).
+    /// Depth-first and a bounded breadth-first search side by side, one thread each, on their
+    /// own visited sets: the first violation either finds wins (the default; see [`RACE_BFS_MAX_STATES`]).
+    /// The summary names the strategy that decided.
+    Race,
+    /// Depth-first: fastest and leanest.
     Dfs,
     /// Breadth-first: shortest counterexamples, much more memory; no symmetry reduction.
     Bfs,
@@ -342,7 +386,7 @@ pub struct CheckOptions {
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
-            strategy: Strategy::Dfs,
+            strategy: Strategy::Race,
             threads: 2,
             max_states: None,
             max_depth: None,
@@ -429,6 +473,9 @@ pub struct Counterexample {
     pub invariant: &'static str,
     pub detail: String,
     pub actions: Vec<Action>,
+    /// Where the healed continuation of a `healed-run-finishes` counterexample starts (the
+    /// trace's `healed_at`: replay holds the actions from there on to the healed rules).
+    pub healed_at: Option<usize>,
     /// Whether a breadth-first search made it the shortest.
     pub shortest: bool,
     /// Length of the depth-first counterexample before the breadth-first search.
@@ -447,7 +494,10 @@ pub struct Summary {
     pub verdict: Verdict,
     pub properties: Vec<PropertyResult>,
     pub counterexample: Option<Counterexample>,
+    /// The strategy that decided (a race reports its winner, or depth-first).
     pub strategy: Strategy,
+    /// Whether depth-first and breadth-first search raced ([`Strategy::Race`]).
+    pub race: bool,
     pub threads: usize,
     pub symmetry: bool,
     /// Whether partial-order reduction was in force (asked for, and applicable to the model).
@@ -517,7 +567,15 @@ pub fn check_with(
     limits: Limits,
     progress: &mut dyn FnMut(Progress),
 ) -> Summary {
-    check_inner(spec, oracle, options, limits, None, progress)
+    check_with_hangs(
+        spec,
+        oracle,
+        options,
+        limits,
+        HangOptions::default(),
+        None,
+        progress,
+    )
 }
 
 /// [`check_with`] for one shard of the state space (`check --shard K/N`, see `shard`): every
@@ -533,7 +591,15 @@ pub fn check_shard(
     shard: ShardSpec,
     progress: &mut dyn FnMut(Progress),
 ) -> Summary {
-    check_inner(spec, oracle, options, limits, Some(shard), progress)
+    check_with_hangs(
+        spec,
+        oracle,
+        options,
+        limits,
+        HangOptions::default(),
+        Some(shard),
+        progress,
+    )
 }
 
 /// The prefix of a sharded check: its discoveries (full canonical paths) and what it counted.
@@ -565,18 +631,17 @@ fn split_for_shard(model: &mut CheckModel, spec: ShardSpec) -> SplitOutcome {
     };
     let mut discoveries: Vec<(&'static str, Vec<Action>)> = Vec::new();
     for (state, path) in &prefix.inner {
-        for (slot, &index) in model.registered.iter().enumerate() {
-            let property = model.oracle.nth(index);
-            if discoveries.iter().any(|(name, _)| *name == property.name) {
+        for (slot, (name, kind)) in model.slots().into_iter().enumerate() {
+            if discoveries.iter().any(|(known, _)| *known == name) {
                 continue;
             }
             let holds = model.holds(slot, state);
-            let found = match property.kind {
+            let found = match kind {
                 Kind::Sometimes => holds,
                 Kind::Safety | Kind::Liveness => !holds,
             };
             if found {
-                discoveries.push((property.name, path.clone()));
+                discoveries.push((name, path.clone()));
             }
         }
     }
@@ -606,11 +671,14 @@ fn split_for_shard(model: &mut CheckModel, spec: ShardSpec) -> SplitOutcome {
     }
 }
 
-fn check_inner(
+/// [`check_with`] (or, with `shard`, [`check_shard`]) with `healed-run-finishes` as `hangs`
+/// says (`check --no-hangs`, `--hang-sample K`; see `hang`).
+pub fn check_with_hangs(
     spec: Arc<Spec>,
     oracle: Oracle,
     options: CheckOptions,
     limits: Limits,
+    hangs: HangOptions,
     shard: Option<ShardSpec>,
     progress: &mut dyn FnMut(Progress),
 ) -> Summary {
@@ -621,9 +689,10 @@ fn check_inner(
     let mut model = CheckModel::with_reduction(
         spec.clone(),
         oracle.clone(),
-        registered.clone(),
+        registered,
         symmetry,
         options.reduction,
+        hangs,
     );
     let split = shard.map(|shard| split_for_shard(&mut model, shard));
     let reduced = model.reduction.is_some();
@@ -631,6 +700,11 @@ fn check_inner(
     let stop = model.stop.clone();
     let outgrown = model.outgrown.clone();
     let mut watch = Watch::new(options.time_limit, limits.max_memory);
+    // A shard races nothing: it searches depth-first unless told otherwise.
+    let mut decided = match options.strategy {
+        Strategy::Race => Strategy::Dfs,
+        strategy => strategy,
+    };
     let (total, unique, depth, discoveries) = if let Some(split) = &split {
         // A violation in the prefix ends the shard (every shard finds it); so does a shard
         // without frontier states.
@@ -688,15 +762,22 @@ fn check_inner(
             discoveries,
         )
     } else {
-        let (total, unique, depth, found) = run_checker(
-            model,
-            options,
-            options.max_depth,
-            &mut watch,
-            &stop,
-            started,
-            progress,
-        );
+        let (total, unique, depth, found) = if options.strategy == Strategy::Race {
+            let (total, unique, depth, found, winner) =
+                race(model, options, limits, hangs, &mut watch, started, progress);
+            decided = winner;
+            (total, unique, depth, found)
+        } else {
+            run_checker(
+                model,
+                options,
+                options.max_depth,
+                &mut watch,
+                &stop,
+                started,
+                progress,
+            )
+        };
         let discoveries = found
             .into_iter()
             .map(|(name, path)| {
@@ -708,29 +789,31 @@ fn check_inner(
     };
     let elapsed = started.elapsed();
 
-    // A violation: the first violated property in table order (properties are independent; the
-    // search stops at the first one it meets).
-    let violated = registered
-        .iter()
-        .map(|&i| oracle.nth(i))
-        .find(|p| p.kind != Kind::Sometimes && discoveries.iter().any(|(name, _)| *name == p.name));
-    let counterexample = violated.map(|property| {
+    // A violation: the first violated property in slot order, the table's then
+    // `healed-run-finishes` (properties are independent; the search stops at the first one it
+    // meets).
+    let slots = translate.slots();
+    let violated = slots.iter().find(|(name, kind)| {
+        *kind != Kind::Sometimes && discoveries.iter().any(|(found, _)| found == name)
+    });
+    let counterexample = violated.map(|&(name, _)| {
         let actions = discoveries
             .iter()
-            .find(|(name, _)| *name == property.name)
+            .find(|(found, _)| *found == name)
             .map(|(_, a)| a.clone())
             .expect("discovered");
-        let actions = truncate_at_violation(&spec, &oracle, &actions, property.name);
+        let actions = truncate_at_violation(&translate, &actions, name);
         let first_found_length = actions.len();
-        let (actions, shortest, shortest_search) = if options.shortest {
+        let (mut actions, shortest, shortest_search) = if options.shortest {
             let (found, search) = shortest_counterexample(
                 &spec,
                 &oracle,
-                property.name,
+                name,
                 actions.len(),
                 options,
                 limits,
                 symmetry,
+                hangs,
             );
             match found {
                 Some(shorter) if shorter.len() <= actions.len() => (shorter, true, search),
@@ -739,13 +822,24 @@ fn check_inner(
         } else {
             (actions, false, ShortestSearch::Off)
         };
+        // A hang's counterexample goes on with the healed continuation that does not finish,
+        // replayed by the healed rules from `healed_at` on (as a simulator trace is).
+        let healed_at = (name == hang::NAME).then(|| {
+            let end = actions.iter().fold(World::initial(&spec), |world, action| {
+                world::apply(&spec, &world, *action).expect("counterexample actions are enabled")
+            });
+            let at = actions.len();
+            actions.extend(hang::continuation(&spec, &end).0);
+            at
+        });
         // Name the counterexample the way replay will: the first violated property in table
         // order at its final state (a state may violate several).
-        let violation = replay_violation(&spec, &oracle, &actions);
+        let violation = replay_violation(&spec, &oracle, &actions, healed_at);
         Counterexample {
-            invariant: violation.as_ref().map_or(property.name, |v| v.invariant),
+            invariant: violation.as_ref().map_or(name, |v| v.invariant),
             detail: violation.map(|v| v.detail).unwrap_or_default(),
             actions,
+            healed_at,
             shortest,
             first_found_length,
             shortest_search,
@@ -764,12 +858,11 @@ fn check_inner(
         None
     };
     let complete = bound.is_none() && counterexample.is_none();
-    let properties: Vec<PropertyResult> = registered
+    let properties: Vec<PropertyResult> = slots
         .iter()
-        .map(|&i| {
-            let property = oracle.nth(i);
-            let found = discoveries.iter().any(|(name, _)| *name == property.name);
-            let status = match (property.kind, found) {
+        .map(|&(name, kind)| {
+            let found = discoveries.iter().any(|(found, _)| *found == name);
+            let status = match (kind, found) {
                 (Kind::Sometimes, true) => Status::Reached,
                 (Kind::Sometimes, false) if complete => Status::NotReached,
                 (Kind::Sometimes, false) => Status::Unknown,
@@ -777,11 +870,7 @@ fn check_inner(
                 (_, false) if complete => Status::Held,
                 (_, false) => Status::Unknown,
             };
-            PropertyResult {
-                name: property.name,
-                kind: property.kind,
-                status,
-            }
+            PropertyResult { name, kind, status }
         })
         .collect();
     let verdict = if let Some(c) = &counterexample {
@@ -810,8 +899,13 @@ fn check_inner(
         verdict,
         properties,
         counterexample,
-        strategy: options.strategy,
-        threads: options.threads,
+        strategy: decided,
+        race: options.strategy == Strategy::Race && split.is_none(),
+        threads: if options.strategy == Strategy::Race && split.is_none() {
+            2
+        } else {
+            options.threads
+        },
         symmetry,
         reduction: reduced,
         peak_memory: (watch.peak_memory > 0).then_some(watch.peak_memory),
@@ -822,6 +916,126 @@ fn check_inner(
 
 /// A path as stateright reports it: each state with the action taken from it.
 type FoundPath = Vec<(World, Option<Action>)>;
+
+/// The most states the breadth-first side of a race generates: enough for the shallow
+/// violations depth-first search is slow to meet (the hang of
+/// `end-of-data-checkpoint-while-stopping` on savepoints-2pc is first met at depth 7, where about
+/// 3 % of the states hang), and, at the measured 0.8 KB or so per breadth-first state, a bound on
+/// its memory that leaves the depth-first side room.
+pub const RACE_BFS_MAX_STATES: usize = 3_000_000;
+
+/// What one search of a race returned: state counts, depth, discoveries.
+type Found = (usize, usize, usize, Vec<(&'static str, FoundPath)>);
+
+/// [`Strategy::Race`]: depth-first search on this thread (with `progress`) and a breadth-first
+/// search bounded by [`RACE_BFS_MAX_STATES`] on another, each on one thread with its own model
+/// (own stop flag, own visited set). A violation found by either ends the other; the depth-first
+/// search ending ends the breadth-first one; the breadth-first one reaching its bound, or its end,
+/// without a violation leaves the depth-first search to give the verdict. Which search decided
+/// depends on timing, never the verdict's correctness: each is a sound search of the same graph.
+fn race(
+    model: CheckModel,
+    options: CheckOptions,
+    limits: Limits,
+    hangs: HangOptions,
+    watch: &mut Watch,
+    started: Instant,
+    progress: &mut dyn FnMut(Progress),
+) -> (
+    usize,
+    usize,
+    usize,
+    Vec<(&'static str, FoundPath)>,
+    Strategy,
+) {
+    let breadth = CheckModel::with_reduction(
+        model.spec.clone(),
+        model.oracle.clone(),
+        model.registered.clone(),
+        !model.groups.is_empty(),
+        model.reduction.is_some(),
+        hangs,
+    );
+    let (depth_stop, breadth_stop) = (model.stop.clone(), breadth.stop.clone());
+    let breadth_outgrown = breadth.outgrown.clone();
+    let violation = |found: &Found| {
+        found.3.iter().any(|(name, _)| {
+            !model
+                .slots()
+                .iter()
+                .any(|(n, k)| n == name && *k == Kind::Sometimes)
+        })
+    };
+    // 0: undecided, 1: depth-first found a violation first, 2: breadth-first did.
+    let first = std::sync::atomic::AtomicU8::new(0);
+    let one = CheckOptions {
+        threads: 1,
+        ..options
+    };
+    let (deep, wide) = std::thread::scope(|scope| {
+        let wide = scope.spawn(|| {
+            let mut own = Watch::new(options.time_limit, limits.max_memory);
+            let bounded = CheckOptions {
+                strategy: Strategy::Bfs,
+                max_states: Some(
+                    options
+                        .max_states
+                        .map_or(RACE_BFS_MAX_STATES, |max| max.min(RACE_BFS_MAX_STATES)),
+                ),
+                ..one
+            };
+            let found = run_checker(
+                breadth,
+                bounded,
+                options.max_depth,
+                &mut own,
+                &breadth_stop,
+                started,
+                &mut |_| {},
+            );
+            if violation(&found)
+                && first
+                    .compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                depth_stop.store(true, Ordering::Relaxed);
+            }
+            found
+        });
+        let stop = model.stop.clone();
+        let deep = run_checker(
+            model.clone(),
+            one,
+            options.max_depth,
+            watch,
+            &stop,
+            started,
+            progress,
+        );
+        if violation(&deep) {
+            let _ = first.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst);
+        }
+        breadth_stop.store(true, Ordering::Relaxed);
+        (
+            deep,
+            wide.join()
+                .expect("the breadth-first search does not panic"),
+        )
+    });
+    // The breadth-first side's own bounds never make the result partial: it only contributes a
+    // violation.
+    let _ = breadth_outgrown;
+    if first.load(Ordering::SeqCst) == 2 {
+        // The depth-first search was stopped for it: not a bound of the check.
+        watch.stopped_by = None;
+        model.outgrown.store(false, Ordering::Relaxed);
+        let (total, unique, depth, found) = wide;
+        (total, unique, depth, found, Strategy::Bfs)
+    } else {
+        let (total, unique, depth, found) = deep;
+        (total, unique, depth, found, Strategy::Dfs)
+    }
+}
 
 /// Runs stateright's checker on `model` under the watch, and returns the state counts, the
 /// depth and each discovery's path (canonical, from one of the model's initial states).
@@ -845,7 +1059,7 @@ fn run_checker(
         builder = builder.target_max_depth(depth);
     }
     let checker: Box<dyn Checker<CheckModel>> = match options.strategy {
-        Strategy::Dfs => Box::new(builder.spawn_dfs()),
+        Strategy::Dfs | Strategy::Race => Box::new(builder.spawn_dfs()),
         Strategy::Bfs => Box::new(builder.spawn_bfs()),
     };
     let mut polls = 0u32;
@@ -881,28 +1095,27 @@ fn run_checker(
 
 /// The actions up to the first state that violates `invariant` (stateright may report a later
 /// state of the same block).
-fn truncate_at_violation(
-    spec: &Spec,
-    oracle: &Oracle,
-    actions: &[Action],
-    invariant: &str,
-) -> Vec<Action> {
-    let mut world = World::initial(spec);
+fn truncate_at_violation(model: &CheckModel, actions: &[Action], invariant: &str) -> Vec<Action> {
+    let mut world = World::initial(&model.spec);
     for (index, action) in actions.iter().enumerate() {
-        world = world::apply(spec, &world, *action).expect("counterexample actions are enabled");
-        if let Some(property) = oracle.find(invariant) {
-            if property.check(spec, oracle, &world).is_err() {
-                return actions[..=index].to_vec();
-            }
+        world =
+            world::apply(&model.spec, &world, *action).expect("counterexample actions are enabled");
+        if model.violated(invariant, &world) {
+            return actions[..=index].to_vec();
         }
     }
     actions.to_vec()
 }
 
+/// The violation `replay` reports for `actions`: the first violated table property after a
+/// step, or, for a trace with a healed phase from `healed_at` on whose last state is not a
+/// finished job, `healed-run-finishes` (the continuation ends only at its budget, or when
+/// nothing can happen any more, which is exactly when replay judges it).
 fn replay_violation(
     spec: &Spec,
     oracle: &Oracle,
     actions: &[Action],
+    healed_at: Option<usize>,
 ) -> Option<invariants::Violation> {
     let mut world = World::initial(spec);
     for action in actions {
@@ -911,7 +1124,7 @@ fn replay_violation(
             return Some(violation);
         }
     }
-    None
+    (healed_at.is_some() && !world.job_done()).then(|| hang::violation(spec, &world))
 }
 
 /// The most states the search for a shorter counterexample generates unless `--max-states`
@@ -922,7 +1135,10 @@ pub const SHORTEST_MAX_STATES: usize = 5_000_000;
 pub const SHORTEST_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// A breadth-first search (one thread, so the first discovery is the shortest in stateright
-/// 0.30.2) for a violation of one property, no deeper than `depth` steps, and how it went.
+/// 0.30.2) for a violation of one property, no deeper than `depth` steps, and how it went. For
+/// `healed-run-finishes` it is the shortest path to a state where it is evaluated and fails
+/// (the continuation is appended afterwards).
+#[allow(clippy::too_many_arguments)]
 fn shortest_counterexample(
     spec: &Arc<Spec>,
     oracle: &Arc<Oracle>,
@@ -931,11 +1147,21 @@ fn shortest_counterexample(
     options: CheckOptions,
     limits: Limits,
     symmetric: bool,
+    hangs: HangOptions,
 ) -> (Option<Vec<Action>>, ShortestSearch) {
-    let Some(index) = oracle.properties().position(|p| p.name == invariant) else {
-        return (None, ShortestSearch::Off);
+    let alone = if invariant == hang::NAME && hangs.enabled {
+        (Vec::new(), hangs)
+    } else {
+        let Some(index) = oracle.properties().position(|p| p.name == invariant) else {
+            return (None, ShortestSearch::Off);
+        };
+        let off = HangOptions {
+            enabled: false,
+            ..hangs
+        };
+        (vec![index], off)
     };
-    let model = CheckModel::new(spec.clone(), oracle.clone(), vec![index], symmetric);
+    let model = CheckModel::new(spec.clone(), oracle.clone(), alone.0, symmetric, alone.1);
     let translate = model.clone();
     let stop = model.stop.clone();
     let outgrown = model.outgrown.clone();
@@ -1054,7 +1280,13 @@ pub fn explore(spec: Arc<Spec>, port: u16) -> ! {
     loop {
         let oracle = Arc::new(Oracle::new(&spec));
         let registered = CheckModel::all_properties(&spec, &oracle);
-        let model = ExploreModel(CheckModel::new(spec.clone(), oracle, registered, false));
+        let model = ExploreModel(CheckModel::new(
+            spec.clone(),
+            oracle,
+            registered,
+            false,
+            HangOptions::default(),
+        ));
         let served = std::thread::Builder::new()
             .name(EXPLORER_THREAD.to_string())
             .spawn(move || {

@@ -40,7 +40,8 @@ impl Default for Budget {
             sim_seeds: 2000,
             threads: 2,
             check: true,
-            check_time_limit: Duration::from_secs(120),
+            // What `check` must stay within for every catalogued bug (issue 13, point 6).
+            check_time_limit: Duration::from_secs(60),
         }
     }
 }
@@ -67,6 +68,8 @@ pub struct CheckResult {
     pub invariant: Option<&'static str>,
     pub seconds: f64,
     pub actions: Vec<Action>,
+    /// Where a hang counterexample's healed continuation starts (see `check::Counterexample`).
+    pub healed_at: Option<usize>,
 }
 
 /// One row of the report.
@@ -199,33 +202,55 @@ pub fn simulate(spec: &Spec, budget: &Budget) -> SimResult {
     }
 }
 
-/// Runs the model checker with a showcase's plan.
-pub fn model_check(spec: &Spec, plan: CheckPlan, budget: &Budget) -> CheckResult {
-    let started = Instant::now();
-    let options = CheckOptions {
-        strategy: if plan.breadth_first {
-            Strategy::Bfs
-        } else {
-            Strategy::Dfs
+/// Runs the model checker exactly as `check MODEL --time-limit N` does: its defaults (the race
+/// of depth-first and bounded breadth-first search, partial-order reduction on, symmetry off,
+/// `healed-run-finishes` on), with the budget's time limit; never a per-bug strategy.
+pub fn model_check_as_user(spec: &Spec, budget: &Budget) -> CheckResult {
+    model_check_with(
+        spec,
+        CheckOptions {
+            time_limit: Some(budget.check_time_limit),
+            ..CheckOptions::default()
         },
-        threads: 1,
-        max_states: Some(plan.max_states),
-        max_depth: None,
-        time_limit: Some(budget.check_time_limit),
-        symmetry: true,
-        shortest: true,
-        reduction: crate::explore::check::REDUCTION_DEFAULT,
-    };
+    )
+}
+
+/// Runs the model checker with a showcase's plan (`verify`'s canaries: one thread, the plan's
+/// strategy and state bound, symmetry on).
+pub fn model_check(spec: &Spec, plan: CheckPlan, budget: &Budget) -> CheckResult {
+    model_check_with(
+        spec,
+        CheckOptions {
+            strategy: if plan.breadth_first {
+                Strategy::Bfs
+            } else {
+                Strategy::Dfs
+            },
+            threads: 1,
+            max_states: Some(plan.max_states),
+            max_depth: None,
+            time_limit: Some(budget.check_time_limit),
+            symmetry: true,
+            shortest: true,
+            reduction: crate::explore::check::REDUCTION_DEFAULT,
+        },
+    )
+}
+
+fn model_check_with(spec: &Spec, options: CheckOptions) -> CheckResult {
+    let started = Instant::now();
     let summary = check::check(Arc::new(spec.clone()), options, &mut |_| {});
-    let (caught, invariant, length, actions) = match (&summary.verdict, &summary.counterexample) {
-        (Verdict::Violated { invariant }, Some(c)) => (
-            true,
-            Some(*invariant),
-            Some(c.actions.len()),
-            c.actions.clone(),
-        ),
-        _ => (false, None, None, Vec::new()),
-    };
+    let (caught, invariant, length, actions, healed_at) =
+        match (&summary.verdict, &summary.counterexample) {
+            (Verdict::Violated { invariant }, Some(c)) => (
+                true,
+                Some(*invariant),
+                Some(c.actions.len()),
+                c.actions.clone(),
+                c.healed_at,
+            ),
+            _ => (false, None, None, Vec::new(), None),
+        };
     CheckResult {
         caught,
         states: summary.total_states,
@@ -233,6 +258,7 @@ pub fn model_check(spec: &Spec, plan: CheckPlan, budget: &Budget) -> CheckResult
         invariant,
         seconds: started.elapsed().as_secs_f64(),
         actions,
+        healed_at,
     }
 }
 
@@ -241,13 +267,15 @@ pub fn run(bug: Bug, budget: &Budget) -> BugResult {
     let showcase = bug.showcase();
     let spec = showcase_spec(bug);
     let sim = simulate(&spec, budget);
-    let (check, not_checked) = match (budget.check, showcase.check) {
-        (true, Ok(plan)) => (Some(model_check(&spec, plan, budget)), None),
-        (false, _) => (
+    // Every bug is checked, hangs included (`healed-run-finishes` is a checker property now), so
+    // the catalogue's per-bug check plan is not read.
+    let (check, not_checked) = if budget.check {
+        (Some(model_check_as_user(&spec, budget)), None)
+    } else {
+        (
             None,
             Some("the model checker was switched off for this report"),
-        ),
-        (true, Err(reason)) => (None, Some(reason)),
+        )
     };
 
     BugResult {
@@ -345,6 +373,13 @@ Same {} seeds per bug for both: random finds more per second on {random_wins} bu
 /// The report as a Markdown table.
 pub fn table(results: &[BugResult], budget: &Budget) -> String {
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "sim: {} seeds, random scheduler. check: exactly `check MODEL --time-limit {}`, its defaults (depth-first and a bounded breadth-first search raced, one thread each; partial-order reduction on; symmetry off; `healed-run-finishes` on, 1 state in {} sampled), no per-bug strategy.\n",
+        budget.sim_seeds,
+        budget.check_time_limit.as_secs(),
+        crate::explore::hang::SAMPLE_DEFAULT
+    );
     let _ = writeln!(
         out,
         "| bug | origin | model | sim: caught (seeds until first catch, time) | check: caught (states, counterexample length, time) | invariant violated |"
@@ -456,7 +491,7 @@ pub fn write_trace(result: &BugResult, path: &str) -> Result<usize, InputError> 
     let (actions, healed_at, origin) = match &result.check {
         Some(c) if c.caught && !c.actions.is_empty() => (
             c.actions.clone(),
-            None,
+            c.healed_at,
             Origin::Check {
                 strategy: "bug report".into(),
             },
