@@ -15,6 +15,7 @@ use super::common::{
 use checkpoint_harness::bugs::BugSet;
 use checkpoint_harness::check::{
     self, CheckOptions, Limits, ShortestSearch, Status, Strategy, Summary, Verdict,
+    RACE_BFS_MAX_STATES,
 };
 use checkpoint_harness::error::InputError;
 use checkpoint_harness::explore::hang::HangOptions;
@@ -371,8 +372,14 @@ fn print_check_summary(
         "model {} ({}): {}, {} thread{}, symmetry {}",
         spec.name,
         spec.file,
-        if summary.race {
-            format!("depth-first and breadth-first search raced ({strategy} decided; --strategy forces one)")
+        if summary.race && summary.strategy == Strategy::Bfs {
+            format!(
+                "breadth-first search (bounded at {RACE_BFS_MAX_STATES} states, then depth-first; breadth-first decided; --strategy forces one)"
+            )
+        } else if summary.race {
+            format!(
+                "breadth-first search up to {RACE_BFS_MAX_STATES} states, then depth-first search (which decided; --strategy forces one)"
+            )
         } else {
             format!("{strategy} search")
         },
@@ -441,11 +448,19 @@ fn print_check_summary(
     println!("verdict: {}", summary_verdict_text(summary));
     if let Some(c) = &summary.counterexample {
         println!(
-            "counterexample: {} steps{}",
+            "counterexample: {} steps{}{}",
             c.actions.len(),
-            if c.shortest {
+            match c.healed_at {
+                Some(at) => format!(
+                    " ({at} to a state that hangs, then the healed continuation that does not finish)"
+                ),
+                None => String::new(),
+            },
+            if c.shortest && c.healed_at.is_some() {
+                " (that path the shortest, by breadth-first search)".to_string()
+            } else if c.shortest {
                 format!(
-                    " (shortest, by breadth-first search; depth-first found {})",
+                    " (shortest, by breadth-first search; the search found {})",
                     c.first_found_length
                 )
             } else {

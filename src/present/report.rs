@@ -375,7 +375,7 @@ pub fn table(results: &[BugResult], budget: &Budget) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "sim: {} seeds, random scheduler. check: exactly `check MODEL --time-limit {}`, its defaults (depth-first and a bounded breadth-first search raced, one thread each; partial-order reduction on; symmetry off; `healed-run-finishes` on, 1 state in {} sampled), no per-bug strategy.\n",
+        "sim: {} seeds, random scheduler. check: exactly `check MODEL --time-limit {}`, its defaults (a breadth-first search bounded at 3,000,000 states, then depth-first, on two threads; partial-order reduction on; symmetry off; `healed-run-finishes` on, 1 state in {} sampled), no per-bug strategy.\n",
         budget.sim_seeds,
         budget.check_time_limit.as_secs(),
         crate::explore::hang::SAMPLE_DEFAULT
