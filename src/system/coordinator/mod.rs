@@ -1114,6 +1114,17 @@ impl Coordinator {
                         .push(TimerTask::PlanFailed(request, reason));
                 }
                 TimerTask::PlanFailed(request, reason) => {
+                    // `createPendingCheckpoint` checks the global state again once the id is
+                    // allocated: a periodic request whose scheduler was stopped meanwhile (a
+                    // parked restart's) fails PERIODIC_SCHEDULER_SHUTDOWN there.
+                    let reason = if reason == FailureReason::TriggerCheckpointFailure
+                        && request.periodic
+                        && !self.periodic_scheduling
+                    {
+                        FailureReason::PeriodicSchedulerShutdown
+                    } else {
+                        reason
+                    };
                     // `onTriggerFailure`: the request fails (not counted), `isTriggering` is
                     // released and the decider runs at once (its `finally`).
                     self.request_failed(ctx, request, reason, out);
@@ -1299,6 +1310,12 @@ impl Coordinator {
         out: &mut Outputs,
     ) {
         if self.step_faults.restart_may_park {
+            // Until the job run's first failover the scheduler activator stopped the periodic
+            // scheduler when the tasks were cancelled (`cancel_for_failover`); an atomic restart
+            // starts it again in the same step, a parked one leaves it stopped until it runs.
+            if !plan.scheduler_kept {
+                self.stop_scheduler();
+            }
             self.parked_restart = Some(Box::new(ParkedRestart { plan, choose_after }));
             out.push(CoordinatorOutput::RestartParked);
             return;
