@@ -539,6 +539,54 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "ha-failures",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a store add reports a failure but lands in HA storage (possibly inconsistent)",
+                reached: |s| {
+                    s.before.storage_fault_lands
+                        && s.after.coordinator.store.ha_only.len()
+                            > s.before.coordinator.store.ha_only.len()
+                },
+            },
+            Situation {
+                what: "a restore reads back a checkpoint whose store add reported a failure",
+                reached: |s| s.after.last.has(LastStep::RESTORED_POSSIBLY_INCONSISTENT),
+            },
+            Situation {
+                what: "a restart stops between cancelling and restoring the tasks",
+                reached: |s| {
+                    s.before.coordinator.parked_restart.is_none()
+                        && s.after.coordinator.parked_restart.is_some()
+                },
+            },
+            Situation {
+                what: "the JobManager loses leadership while the job restarts",
+                reached: |s| {
+                    matches!(s.action, Action::FailoverCoordinator)
+                        && s.before.coordinator.parked_restart.is_some()
+                },
+            },
+            Situation {
+                what: "a parked restart's delay elapses and the tasks are restored",
+                reached: |s| {
+                    matches!(s.action, Action::FinishTriggering)
+                        && s.before.coordinator.parked_restart.is_some()
+                        && s.restored().is_some()
+                },
+            },
+            Situation {
+                what: "the store subsumes a checkpoint (its files deleted) while the job runs on",
+                reached: |s| {
+                    s.completed(SnapshotKind::Checkpoint)
+                        && !s.before.coordinator.store.entries.is_empty()
+                        && s.after.coordinator.store.entries.len() == 1
+                },
+            },
+        ],
+    },
+    Topic {
         model: "retained-checkpoints",
         seeds: 3000,
         situations: &[
@@ -754,6 +802,7 @@ topic_tests! {
     at_least_once_reaches_its_topic => "at-least-once",
     savepoints_2pc_reaches_its_topic => "savepoints-2pc",
     coordinator_faults_reaches_its_topic => "coordinator-faults",
+    ha_failures_reaches_its_topic => "ha-failures",
     retained_checkpoints_reaches_its_topic => "retained-checkpoints",
     short_timeout_reaches_its_topic => "short-timeout",
 }

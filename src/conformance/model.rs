@@ -12,8 +12,11 @@
 //!   `decline`, `end_of_data`, `finished`, `task_failed` (with the attempt that sent it);
 //! - a trigger RPC delivered to a task that has finished meanwhile: `trigger_failed`;
 //! - a JobManager failover: `jm_failover`;
-//! - an injected storage fault: `storage_fault` with the stage the model consumed it at, placed
-//!   just before the input that consumed it;
+//! - the delay of a parked (non-atomic) restart elapsing (`FinishTriggering` with a restart
+//!   parked): `restart` (the driver delays as many restarts as the model parks);
+//! - an injected storage fault: `storage_fault` with the stage the model consumed it at
+//!   (`store_inconsistent` for a possibly inconsistent one that struck a store add), placed just
+//!   before the input that consumed it;
 //! - task-side actions (channels, emits, crashes before their report, lost RPCs): nothing.
 //!
 //! Where the driver has no input for what the model did, the projection stops there and says
@@ -160,7 +163,9 @@ fn insert_storage_fault(
             })
         )
     });
-    let stage = if finalize {
+    let stage = if finalize && before.storage_fault_lands {
+        StorageStage::StoreInconsistent
+    } else if finalize {
         StorageStage::Store
     } else {
         StorageStage::Location
@@ -261,6 +266,9 @@ fn input_of(
             }
         }
         Action::FailoverCoordinator => Some(Input::JmFailover { at }),
+        Action::FinishTriggering if before.coordinator.parked_restart.is_some() => {
+            Some(Input::Restart { at })
+        }
         Action::ResumeFromSavepoint => {
             return Err("the job was resumed from a savepoint; the driver has no such input".into())
         }

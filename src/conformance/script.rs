@@ -26,6 +26,10 @@ pub enum StorageStage {
     Location,
     /// Adding the completed checkpoint to the store: `FINALIZE_CHECKPOINT_FAILURE`.
     Store,
+    /// Adding the completed checkpoint to the store, possibly inconsistently: the add throws
+    /// `PossibleInconsistentStateException` after the checkpoint reached HA storage
+    /// (`FINALIZE_CHECKPOINT_FAILURE`, no clean-up, read back by the next leader).
+    StoreInconsistent,
 }
 
 /// One coordinator input, in the driver's vocabulary. `at` is the model's clock in ticks.
@@ -77,6 +81,10 @@ pub enum Input {
         id: u32,
         at: u64,
     },
+    /// The delay of a delayed (non-atomic) restart elapsed: `restartTasks` runs.
+    Restart {
+        at: u64,
+    },
     JmFailover {
         at: u64,
     },
@@ -103,9 +111,11 @@ impl Input {
             Input::TaskFailed { .. } => "task failed",
             Input::TriggerFailed { .. } => "trigger RPC failed",
             Input::JmFailover { .. } => "JobManager failover",
+            Input::Restart { .. } => "delayed restart",
             Input::StorageFault { stage } => match stage {
                 StorageStage::Location => "storage fault (location)",
                 StorageStage::Store => "storage fault (store)",
+                StorageStage::StoreInconsistent => "storage fault (store, possibly inconsistent)",
             },
         }
     }
@@ -153,10 +163,12 @@ impl Input {
                 json!({"op": "trigger_failed", "task": task, "id": id, "at": ms(at)})
             }
             Input::JmFailover { at } => json!({"op": "jm_failover", "at": ms(at)}),
+            Input::Restart { at } => json!({"op": "restart", "at": ms(at)}),
             Input::StorageFault { stage } => {
                 let stage = match stage {
                     StorageStage::Location => "location",
                     StorageStage::Store => "store",
+                    StorageStage::StoreInconsistent => "store_inconsistent",
                 };
                 json!({"op": "storage_fault", "stage": stage})
             }
@@ -254,5 +266,8 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
         "auto_drain": true,
         "failover": "full",
         "fail_job": "failover",
+        // The model's first N restarts are non-atomic: the driver delays them until a
+        // `restart` input (or a JobManager failover, which drops them).
+        "delayed_restarts": spec.faults.non_atomic_restarts,
     }}))
 }

@@ -285,6 +285,12 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Safety(completed_checkpoint_consistent),
     },
     Property {
+        name: "restored-checkpoint-intact",
+        kind: Kind::Safety,
+        description: "every checkpoint the world restores, and every checkpoint HA storage retains (also one whose add reported a failure but landed), still has its state files: none was deleted by a clean-up",
+        check: Check::Safety(restored_checkpoint_intact),
+    },
+    Property {
         name: "restored-state-exactly-once",
         kind: Kind::Safety,
         description: "right after a restore, every task's state (with channel state replayed) equals the reference fold of the sources' inputs up to the restored offsets",
@@ -361,6 +367,26 @@ pub static PROPERTIES: &[Property] = &[
                 s.faults.task_crashes + s.faults.coordinator_failovers > 0
                     && s.checkpointing.interval.is_some_and(|i| 2 * i < s.bounds.time)
             },
+        },
+    },
+    Property {
+        name: "possibly-inconsistent-write-restored",
+        kind: Kind::Sometimes,
+        description: "a restore reads back a checkpoint whose store add reported a failure but landed in HA storage",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::RESTORED_POSSIBLY_INCONSISTENT),
+            applies: |s| {
+                s.faults.possibly_inconsistent_writes > 0 && s.faults.coordinator_failovers > 0
+            },
+        },
+    },
+    Property {
+        name: "leadership-lost-during-restart",
+        kind: Kind::Sometimes,
+        description: "the JobManager loses leadership between a restart's cancellation of the tasks and their restore",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::LEADERSHIP_LOST_DURING_RESTART),
+            applies: |s| s.faults.non_atomic_restarts > 0 && s.faults.coordinator_failovers > 0,
         },
     },
     Property {
@@ -789,11 +815,33 @@ fn no_spurious_failure(_: &Spec, _: &Oracle, world: &World) -> Result<(), String
 
 fn periodic_trigger_armed(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
     let c = &world.coordinator;
+    // A parked restart is Flink's RESTARTING: the job is not running then.
     if c.job == JobStatus::Running
+        && c.parked_restart.is_none()
         && spec.checkpointing.interval.is_some()
         && (!c.periodic_scheduling || c.periodic_due.is_none())
     {
         return Err("the job is running but the periodic checkpoint trigger is not armed".into());
+    }
+    Ok(())
+}
+
+/// Reads checkpoint storage as the world recorded it (`World::files`): which checkpoints' files
+/// were deleted, and by whom.
+fn restored_checkpoint_intact(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let deleted = world.files.discarded();
+    if world.last.has(LastStep::RESTORED_DISCARDED) {
+        return Err(format!(
+            "the job was restored from a checkpoint whose state files were deleted (deleted: {deleted:?})"
+        ));
+    }
+    for checkpoint in world.coordinator.store.in_ha_storage() {
+        if let Some(by) = world.files.discarded_by(checkpoint.id) {
+            return Err(format!(
+                "HA storage retains checkpoint {} but its state files were deleted ({by:?}): a recovery would restore it",
+                checkpoint.id
+            ));
+        }
     }
     Ok(())
 }

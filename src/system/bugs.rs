@@ -230,6 +230,14 @@ bugs! {
         "on restore the sink drops the restored pending transactions instead of committing them",
         "No exact Flink ticket found; recoverAndCommit exists because a completed checkpoint's notification may never have arrived.",
         "linear", "restored-state-exactly-once", bfs(1_000_000);
+    DiscardOnPossiblyInconsistentWrite = "discard-on-possibly-inconsistent-write", "coordinator", "FLINK-22494",
+        "a completed-checkpoint store add that reports a failure but reached HA storage is cleaned up: the next leader recovers a checkpoint whose state files are gone",
+        "Match: FLINK-22494 (apache/flink#15832, 'Introduce PossibleInconsistentStateException'): a ZooKeeper commit failure after which the write may have landed was treated as a clean failure and the checkpoint's state discarded; the fix signals the ambiguity with PossibleInconsistentStateException, and CheckpointCoordinator.addCompletedCheckpointToStoreAndSubsumeOldest skips cleanCheckpointOnFailedStoring for it.",
+        "ha-failures", "restored-checkpoint-intact", bfs(1_000_000);
+    HaCleanupOnSuspend = "ha-cleanup-on-suspend", "coordinator", "FLINK-4201",
+        "a JobManager that loses leadership (the job SUSPENDED) deletes its checkpoints' state as on a globally terminal status; the new leader recovers their HA entries and restores deleted state",
+        "Match: FLINK-4201 (apache/flink#2276, 'Forward suspend to checkpoint coordinator'): a suspended job shut its checkpoint coordinator down and so removed the checkpoint state that HA recovery needs; the fix keeps it on SUSPENDED and discards only on FINISHED/FAILED/CANCELED (today DefaultCompletedCheckpointStore.shutdown releases its handles unless the status is globally terminal).",
+        "ha-failures", "restored-checkpoint-intact", bfs(1_000_000);
 }
 
 impl fmt::Display for Bug {

@@ -40,6 +40,7 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         "keyed-aggregate",
         include_str!("../../models/keyed-aggregate.toml"),
     ),
+    ("ha-failures", include_str!("../../models/ha-failures.toml")),
     ("keyed-join-2pc", DEFAULT_MODEL_TEXT),
     ("linear", include_str!("../../models/linear.toml")),
     (
@@ -222,6 +223,10 @@ struct FaultsFile {
     declined_snapshots: u32,
     #[serde(default)]
     storage_failures: u32,
+    #[serde(default)]
+    possibly_inconsistent_writes: u32,
+    #[serde(default)]
+    non_atomic_restarts: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -501,6 +506,15 @@ pub struct FaultBudget {
     pub lost_rpcs: u8,
     pub declined_snapshots: u8,
     pub storage_failures: u8,
+    /// Armed storage faults that may be turned into possibly inconsistent store writes: the
+    /// completed checkpoint lands in HA storage although the add reports a failure (Flink's
+    /// `PossibleInconsistentStateException`, `CheckpointCoordinator.
+    /// addCompletedCheckpointToStoreAndSubsumeOldest`).
+    pub possibly_inconsistent_writes: u8,
+    /// Global restarts (of the first ones in a run) that are not atomic: the tasks are cancelled
+    /// in one step and restored in a later one (`DefaultScheduler.restartTasksWithDelay`), and
+    /// the JobManager may lose leadership in between (a `coordinator_failovers` fault).
+    pub non_atomic_restarts: u8,
 }
 
 impl FaultBudget {
@@ -510,6 +524,7 @@ impl FaultBudget {
             + self.lost_rpcs as u32
             + self.declined_snapshots as u32
             + self.storage_failures as u32
+            + self.possibly_inconsistent_writes as u32
     }
 }
 
@@ -930,7 +945,20 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         lost_rpcs: small("faults.lost_rpcs", f.lost_rpcs, 0, 50)?,
         declined_snapshots: small("faults.declined_snapshots", f.declined_snapshots, 0, 50)?,
         storage_failures: small("faults.storage_failures", f.storage_failures, 0, 50)?,
+        possibly_inconsistent_writes: small(
+            "faults.possibly_inconsistent_writes",
+            f.possibly_inconsistent_writes,
+            0,
+            50,
+        )?,
+        non_atomic_restarts: small("faults.non_atomic_restarts", f.non_atomic_restarts, 0, 20)?,
     };
+    if faults.possibly_inconsistent_writes > 0 && faults.storage_failures == 0 {
+        return Err(error(
+            "faults.possibly_inconsistent_writes".into(),
+            "a possibly inconsistent write turns an armed storage fault into one whose write lands: it needs storage_failures > 0".into(),
+        ));
+    }
     let u = &model.user;
     let user = UserBudget {
         manual_checkpoints: small("user.manual_checkpoints", u.manual_checkpoints, 0, 20)?,

@@ -20,7 +20,7 @@ use crate::system::spec::Spec;
 use crate::system::task::SharedSnapshot;
 use decider::{Decision, RequestQueue, Submitted, TriggerRequest};
 use failure_manager::{FailureLevel, FailureManager};
-use store::{CompletedCheckpoint, CompletedStore};
+use store::{CompletedCheckpoint, CompletedStore, Discarder};
 
 /// Flink remembers the 16 most recently expired ids to classify late messages.
 const RECENT_EXPIRED: usize = 16;
@@ -112,6 +112,23 @@ pub struct Coordinator {
     /// conformance driver) during this step, run in order at its end (always empty between
     /// steps).
     pub timer_queue: Vec<TimerTask>,
+    /// A non-atomic restart between its two halves (models with `faults.non_atomic_restarts`):
+    /// the tasks were cancelled and the restart waits for its delay
+    /// (`DefaultScheduler.restartTasksWithDelay` schedules `restartTasks`); work queued on the
+    /// main thread meanwhile runs before it. The job is RESTARTING in Flink's terms; the
+    /// JobManager may lose leadership now.
+    pub parked_restart: Option<Box<ParkedRestart>>,
+    /// The current step's `StepFaults` (default between steps).
+    pub step_faults: StepFaults,
+}
+
+/// A restart whose tasks were cancelled and which has not restored them yet.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ParkedRestart {
+    plan: RestartPlan,
+    /// The decider runs right after the restart (a task failure's direct restart with the
+    /// scheduler kept running).
+    choose_after: bool,
 }
 
 /// One piece of work queued on Flink's timer / main thread during a coordinator step.
@@ -164,6 +181,18 @@ pub struct CoordinatorContext<'a> {
     pub storage_write_fails: bool,
 }
 
+/// What the world arranged for one coordinator step beyond `CoordinatorContext` (given to
+/// `Coordinator::step_with`; `step` arranges nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StepFaults {
+    /// The failing write is possibly inconsistent: a completed-checkpoint store add reaches HA
+    /// storage although it reports a failure (`PossibleInconsistentStateException`).
+    pub store_write_lands: bool,
+    /// A global restart in this step stops between cancelling and restoring the tasks (a
+    /// non-atomic restart the world still has budget for).
+    pub restart_may_park: bool,
+}
+
 /// A request from the user (the environment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum UserRequest {
@@ -211,6 +240,8 @@ pub enum CoordinatorInput {
         task: TaskId,
         attempt: Attempt,
     },
+    /// The delay of a parked (non-atomic) restart elapsed: the tasks are restored now.
+    RestartTasks,
 }
 
 /// Something that happened, for invariants, statistics and timelines.
@@ -273,6 +304,14 @@ pub enum CoordinatorOutput {
     CancelJob,
     /// The injected storage fault was used up by this step.
     StorageFaultConsumed,
+    /// The state files of a completed checkpoint are deleted from checkpoint storage
+    /// (`CheckpointsCleaner`), by this cause.
+    DiscardState {
+        id: CheckpointId,
+        by: Discarder,
+    },
+    /// A global restart stopped between cancelling and restoring the tasks.
+    RestartParked,
     Event(CoordinatorEvent),
 }
 
@@ -301,6 +340,8 @@ impl Coordinator {
             request_seq: 0,
             failed_over: false,
             timer_queue: Vec::new(),
+            parked_restart: None,
+            step_faults: StepFaults::default(),
         };
         coordinator.start_scheduler(spec, now);
         coordinator
@@ -332,8 +373,27 @@ impl Coordinator {
         if old.is_running() {
             old.shut_down(ctx, out);
         }
+        // Losing leadership suspends the job (SUSPENDED, locally terminal): the store's
+        // `shutdown(SUSPENDED)` only releases its handles, and HA data (store entries, their
+        // state, the counter) is cleaned up only on a globally terminal status
+        // (`DefaultCompletedCheckpointStore.shutdown`, `JobStatus.isGloballyTerminalState`;
+        // the Dispatcher cleans a job's HA data only once it is globally terminal).
+        // BUG ha-cleanup-on-suspend: the suspended leader deletes its checkpoints' state.
+        if ctx.spec.has_bug(Bug::HaCleanupOnSuspend) {
+            for entry in &self.store.entries {
+                // A savepoint's files are never deleted on shutdown.
+                if !entry.kind.is_savepoint() {
+                    out.push(CoordinatorOutput::DiscardState {
+                        id: entry.id,
+                        by: Discarder::Shutdown,
+                    });
+                }
+            }
+        }
         let mut next = Coordinator::new(ctx.spec, ctx.now);
-        next.store = self.store.clone();
+        // `recover()`: the new leader reads every checkpoint in HA storage, also those whose
+        // add reported a failure but landed.
+        next.store = self.store.recovered();
         // BUG reuse-checkpoint-ids: the counter is not HA-persisted.
         next.next_id = if ctx.spec.has_bug(Bug::ReuseCheckpointIds) {
             CheckpointId(1)
@@ -368,6 +428,23 @@ impl Coordinator {
 
     /// The step function.
     pub fn step(&mut self, ctx: &CoordinatorContext, input: CoordinatorInput) -> Outputs {
+        self.step_with(ctx, StepFaults::default(), input)
+    }
+
+    /// The step function with the world's arrangements for this step.
+    pub fn step_with(
+        &mut self,
+        ctx: &CoordinatorContext,
+        faults: StepFaults,
+        input: CoordinatorInput,
+    ) -> Outputs {
+        self.step_faults = faults;
+        let out = self.step_inner(ctx, input);
+        self.step_faults = StepFaults::default();
+        out
+    }
+
+    fn step_inner(&mut self, ctx: &CoordinatorContext, input: CoordinatorInput) -> Outputs {
         let mut out = Outputs::new();
         match input {
             CoordinatorInput::PeriodicTimer => self.on_periodic_timer(ctx, &mut out),
@@ -429,8 +506,16 @@ impl Coordinator {
                 }
             }
             CoordinatorInput::TaskFailed { task, attempt } => {
-                if attempt == self.attempt && self.is_running() {
+                if attempt == self.attempt && self.is_running() && self.parked_restart.is_none() {
                     self.on_task_failed(ctx, task, &mut out);
+                }
+            }
+            CoordinatorInput::RestartTasks => {
+                if let Some(parked) = self.parked_restart.take() {
+                    self.restart_tasks(ctx, parked.plan, &mut out);
+                    if parked.choose_after {
+                        self.choose(ctx, &mut out);
+                    }
                 }
             }
         }
@@ -826,6 +911,25 @@ impl Coordinator {
             // Finalize and add to the store; a failed write aborts (FINALIZE, counted).
             if storage_write_fails(ctx, out) {
                 out.push(CoordinatorOutput::StorageFaultConsumed);
+                // `addCompletedCheckpointToStoreAndSubsumeOldest`: a failed add is cleaned up
+                // (`CheckpointsCleaner.cleanCheckpointOnFailedStoring`) unless the failure is a
+                // `PossibleInconsistentStateException`: then the checkpoint may be in HA
+                // storage, a later `recover()` may read it back, and its state must stay.
+                // Either way FINALIZE_CHECKPOINT_FAILURE reaches the failure manager (job
+                // level, counted) and the tasks are sent abort notifications.
+                let clean_up = if self.step_faults.store_write_lands {
+                    self.store.add_to_ha_only(completed);
+                    // BUG discard-on-possibly-inconsistent-write: cleaned up all the same.
+                    ctx.spec.has_bug(Bug::DiscardOnPossiblyInconsistentWrite)
+                } else {
+                    true
+                };
+                if clean_up {
+                    out.push(CoordinatorOutput::DiscardState {
+                        id,
+                        by: Discarder::FailedStoring,
+                    });
+                }
                 self.abort(
                     ctx,
                     id,
@@ -835,12 +939,19 @@ impl Coordinator {
                 );
                 return;
             }
-            let before = self.store.entries.len() + 1;
-            self.store.add(completed, ctx.spec.checkpointing.retained);
-            // Each completed checkpoint the store subsumes is cleaned, and its clean-up
-            // schedules a trigger request.
-            let subsumed = before - self.store.entries.len();
-            self.schedule_trigger_requests(subsumed);
+            let removed = self.store.add(completed, ctx.spec.checkpointing.retained);
+            // Each completed checkpoint the store subsumes is cleaned (its files deleted unless
+            // it is a savepoint, whose discard-on-subsume is off), and its clean-up schedules a
+            // trigger request.
+            for gone in &removed {
+                if !gone.kind.is_savepoint() {
+                    out.push(CoordinatorOutput::DiscardState {
+                        id: gone.id,
+                        by: Discarder::Subsumed,
+                    });
+                }
+            }
+            self.schedule_trigger_requests(removed.len());
         } else {
             out.push(CoordinatorOutput::SavepointCompleted(completed));
         }
@@ -963,9 +1074,11 @@ impl Coordinator {
     /// A global failover is queued on the timer / main thread and has not restarted the tasks
     /// yet: a plan calculated now would come after the tasks' cancellation.
     fn failover_queued(&self) -> bool {
-        self.timer_queue
-            .iter()
-            .any(|t| matches!(t, TimerTask::FailGlobal | TimerTask::Restart(_)))
+        self.parked_restart.is_some()
+            || self
+                .timer_queue
+                .iter()
+                .any(|t| matches!(t, TimerTask::FailGlobal | TimerTask::Restart(_)))
     }
 
     /// Runs the queued work in order, including what it queues in turn.
@@ -981,7 +1094,7 @@ impl Coordinator {
                     let plan = self.cancel_for_failover(ctx, out);
                     self.timer_queue.push(TimerTask::Restart(Box::new(plan)));
                 }
-                TimerTask::Restart(plan) => self.restart_tasks(ctx, *plan, out),
+                TimerTask::Restart(plan) => self.restart_or_park(ctx, *plan, false, out),
                 TimerTask::CalculatePlan(request) => {
                     // The plan finds the tasks cancelled. With tasks finished (FLIP-147) the
                     // plan is calculated the other way, and the cancelled tasks surface as a
@@ -1001,6 +1114,17 @@ impl Coordinator {
                         .push(TimerTask::PlanFailed(request, reason));
                 }
                 TimerTask::PlanFailed(request, reason) => {
+                    // `createPendingCheckpoint` checks the global state again once the id is
+                    // allocated: a periodic request whose scheduler was stopped meanwhile (a
+                    // parked restart's) fails PERIODIC_SCHEDULER_SHUTDOWN there.
+                    let reason = if reason == FailureReason::TriggerCheckpointFailure
+                        && request.periodic
+                        && !self.periodic_scheduling
+                    {
+                        FailureReason::PeriodicSchedulerShutdown
+                    } else {
+                        reason
+                    };
                     // `onTriggerFailure`: the request fails (not counted), `isTriggering` is
                     // released and the decider runs at once (its `finally`).
                     self.request_failed(ctx, request, reason, out);
@@ -1169,9 +1293,35 @@ impl Coordinator {
         let scheduler_kept = plan.scheduler_kept;
         self.is_triggering = false;
         self.coordinator_snapshot = None;
+        // Requests still queued run once the restarted tasks are running.
+        self.restart_or_park(ctx, plan, scheduler_kept, out);
+    }
+
+    /// The second half of a global failover, now or, for a non-atomic restart, once its delay
+    /// elapsed (`CoordinatorInput::RestartTasks`): between the two the job is RESTARTING and the
+    /// JobManager may lose leadership, after which the new leader recovers from HA storage and
+    /// this restart never happens (`DefaultScheduler.restartTasksWithDelay` schedules
+    /// `restartTasks`; a suspended JobMaster runs nothing more).
+    fn restart_or_park(
+        &mut self,
+        ctx: &CoordinatorContext,
+        plan: RestartPlan,
+        choose_after: bool,
+        out: &mut Outputs,
+    ) {
+        if self.step_faults.restart_may_park {
+            // Until the job run's first failover the scheduler activator stopped the periodic
+            // scheduler when the tasks were cancelled (`cancel_for_failover`); an atomic restart
+            // starts it again in the same step, a parked one leaves it stopped until it runs.
+            if !plan.scheduler_kept {
+                self.stop_scheduler();
+            }
+            self.parked_restart = Some(Box::new(ParkedRestart { plan, choose_after }));
+            out.push(CoordinatorOutput::RestartParked);
+            return;
+        }
         self.restart_tasks(ctx, plan, out);
-        if scheduler_kept {
-            // Requests still queued run once the restarted tasks are running.
+        if choose_after {
             self.choose(ctx, out);
         }
     }

@@ -62,6 +62,9 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
         }
         Action::Emit { task } => format!("{} reads its next record", task_name(spec, *task)),
         Action::DeliverRpc { rpc } => describe_rpc(spec, rpc),
+        Action::FinishTriggering if world.coordinator.parked_restart.is_some() => {
+            "the restart delay elapses: the cancelled tasks are restored".to_string()
+        }
         Action::FinishTriggering => {
             let id = world
                 .coordinator
@@ -88,6 +91,10 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
         },
         Action::ResumeFromSavepoint => "user resumes the job from its savepoint".to_string(),
         Action::Crash { task } => format!("FAULT {} crashes", task_name(spec, *task)),
+        Action::FailoverCoordinator if world.coordinator.parked_restart.is_some() => {
+            "FAULT the JobManager loses leadership while the job restarts; a new leader takes over"
+                .to_string()
+        }
         Action::FailoverCoordinator => "FAULT coordinator fails over to a new leader".to_string(),
         Action::LoseRpc { rpc } => format!("FAULT lose {}", describe_rpc(spec, rpc)),
         Action::DeclineSnapshot { rpc } => format!(
@@ -95,6 +102,9 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
             rpc.checkpoint,
             task_name(spec, rpc.task)
         ),
+        Action::FailStorageWrite if world.storage_fault_armed => {
+            "FAULT the armed storage fault becomes possibly inconsistent: a store add it fails lands in HA storage".to_string()
+        }
         Action::FailStorageWrite => "FAULT the next checkpoint-storage write fails".to_string(),
     }
 }
@@ -118,7 +128,9 @@ pub fn describe_action_alone(spec: &Spec, action: &Action) -> String {
                 task_name(spec, c.to)
             )
         }
-        Action::FinishTriggering => "coordinator finishes triggering".to_string(),
+        Action::FinishTriggering => {
+            "coordinator finishes triggering (or a parked restart resumes)".to_string()
+        }
         other => describe_action(spec, &World::initial(spec), other),
     }
 }

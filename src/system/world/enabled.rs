@@ -129,6 +129,17 @@ impl Sink<'_> {
 /// `enabled_with` and `has_enabled` so that the two cannot drift apart).
 fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut Sink) {
     let running = world.coordinator.is_running();
+    // A parked (non-atomic) restart: the tasks are cancelled and the job RESTARTING. Either its
+    // delay elapses (the tasks are restored) or the JobManager loses leadership first. Nothing
+    // else is offered meanwhile (a restriction: the cancelled tasks' last messages, timers and
+    // user requests wait until the restart is over).
+    if world.coordinator.parked_restart.is_some() {
+        actions.push(Action::FinishTriggering);
+        if options.faults && world.used.coordinator_failovers < spec.faults.coordinator_failovers {
+            actions.push(Action::FailoverCoordinator);
+        }
+        return;
+    }
 
     // Channels: the head of every channel whose receiver runs and has not blocked it, and the
     // first priority barrier behind records.
@@ -263,7 +274,12 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
                 actions.push(Action::DeclineSnapshot { rpc: key });
             }
         }
-        if used.storage_failures < budget.storage_failures && !world.storage_fault_armed {
+        // A new storage fault, or one armed already made possibly inconsistent.
+        let arm = used.storage_failures < budget.storage_failures && !world.storage_fault_armed;
+        let make_landing = world.storage_fault_armed
+            && !world.storage_fault_lands
+            && used.possibly_inconsistent_writes < budget.possibly_inconsistent_writes;
+        if arm || make_landing {
             actions.push(Action::FailStorageWrite);
         }
     }

@@ -11,6 +11,7 @@ use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::{Coordinator, CoordinatorContext, CoordinatorEvent, JobStatus};
 use crate::system::protocol::{Attempt, ChannelEvent, TaskId};
 use crate::system::task::{Task, TaskStatus};
+use crate::system::world::ghost::LastStep;
 
 impl Step<'_> {
     /// Fault: a task crashes.
@@ -20,11 +21,19 @@ impl Step<'_> {
         self.crash(task);
     }
 
-    /// Fault: the coordinator fails over to a new leader, which recovers from the HA store.
+    /// Fault: the coordinator fails over to a new leader, which recovers from the HA store. With
+    /// a restart parked (non-atomic restarts), the old leader loses leadership while the job
+    /// is RESTARTING: its restart never happens, and the new leader restores the job from what
+    /// it recovers.
     pub(super) fn failover_coordinator(&mut self) {
         let spec = self.spec;
         self.world.used.coordinator_failovers += 1;
         self.note(StepEvent::CoordinatorFailedOver);
+        if self.world.coordinator.parked_restart.is_some() {
+            self.world
+                .last
+                .set(LastStep::LEADERSHIP_LOST_DURING_RESTART);
+        }
         self.world.ghost.failover_cause();
         let ctx = CoordinatorContext {
             spec,
@@ -83,6 +92,21 @@ impl Step<'_> {
     /// is cleared and refilled with the restored channel state, RPCs to the old tasks vanish.
     pub(super) fn restore(&mut self, checkpoint: Option<&CompletedCheckpoint>) {
         let spec = self.spec;
+        if let Some(c) = checkpoint {
+            // What the world reads from checkpoint storage: deleted files cannot be restored.
+            if self.world.files.discarded_by(c.id).is_some() {
+                self.world.last.set(LastStep::RESTORED_DISCARDED);
+            }
+            if self.world.ghost.possibly_inconsistent.contains(c.id) {
+                // Read back from HA storage, the checkpoint whose add reported a failure is
+                // complete after all: the restored sinks commit its transactions.
+                self.world
+                    .last
+                    .set(LastStep::RESTORED_POSSIBLY_INCONSISTENT);
+                let ghost = &mut self.world.ghost;
+                ghost.max_completed = ghost.max_completed.max(c.id);
+            }
+        }
         for queue in &mut self.world.channels {
             queue.clear();
         }

@@ -72,6 +72,13 @@ impl LastStep {
     /// savepoint, or the pause already over), or the periodic trigger was not re-armed for the
     /// moment the pause ends.
     pub const MIN_PAUSE_MISAPPLIED: u32 = 1 << 17;
+    /// The world restored a checkpoint whose state files had been deleted.
+    pub const RESTORED_DISCARDED: u32 = 1 << 18;
+    /// The world restored a checkpoint whose store write had been possibly inconsistent (it
+    /// reported a failure but landed in HA storage).
+    pub const RESTORED_POSSIBLY_INCONSISTENT: u32 = 1 << 19;
+    /// The JobManager lost leadership between a restart's cancellation and its restore.
+    pub const LEADERSHIP_LOST_DURING_RESTART: u32 = 1 << 20;
 
     pub fn has(self, flag: u32) -> bool {
         self.0 & flag != 0
@@ -122,6 +129,12 @@ pub struct Ghost {
     /// coordinator (Flink's `lastCheckpointCompletionRelativeTime`, 0 for a new coordinator):
     /// the start of the minimum pause.
     pub last_completed_at: Tick,
+    /// Checkpoints whose store add the world's possibly inconsistent storage fault struck: the
+    /// add reported a failure, and the checkpoint is in HA storage.
+    pub possibly_inconsistent: IdSet,
+    /// A parked (non-atomic) restart had a cause for its failover when it was parked; the cause
+    /// carries over to the step that restores the tasks.
+    pub restart_cause_parked: bool,
 }
 
 /// Whether Flink's `CheckpointFailureManager.checkFailureCounter` counts a failure with this
@@ -319,9 +332,23 @@ impl Ghost {
         }
     }
 
+    /// A global restart stopped between cancelling and restoring the tasks: whether this step
+    /// delivered a cause for it is remembered for the step that restores them.
+    pub fn restart_parked(&mut self) {
+        self.restart_cause_parked = self.failover_caused;
+    }
+
+    /// A parked restart resumes: the cause seen when it was parked is this step's cause.
+    pub fn restart_resumed(&mut self) {
+        if std::mem::take(&mut self.restart_cause_parked) {
+            self.failover_caused = true;
+        }
+    }
+
     /// A coordinator failover starts a fresh failure manager, and a coordinator that has seen
     /// no completion yet (its minimum pause counts from time 0).
     pub fn coordinator_replaced(&mut self) {
+        self.restart_cause_parked = false;
         self.reset_expectation();
         self.failover_due = false;
         self.last_completed_at = 0;
@@ -336,6 +363,7 @@ impl Ghost {
         self.aborted.clear();
         self.abort_notified.clear();
         self.sync_savepoints.clear();
+        self.possibly_inconsistent.clear();
         self.awaited.clear();
         self.expected_last_success = CheckpointId::default();
     }

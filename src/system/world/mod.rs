@@ -22,7 +22,7 @@ pub use enabled::{enabled, enabled_with, has_enabled, is_quiescent};
 pub use external::{External, Writer};
 pub use rpc::{Rpc, RpcKey, RpcKind};
 
-use crate::system::coordinator::store::CompletedCheckpoint;
+use crate::system::coordinator::store::{CompletedCheckpoint, CompletedStore, Discarder};
 use crate::system::coordinator::{Coordinator, CoordinatorEvent, JobStatus, UserRequest};
 use crate::system::protocol::{ChannelEvent, ChannelId, CheckpointId, Record, TaskId, Tick};
 use crate::system::spec::Spec;
@@ -58,7 +58,9 @@ pub enum Action {
     Emit { task: TaskId },
     /// Deliver an RPC in flight.
     DeliverRpc { rpc: RpcKey },
-    /// The coordinator's operator-coordinator snapshot of the triggering checkpoint finishes.
+    /// The coordinator's asynchronous work in progress finishes: the operator-coordinator
+    /// snapshot of the triggering checkpoint, or (non-atomic restarts) the delay of a parked
+    /// restart, after which the tasks are restored.
     FinishTriggering,
     /// The earliest timer fires (the clock jumps to its due time).
     Fire { timer: Timer },
@@ -74,7 +76,10 @@ pub enum Action {
     LoseRpc { rpc: RpcKey },
     /// Fault: a task's asynchronous snapshot fails; its acknowledgement becomes a decline.
     DeclineSnapshot { rpc: RpcKey },
-    /// Fault: the next write to checkpoint storage fails.
+    /// Fault: the next write to checkpoint storage fails. Offered again while such a fault is
+    /// armed (models with `faults.possibly_inconsistent_writes`), it makes the armed fault
+    /// possibly inconsistent: a completed-checkpoint store add it strikes reaches HA storage
+    /// although it reports a failure.
     FailStorageWrite,
 }
 
@@ -179,6 +184,8 @@ pub struct Used {
     pub lost_rpcs: u8,
     pub declined_snapshots: u8,
     pub storage_failures: u8,
+    pub possibly_inconsistent_writes: u8,
+    pub non_atomic_restarts: u8,
     pub manual_checkpoints: u8,
     pub savepoints: u8,
     pub stop_with_savepoint: u8,
@@ -201,8 +208,56 @@ pub struct World {
     pub used: Used,
     /// The next checkpoint-storage write fails.
     pub storage_fault_armed: bool,
+    /// The armed fault is possibly inconsistent: a store add it strikes lands in HA storage.
+    pub storage_fault_lands: bool,
+    /// Checkpoint storage: whose state files were deleted.
+    pub files: CheckpointFiles,
     pub ghost: Ghost,
     pub last: LastStep,
+}
+
+/// Checkpoint storage as the world sees it (the file system the coordinator's
+/// `CheckpointsCleaner` deletes from): which completed checkpoints' state files were deleted,
+/// and by whom, sorted by id. The oracle reads it (`restored-checkpoint-intact`).
+///
+/// A record is kept only while HA storage still names the checkpoint (`forget_unnamed`): a
+/// restore reads only what the store names, so a deleted checkpoint the store no longer names
+/// can never be read, and forgetting it keeps equal states equal (correct runs delete only what
+/// the store dropped, so their record stays empty). Per checkpoint, not per file: shared state
+/// (incremental checkpoints) would make this a registry of state handles with reference counts,
+/// which is not modelled.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CheckpointFiles {
+    discarded: Vec<(CheckpointId, Discarder)>,
+}
+
+impl CheckpointFiles {
+    /// The state files of `id` are deleted by `by` (the first deletion is the one recorded).
+    pub fn discard(&mut self, id: CheckpointId, by: Discarder) {
+        if let Err(at) = self.discarded.binary_search_by_key(&id, |(i, _)| *i) {
+            self.discarded.insert(at, (id, by));
+        }
+    }
+
+    /// Who deleted the state files of `id`, if anyone did.
+    pub fn discarded_by(&self, id: CheckpointId) -> Option<Discarder> {
+        self.discarded
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .ok()
+            .map(|at| self.discarded[at].1)
+    }
+
+    /// Every recorded deletion, by id.
+    pub fn discarded(&self) -> &[(CheckpointId, Discarder)] {
+        &self.discarded
+    }
+
+    /// Drops the records of checkpoints HA storage no longer names.
+    fn forget_unnamed(&mut self, store: &CompletedStore) {
+        if !self.discarded.is_empty() {
+            self.discarded.retain(|(id, _)| store.names(*id));
+        }
+    }
 }
 
 /// Which actions `enabled` offers: the model checker takes the defaults; the simulator's healed
@@ -250,6 +305,8 @@ impl World {
             savepoint: None,
             used: Used::default(),
             storage_fault_armed: false,
+            storage_fault_lands: false,
+            files: CheckpointFiles::default(),
             ghost: Ghost::default(),
             last: LastStep::default(),
         }
@@ -307,6 +364,7 @@ fn apply_inner(
     for (_, id) in std::mem::take(&mut step.aborts_notified) {
         next.ghost.abort_notified.insert(id);
     }
+    next.files.forget_unnamed(&next.coordinator.store);
     next.ghost.end_step(&mut next.last);
     Ok(next)
 }

@@ -5,7 +5,7 @@
 use super::{Action, Rpc, RpcKey, StepEvent, Timer, UserRequestKind, World, Writer};
 use crate::system::coordinator::failure_manager::FailureLevel;
 use crate::system::coordinator::{
-    CoordinatorContext, CoordinatorEvent, CoordinatorInput, CoordinatorOutput,
+    CoordinatorContext, CoordinatorEvent, CoordinatorInput, CoordinatorOutput, StepFaults,
 };
 use crate::system::protocol::{
     ChannelEvent, ChannelId, CheckpointId, FailureReason, Record, SnapshotKind, TaskId,
@@ -153,6 +153,13 @@ impl Step<'_> {
     }
 
     fn finish_triggering(&mut self) -> Result<(), ()> {
+        if self.world.coordinator.parked_restart.is_some() {
+            // The restart delay of a parked restart elapsed: the tasks are restored now, for
+            // the cause the world saw when the restart was parked.
+            self.world.ghost.restart_resumed();
+            self.coordinator_step(CoordinatorInput::RestartTasks);
+            return Ok(());
+        }
         if self.world.coordinator.coordinator_snapshot.is_none() {
             return Err(());
         }
@@ -235,9 +242,15 @@ impl Step<'_> {
         Ok(())
     }
 
+    /// Arms a storage fault, or, with one armed already, makes it possibly inconsistent.
     fn arm_storage_fault(&mut self) {
-        self.world.used.storage_failures += 1;
-        self.world.storage_fault_armed = true;
+        if self.world.storage_fault_armed {
+            self.world.used.possibly_inconsistent_writes += 1;
+            self.world.storage_fault_lands = true;
+        } else {
+            self.world.used.storage_failures += 1;
+            self.world.storage_fault_armed = true;
+        }
         self.note(StepEvent::StorageFaultArmed);
     }
 
@@ -362,9 +375,14 @@ impl Step<'_> {
             now: self.world.now,
             storage_write_fails: self.world.storage_fault_armed,
         };
+        let faults = StepFaults {
+            store_write_lands: self.world.storage_fault_lands,
+            restart_may_park: self.world.used.non_atomic_restarts
+                < self.spec.faults.non_atomic_restarts,
+        };
         let periodic_input = matches!(input, CoordinatorInput::PeriodicTimer);
         let before = self.world.coordinator.queue.requests.clone();
-        let outputs = self.world.coordinator.step(&ctx, input);
+        let outputs = self.world.coordinator.step_with(&ctx, faults, input);
         let failed: Vec<(SnapshotKind, FailureReason)> = outputs
             .iter()
             .filter_map(|output| match output {
@@ -437,9 +455,17 @@ impl Step<'_> {
                 }
                 CoordinatorOutput::StorageFaultConsumed => {
                     self.world.storage_fault_armed = false;
+                    let lands = std::mem::take(&mut self.world.storage_fault_lands);
                     // The injected storage fault hit a checkpoint: a job-level failure, whether
                     // at its location's initialisation (IO_EXCEPTION) or at finalisation.
                     if let Some((id, kind, reason)) = self.storage_target {
+                        // A possibly inconsistent fault striking a store add: the world's own
+                        // observation that this checkpoint is in HA storage (a location's
+                        // initialisation writes nothing the next leader reads, so there the
+                        // fault is a plain IO_EXCEPTION).
+                        if lands && reason == FailureReason::FinalizeCheckpointFailure {
+                            self.world.ghost.possibly_inconsistent.insert(id);
+                        }
                         let world = &mut *self.world;
                         world.ghost.delivered_failure(
                             self.spec,
@@ -449,6 +475,11 @@ impl Step<'_> {
                             FailureLevel::Job,
                         );
                     }
+                }
+                CoordinatorOutput::DiscardState { id, by } => self.world.files.discard(id, by),
+                CoordinatorOutput::RestartParked => {
+                    self.world.used.non_atomic_restarts += 1;
+                    self.world.ghost.restart_parked();
                 }
                 CoordinatorOutput::Event(event) => self.observe(event),
             }

@@ -4,6 +4,7 @@ import org.apache.flink.api.common.JobID;
 import org.apache.flink.runtime.checkpoint.CheckpointsCleaner;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpoint;
 import org.apache.flink.runtime.checkpoint.StandaloneCompletedCheckpointStore;
+import org.apache.flink.runtime.persistence.PossibleInconsistentStateException;
 import org.apache.flink.runtime.state.CheckpointStorage;
 import org.apache.flink.runtime.state.CheckpointStorageAccess;
 import org.apache.flink.runtime.state.CheckpointStorageLocation;
@@ -15,6 +16,10 @@ import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 
 /**
  * Injectable storage faults, each armed for the next matching write only:
@@ -24,6 +29,11 @@ import java.lang.reflect.Proxy;
  *   <li>{@code metadata}: opening the next metadata output stream throws an IOException (while
  *       finalizing the next fully acknowledged checkpoint);
  *   <li>{@code store}: the next {@code addCheckpointAndSubsumeOldestOne} throws.
+ *   <li>{@code store_inconsistent}: the next {@code addCheckpointAndSubsumeOldestOne} writes the
+ *       checkpoint to "HA storage" and then throws {@link PossibleInconsistentStateException}, as
+ *       {@code DefaultCompletedCheckpointStore.addCheckpoint} does when
+ *       {@code StateHandleStore.addAndLock} cannot tell whether its write landed: the local copy
+ *       does not get it, the next leader's recovery reads it back ({@link Store#recover}).
  * </ul>
  * Storage is JobManagerCheckpointStorage (in memory); savepoint locations are redirected to a
  * non-persistent in-memory location so no savepoint is written to disk.
@@ -32,14 +42,42 @@ final class Faults {
     int location;
     int metadata;
     int store;
+    int inconsistent;
 
     private static final int MAX_STATE_SIZE = 5 * 1024 * 1024;
     private static final ClassLoader CL = Faults.class.getClassLoader();
 
-    /** The completed-checkpoint store: Flink's standalone store with an injectable add failure. */
+    /**
+     * The completed-checkpoint store: Flink's standalone store with injectable add failures. The
+     * one store object is shared by every JobManager incarnation of a script and stands in for HA
+     * storage; {@code haOnly} holds the checkpoints written to HA storage whose add reported a
+     * failure.
+     */
     final class Store extends StandaloneCompletedCheckpointStore {
+        private final List<CompletedCheckpoint> haOnly = new ArrayList<>();
+
         Store(int retained) {
             super(retained);
+        }
+
+        /**
+         * A new leader's recovery: every checkpoint in HA storage, sorted by id, as
+         * {@code DefaultCompletedCheckpointStoreUtils.retrieveCompletedCheckpoints} returns them
+         * (a new {@code DefaultCompletedCheckpointStore} keeps all of them until its next add).
+         */
+        @SuppressWarnings("unchecked")
+        void recover() {
+            if (haOnly.isEmpty()) {
+                return;
+            }
+            ArrayDeque<CompletedCheckpoint> local =
+                    (ArrayDeque<CompletedCheckpoint>) Reflect.getField(this, "checkpoints");
+            List<CompletedCheckpoint> all = new ArrayList<>(local);
+            all.addAll(haOnly);
+            haOnly.clear();
+            all.sort(Comparator.comparingLong(CompletedCheckpoint::getCheckpointID));
+            local.clear();
+            local.addAll(all);
         }
 
         @Override
@@ -48,6 +86,12 @@ final class Faults {
             if (store > 0) {
                 store--;
                 throw new Exception("injected completed-checkpoint store fault");
+            }
+            if (inconsistent > 0) {
+                inconsistent--;
+                haOnly.add(checkpoint);
+                throw new PossibleInconsistentStateException(
+                        "injected: the HA write may have landed", new Exception("injected"));
             }
             return super.addCheckpointAndSubsumeOldestOne(checkpoint, cleaner, postCleanup);
         }

@@ -372,11 +372,30 @@ final class JobMaster {
         }
         final boolean running = s.restartRunning;
         Runnable restart = new RestartTasks(recorded, global, running);
-        if (s.restartDelay <= 0) {
+        if (s.delayedRestarts > 0) {
+            // a non-atomic restart of the model: it runs on a `restart` input, or never (the
+            // JobManager loses leadership first)
+            s.delayedRestarts--;
+            exec.schedule(restart, DELAYED_RESTART_MS, TimeUnit.MILLISECONDS);
+        } else if (s.restartDelay <= 0) {
             exec.execute(restart);
         } else {
             exec.schedule(restart, s.restartDelay, TimeUnit.MILLISECONDS);
         }
+    }
+
+    /** A delayed restart's timer: far beyond any script's clock, so only `restart` fires it. */
+    static final long DELAYED_RESTART_MS = 1_000_000_000_000L;
+
+    /** Fires the armed delayed restart, if any. */
+    boolean fireRestart() {
+        for (VirtualExecutor.Timer t : exec.timers()) {
+            if (t.task instanceof RestartTasks) {
+                exec.fire(t);
+                return true;
+            }
+        }
+        return false;
     }
 
     /** DefaultScheduler.restartTasks (a named class so the driver can show it as a timer). */

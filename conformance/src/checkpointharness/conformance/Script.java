@@ -84,6 +84,8 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
     final boolean failJobFailover;
     final boolean regionFailover;
     final long restartDelay;
+    /** Restarts still to be delayed until a {@code restart} input (the model's non-atomic ones). */
+    int delayedRestarts;
     boolean restartRunning = true; // per failover input
 
     // state shared by all JobManager incarnations of this script
@@ -222,6 +224,7 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
         }
         this.regionFailover = fo.equals("region");
         this.restartDelay = setup.path("restart_delay").asLong(0L);
+        this.delayedRestarts = setup.path("delayed_restarts").asInt(0);
     }
 
     private int vertexRef(JsonNode ref, Map<String, Integer> byName) {
@@ -350,6 +353,16 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
                     advance(in);
                     fireDue();
                     break;
+                case "restart":
+                    // the delay of a delayed restart elapsed: DefaultScheduler.restartTasks runs
+                    advance(in);
+                    if (!jm.fireRestart()) {
+                        throw new BadInput("no delayed restart is armed");
+                    }
+                    if (autoDrain) {
+                        drain();
+                    }
+                    break;
                 case "ack": {
                     ExecutionAttemptID a = attempt(in);
                     long id = longField(in, "id");
@@ -429,6 +442,8 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
                     advance(in);
                     boolean running = in.path("running").asBoolean(true);
                     jm.suspendForFailover();
+                    // the new leader's CompletedCheckpointStore recovers from HA storage
+                    store.recover();
                     jm = new JobMaster(this);
                     jm.restoreInitial(true);
                     jm.startScheduling(running);
@@ -441,14 +456,17 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
                 case "storage_fault": {
                     String stage = in.path("stage").asText("location");
                     int count = intField(in, "count", 1);
-                    if (!stage.equals("location") && !stage.equals("metadata") && !stage.equals("store")) {
-                        throw new BadInput("storage_fault.stage must be location|metadata|store");
+                    if (!stage.equals("location") && !stage.equals("metadata") && !stage.equals("store")
+                            && !stage.equals("store_inconsistent")) {
+                        throw new BadInput("storage_fault.stage must be location|metadata|store|store_inconsistent");
                     }
                     advance(in);
                     if (stage.equals("location")) {
                         faults.location += count;
                     } else if (stage.equals("metadata")) {
                         faults.metadata += count;
+                    } else if (stage.equals("store_inconsistent")) {
+                        faults.inconsistent += count;
                     } else {
                         faults.store += count;
                     }
