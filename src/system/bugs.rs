@@ -230,6 +230,10 @@ bugs! {
         "on restore the sink drops the restored pending transactions instead of committing them",
         "No exact Flink ticket found; recoverAndCommit exists because a completed checkpoint's notification may never have arrived.",
         "linear", "restored-state-exactly-once", bfs(1_000_000);
+    SnapshotWithoutFlush = "snapshot-without-flush", "sink", "FLINK-4027",
+        "the async sink snapshots and acknowledges with sends still in flight, so a completed checkpoint covers records the external system never got",
+        "Same mechanism: FLINK-4027 (FlinkKafkaProducer09 sink can lose messages) acknowledged checkpoints while records sent asynchronously were not yet acknowledged by Kafka, so a failure after the checkpoint lost them and the restored job never sent them again; the fix (apache/flink#2108) counted pending records through the producer's callbacks and made the snapshot wait until none was pending (flushOnCheckpoint, on by default since FLINK-5728). Today's form of the rule is SinkWriterOperator.prepareSnapshotPreBarrier calling AsyncSinkWriter.flush(false).",
+        "async-sink", "sink-writes-cover-cut|end-to-end-exactly-once", bfs(1_000_000);
 }
 
 impl fmt::Display for Bug {

@@ -26,6 +26,7 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         "alignment-timeout",
         include_str!("../../models/alignment-timeout.toml"),
     ),
+    ("async-sink", include_str!("../../models/async-sink.toml")),
     (
         "at-least-once",
         include_str!("../../models/at-least-once.toml"),
@@ -222,6 +223,8 @@ struct FaultsFile {
     declined_snapshots: u32,
     #[serde(default)]
     storage_failures: u32,
+    #[serde(default)]
+    failed_sends: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -501,6 +504,9 @@ pub struct FaultBudget {
     pub lost_rpcs: u8,
     pub declined_snapshots: u8,
     pub storage_failures: u8,
+    /// Fatal failures of an async sink's outstanding send (`AsyncSinkWriter`'s fatal exception
+    /// fails the task): a `Crash` of a sink with sends in flight spends this budget first.
+    pub failed_sends: u8,
 }
 
 impl FaultBudget {
@@ -510,6 +516,7 @@ impl FaultBudget {
             + self.lost_rpcs as u32
             + self.declined_snapshots as u32
             + self.storage_failures as u32
+            + self.failed_sends as u32
     }
 }
 
@@ -930,6 +937,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         lost_rpcs: small("faults.lost_rpcs", f.lost_rpcs, 0, 50)?,
         declined_snapshots: small("faults.declined_snapshots", f.declined_snapshots, 0, 50)?,
         storage_failures: small("faults.storage_failures", f.storage_failures, 0, 50)?,
+        failed_sends: small("faults.failed_sends", f.failed_sends, 0, 50)?,
     };
     let u = &model.user;
     let user = UserBudget {

@@ -72,6 +72,12 @@ impl LastStep {
     /// savepoint, or the pause already over), or the periodic trigger was not re-armed for the
     /// moment the pause ends.
     pub const MIN_PAUSE_MISAPPLIED: u32 = 1 << 17;
+    /// An async sink's snapshot waited for its sends in flight, and they completed (high bits,
+    /// so that flags appended by other features do not collide).
+    pub const SNAPSHOT_WAITED_FOR_SENDS: u32 = 1 << 24;
+    /// A task failed (a crash, or a fatal send failure) while an async sink's sends were in
+    /// flight: they are lost, and the source's rewind must send them again.
+    pub const SENDS_LOST_AT_FAILURE: u32 = 1 << 25;
 
     pub fn has(self, flag: u32) -> bool {
         self.0 & flag != 0
