@@ -141,6 +141,17 @@ const RESTORE_FROM_CHECKPOINT: Situation = Situation {
     reached: |s| s.restored_checkpoint().is_some(),
 };
 
+const REPLAYED_TWICE: Situation = Situation {
+    what: "the output holds a replayed record twice",
+    reached: |s| {
+        s.after
+            .external
+            .records
+            .windows(2)
+            .any(|w| w[0].0 == w[1].0)
+    },
+};
+
 const TWO_IN_FLIGHT: Situation = Situation {
     what: "two checkpoints are pending at once",
     reached: |s| s.after.coordinator.pending.len() >= 2,
@@ -419,16 +430,45 @@ static TOPICS: &[Topic] = &[
             },
             TWO_IN_FLIGHT,
             RESTORE_FROM_CHECKPOINT,
+            REPLAYED_TWICE,
+        ],
+    },
+    Topic {
+        model: "async-sink",
+        seeds: 3000,
+        situations: &[
             Situation {
-                what: "the output holds a replayed record twice",
+                what: "a record arrives behind the barrier while the sink's snapshot waits for its sends (it stays queued)",
                 reached: |s| {
-                    s.after
-                            .external
-                            .records
-                            .windows(2)
-                            .any(|w| w[0].0 == w[1].0)
+                    let sink = |w: &World| w.tasks.iter().position(|t| t.flush.is_some());
+                    sink(s.before).is_some_and(|t| {
+                        matches!(s.action, Action::Emit { task } if task.0 as usize == t)
+                            && s.before.channels.iter().enumerate().any(|(c, q)| {
+                                s.spec.channels[c].to.0 as usize == t
+                                    && q.iter().any(|e| matches!(e, ChannelEvent::Record(_)))
+                            })
+                    })
                 },
             },
+            Situation {
+                what: "a snapshot that waited for the sink's sends is acknowledged once they completed",
+                reached: |s| {
+                    s.after.last.has(LastStep::SNAPSHOT_WAITED_FOR_SENDS)
+                        && s.events.iter().any(|e| {
+                            matches!(e, StepEvent::RpcSent(rpc) if rpc.key().kind == RpcKind::Ack)
+                        })
+                },
+            },
+            Situation {
+                what: "a send fails fatally while the sink's snapshot waits for it: the task fails",
+                reached: |s| {
+                    matches!(s.action, Action::Crash { task }
+                        if s.before.task(task).flush.is_some()
+                            && s.after.used.failed_sends > s.before.used.failed_sends)
+                },
+            },
+            RESTORE_FROM_CHECKPOINT,
+            REPLAYED_TWICE,
         ],
     },
     Topic {
@@ -800,6 +840,7 @@ topic_tests! {
     unaligned_union_reaches_its_topic => "unaligned-union",
     alignment_timeout_reaches_its_topic => "alignment-timeout",
     at_least_once_reaches_its_topic => "at-least-once",
+    async_sink_reaches_its_topic => "async-sink",
     savepoints_2pc_reaches_its_topic => "savepoints-2pc",
     coordinator_faults_reaches_its_topic => "coordinator-faults",
     ha_failures_reaches_its_topic => "ha-failures",

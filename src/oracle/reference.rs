@@ -349,7 +349,9 @@ fn absorb(
                     reference.right.push(record.lineage);
                 }
             }
-            OperatorKind::TwoPhaseCommitSink | OperatorKind::AtLeastOnceSink => {}
+            OperatorKind::TwoPhaseCommitSink
+            | OperatorKind::AtLeastOnceSink
+            | OperatorKind::AsyncSink => {}
         }
     }
     reference.consumed.sort();
@@ -613,7 +615,9 @@ impl Effective {
     /// - An aggregation's state is its counts, compared with the reference's own counts; only
     ///   the digest that adds the records' names is the ghost.
     /// - An at-least-once sink keeps no state at all: the external output holds every attempt's
-    ///   writes, which cannot be cut at the snapshot, so only its ghost digest can be.
+    ///   writes, which cannot be cut at the snapshot, so only its ghost digest can be. An async
+    ///   sink is the same (its snapshot never holds sends in flight); what it wrote is judged
+    ///   from the external output by `sink-writes-cover-cut`.
     fn from_state(operator: &OperatorState, written: Option<&[Lineage]>) -> Effective {
         let mut effective = Effective::default();
         match operator {
@@ -647,7 +651,8 @@ impl Effective {
                     None => *absorbed,
                 };
             }
-            OperatorState::AtLeastOnceSink { absorbed } => {
+            OperatorState::AtLeastOnceSink { absorbed }
+            | OperatorState::AsyncSink { absorbed, .. } => {
                 effective.stateful = true;
                 effective.digest = *absorbed;
             }

@@ -238,6 +238,10 @@ bugs! {
         "a JobManager that loses leadership (the job SUSPENDED) deletes its checkpoints' state as on a globally terminal status; the new leader recovers their HA entries and restores deleted state",
         "Match: FLINK-4201 (apache/flink#2276, 'Forward suspend to checkpoint coordinator'): a suspended job shut its checkpoint coordinator down and so removed the checkpoint state that HA recovery needs; the fix keeps it on SUSPENDED and discards only on FINISHED/FAILED/CANCELED (today DefaultCompletedCheckpointStore.shutdown releases its handles unless the status is globally terminal).",
         "ha-failures", "restored-checkpoint-intact", bfs(1_000_000);
+    SnapshotWithoutFlush = "snapshot-without-flush", "sink", "FLINK-4027",
+        "the async sink snapshots and acknowledges with sends still in flight, so a completed checkpoint covers records the external system never got",
+        "Same mechanism: FLINK-4027 (FlinkKafkaProducer09 sink can lose messages) acknowledged checkpoints while records sent asynchronously were not yet acknowledged by Kafka, so a failure after the checkpoint lost them and the restored job never sent them again; the fix (apache/flink#2108) counted pending records through the producer's callbacks and made the snapshot wait until none was pending (flushOnCheckpoint, on by default since FLINK-5728). Today's form of the rule is SinkWriterOperator.prepareSnapshotPreBarrier calling AsyncSinkWriter.flush(false).",
+        "async-sink", "sink-writes-cover-cut|end-to-end-exactly-once", bfs(1_000_000);
 }
 
 impl fmt::Display for Bug {

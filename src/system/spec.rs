@@ -26,6 +26,7 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         "alignment-timeout",
         include_str!("../../models/alignment-timeout.toml"),
     ),
+    ("async-sink", include_str!("../../models/async-sink.toml")),
     (
         "at-least-once",
         include_str!("../../models/at-least-once.toml"),
@@ -227,6 +228,7 @@ struct FaultsFile {
     possibly_inconsistent_writes: u32,
     #[serde(default)]
     non_atomic_restarts: u32,
+    failed_sends: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -515,6 +517,9 @@ pub struct FaultBudget {
     /// in one step and restored in a later one (`DefaultScheduler.restartTasksWithDelay`), and
     /// the JobManager may lose leadership in between (a `coordinator_failovers` fault).
     pub non_atomic_restarts: u8,
+    /// Fatal failures of an async sink's outstanding send (`AsyncSinkWriter`'s fatal exception
+    /// fails the task): a `Crash` of a sink with sends in flight spends this budget first.
+    pub failed_sends: u8,
 }
 
 impl FaultBudget {
@@ -525,6 +530,7 @@ impl FaultBudget {
             + self.declined_snapshots as u32
             + self.storage_failures as u32
             + self.possibly_inconsistent_writes as u32
+            + self.failed_sends as u32
     }
 }
 
@@ -952,6 +958,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
             50,
         )?,
         non_atomic_restarts: small("faults.non_atomic_restarts", f.non_atomic_restarts, 0, 20)?,
+        failed_sends: small("faults.failed_sends", f.failed_sends, 0, 50)?,
     };
     if faults.possibly_inconsistent_writes > 0 && faults.storage_failures == 0 {
         return Err(error(

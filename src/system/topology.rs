@@ -34,6 +34,10 @@ pub enum OperatorKind {
     TwoPhaseCommitSink,
     /// Writes every record straight to the external output (at-least-once).
     AtLeastOnceSink,
+    /// At-least-once sink with asynchronous sends (`AsyncSinkWriter`): a record goes in flight
+    /// and reaches the external output only when its send completes; a checkpoint waits for the
+    /// sends in flight (`SinkWriterOperator.prepareSnapshotPreBarrier` -> `flush(false)`).
+    AsyncSink,
 }
 
 impl OperatorKind {
@@ -44,7 +48,9 @@ impl OperatorKind {
     pub fn is_sink(self) -> bool {
         matches!(
             self,
-            OperatorKind::TwoPhaseCommitSink | OperatorKind::AtLeastOnceSink
+            OperatorKind::TwoPhaseCommitSink
+                | OperatorKind::AtLeastOnceSink
+                | OperatorKind::AsyncSink
         )
     }
 
@@ -57,6 +63,7 @@ impl OperatorKind {
             OperatorKind::Join => "join",
             OperatorKind::TwoPhaseCommitSink => "two-phase-commit-sink",
             OperatorKind::AtLeastOnceSink => "at-least-once-sink",
+            OperatorKind::AsyncSink => "async-sink",
         }
     }
 }
@@ -280,7 +287,8 @@ pub fn expand(
     if !operators.iter().any(|o| o.kind.is_sink()) {
         return fail(
             "operators".into(),
-            "the graph has no sink (two-phase-commit-sink or at-least-once-sink)".into(),
+            "the graph has no sink (two-phase-commit-sink, at-least-once-sink or async-sink)"
+                .into(),
         );
     }
     // Lineage records at most one join (two source provenances).

@@ -7,7 +7,10 @@
 //! (`SubtaskCheckpointCoordinatorImpl.checkpointState`, reference §2.2), persists in-flight records
 //! as channel state for unaligned checkpoints, and reacts to the coordinator's notifications
 //! (`StreamTask.notifyCheckpoint*`, §2.8), FLIP-147 end of data and final checkpoints (§2.7), and
-//! two-phase-commit (§3.4). It never panics on a protocol surprise: unexpected inputs are ignored
+//! two-phase-commit (§3.4), and an async sink's flush: a snapshot at a sink with sends in flight
+//! waits until they completed (`SinkWriterOperator.prepareSnapshotPreBarrier` ->
+//! `AsyncSinkWriter.flush(false)`), and while it waits the task only takes its send completions
+//! (`mailboxExecutor.yield()` runs mails, never input). It never panics on a protocol surprise: unexpected inputs are ignored
 //! or reported as data.
 
 pub mod handler;
@@ -81,6 +84,16 @@ pub struct ChannelCapture {
     pub captured: Vec<(u8, Record)>,
 }
 
+/// A snapshot deferred until the async sink's sends in flight completed: everything
+/// `perform_checkpoint` needs to go on once `AsyncSinkWriter.flush(false)` returns.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PendingSnapshot {
+    pub barrier: Barrier,
+    pub capture: InputSet,
+    pub forward: bool,
+    pub channel_state: Vec<(u8, Record)>,
+}
+
 /// A snapshot once it left the task: immutable and shared by every RPC, pending checkpoint and
 /// store entry that holds it, so cloning a world copies a pointer, not the state.
 pub type SharedSnapshot = std::sync::Arc<TaskSnapshot>;
@@ -120,6 +133,8 @@ pub struct Task {
     /// savepoint arrived, or (no synchronous savepoint set) of a checkpoint at or after the final
     /// checkpoint. Set by the notification itself, never derived from ids afterwards.
     pub final_checkpoint_completed: bool,
+    /// An async sink's snapshot waiting for its sends in flight (boxed: rarely present).
+    pub flush: Option<Box<PendingSnapshot>>,
 }
 
 /// The static context of one step: the model, which subtask, and the current time.
@@ -161,6 +176,8 @@ pub enum TaskInput {
     },
     /// The alignment timer fired.
     AlignmentTimeout,
+    /// An async sink's oldest send in flight completed (its completion mail runs).
+    SendCompleted,
 }
 
 /// One effect of a task step, carried out by the world.
@@ -191,6 +208,9 @@ pub enum TaskOutput {
     /// Observability only: the task took its snapshot for this checkpoint (unaligned: the
     /// acknowledgement follows once every barrier arrived).
     Snapshotted { id: CheckpointId, unaligned: bool },
+    /// Observability only: an async sink's snapshot of this checkpoint waited for its sends in
+    /// flight, and they all completed.
+    Flushed { id: CheckpointId },
 }
 
 /// Outputs of one step.
@@ -213,6 +233,7 @@ impl Task {
             final_checkpoint: CheckpointId::NONE,
             sync_savepoint: CheckpointId::NONE,
             final_checkpoint_completed: false,
+            flush: None,
         }
     }
 
@@ -267,10 +288,25 @@ impl Task {
             && matches!(self.operator, OperatorState::Source { offset } if offset as usize <= task_spec.input_records.len())
     }
 
-    /// When this task's alignment timer fires, if armed.
+    /// An async sink whose mailbox yields to its send completions only: a snapshot waits for
+    /// the sends in flight (`prepareSnapshotPreBarrier` -> `flush(false)`), or the end of its
+    /// input does (`SinkWriterOperator.endInput` -> `flush(true)`). `MailboxExecutor.yield` runs
+    /// mails of the sink operator's priority or higher, so neither input nor the task's
+    /// checkpoint RPCs are taken meanwhile.
+    pub fn yielding_to_sends(&self) -> bool {
+        self.is_running()
+            && (self.flush.is_some() || (self.end_of_data && self.operator.outstanding_sends() > 0))
+    }
+
+    /// An async sink has a send in flight that may complete (or fail).
+    pub fn has_outstanding_sends(&self) -> bool {
+        self.is_running() && self.operator.outstanding_sends() > 0
+    }
+
+    /// When this task's alignment timer fires, if armed (not while it yields to its sends).
     pub fn alignment_deadline(&self, spec: &Spec) -> Option<Tick> {
         match &self.handler {
-            BarrierHandler::Single(handler) if self.is_running() => {
+            BarrierHandler::Single(handler) if self.is_running() && !self.yielding_to_sends() => {
                 handler.alignment_deadline(spec)
             }
             _ => None,
@@ -281,7 +317,10 @@ impl Task {
     /// (`StreamTask.afterInvoke`: every input ended, and the final checkpoint or the synchronous
     /// savepoint completed).
     pub fn ready_to_finish(&self) -> bool {
-        self.is_running() && self.handler.open().is_empty() && self.final_checkpoint_completed
+        self.is_running()
+            && self.handler.open().is_empty()
+            && self.final_checkpoint_completed
+            && self.operator.outstanding_sends() == 0
     }
 
     /// Finishes the task: it closes its outputs and tells the coordinator.
@@ -361,8 +400,34 @@ impl Task {
                     self.apply_effects(ctx, effects, None, &mut out);
                 }
             }
+            TaskInput::SendCompleted => self.send_completed(ctx, &mut out),
         }
         out
+    }
+
+    /// `AsyncSinkWriter.completeRequest`: the oldest send in flight completed, its record is
+    /// written to the external system; once none is in flight, a snapshot that waited for them
+    /// goes on (`flush(false)` returns inside `prepareSnapshotPreBarrier`).
+    fn send_completed(&mut self, ctx: &TaskContext, out: &mut Outputs) {
+        let Some(record) = self.operator.complete_send() else {
+            return;
+        };
+        out.push(TaskOutput::Write(record));
+        if self.operator.outstanding_sends() > 0 {
+            return;
+        }
+        if let Some(pending) = self.flush.take() {
+            out.push(TaskOutput::Flushed {
+                id: pending.barrier.id,
+            });
+            let PendingSnapshot {
+                barrier,
+                capture,
+                forward,
+                channel_state,
+            } = *pending;
+            self.take_snapshot(ctx, barrier, capture, forward, channel_state, out);
+        }
     }
 
     fn emit_next(&mut self, ctx: &TaskContext, out: &mut Outputs) {
@@ -479,6 +544,40 @@ impl Task {
             out.push(TaskOutput::Broadcast(ChannelEvent::CancelMarker(id)));
             return;
         }
+        let mut channel_state = Vec::new();
+        if let Some((input, overtaken)) = delivered {
+            channel_state.extend(overtaken.iter().map(|record| (input, *record)));
+        }
+        // 1. `prepareSnapshotPreBarrier`, before the barrier is forwarded and the state
+        // snapshotted: an async sink's writer flushes (`SinkWriterOperator` ->
+        // `AsyncSinkWriter.flush(false)` yields until no request is in flight), so the snapshot
+        // waits for its sends; a send that fails meanwhile fails the task.
+        // BUG snapshot-without-flush: the snapshot is taken with sends still in flight.
+        if self.operator.outstanding_sends() > 0 && !ctx.spec.has_bug(Bug::SnapshotWithoutFlush) {
+            self.flush = Some(Box::new(PendingSnapshot {
+                barrier,
+                capture,
+                forward,
+                channel_state,
+            }));
+            return;
+        }
+        self.take_snapshot(ctx, barrier, capture, forward, channel_state, out);
+    }
+
+    /// The rest of `checkpointState` once `prepareSnapshotPreBarrier` returned: the synchronous
+    /// snapshot, the barrier forwarded, and the acknowledgement (or the channel capture of an
+    /// unaligned checkpoint).
+    fn take_snapshot(
+        &mut self,
+        ctx: &TaskContext,
+        barrier: Barrier,
+        capture: InputSet,
+        forward: bool,
+        channel_state: Vec<(u8, Record)>,
+        out: &mut Outputs,
+    ) {
+        let id = barrier.id;
         out.push(TaskOutput::Snapshotted {
             id,
             unaligned: barrier.is_unaligned(),
@@ -490,10 +589,6 @@ impl Task {
         }
         if forward {
             out.push(TaskOutput::Broadcast(ChannelEvent::Barrier(barrier)));
-        }
-        let mut channel_state = Vec::new();
-        if let Some((input, overtaken)) = delivered {
-            channel_state.extend(overtaken.iter().map(|record| (input, *record)));
         }
         if capture.is_empty() {
             out.push(TaskOutput::Ack {
@@ -551,7 +646,7 @@ impl Task {
             }
             _ => {}
         }
-        self.operator.clone()
+        self.operator.snapshot()
     }
 
     /// The barrier (or end) of `input` arrived for the unaligned checkpoint being captured.

@@ -47,6 +47,15 @@ pub enum OperatorState {
     AtLeastOnceSink {
         absorbed: Digest,
     },
+    /// An at-least-once sink with asynchronous sends (`AsyncSinkWriter`, one entry per request):
+    /// the records whose sends are in flight, oldest first, and the digest of every record this
+    /// lineage put in flight. In-flight requests are never part of a snapshot
+    /// (`AsyncSinkWriter.snapshotState` stores only the buffered entries, and the flush before
+    /// the snapshot leaves none in flight).
+    AsyncSink {
+        in_flight: Vec<Record>,
+        absorbed: Digest,
+    },
 }
 
 /// What processing one record produced.
@@ -89,6 +98,10 @@ impl OperatorState {
                 absorbed: Digest::default(),
             },
             OperatorKind::AtLeastOnceSink => OperatorState::AtLeastOnceSink {
+                absorbed: Digest::default(),
+            },
+            OperatorKind::AsyncSink => OperatorState::AsyncSink {
+                in_flight: Vec::new(),
                 absorbed: Digest::default(),
             },
         }
@@ -143,8 +156,51 @@ impl OperatorState {
                 absorbed.add(record.lineage);
                 out.written.push(record);
             }
+            OperatorState::AsyncSink {
+                in_flight,
+                absorbed,
+            } => {
+                // `AsyncSinkWriter.write`: the entry is submitted as a request; it is written to
+                // the destination only when the request completes (`complete_send`).
+                absorbed.add(record.lineage);
+                in_flight.push(record);
+            }
         }
         out
+    }
+
+    /// How many sends are in flight (async sinks; zero for every other kind).
+    pub fn outstanding_sends(&self) -> usize {
+        match self {
+            OperatorState::AsyncSink { in_flight, .. } => in_flight.len(),
+            _ => 0,
+        }
+    }
+
+    /// The oldest send in flight completes (`AsyncSinkWriterResultHandler.complete` ->
+    /// `completeRequest`): its record is the one to write to the external system. Flink lets
+    /// requests complete in any order; the model completes them oldest first, which keeps the
+    /// state space small and loses nothing the checks read (every send must complete before a
+    /// snapshot, whatever the order).
+    pub fn complete_send(&mut self) -> Option<Record> {
+        match self {
+            OperatorState::AsyncSink { in_flight, .. } if !in_flight.is_empty() => {
+                Some(in_flight.remove(0))
+            }
+            _ => None,
+        }
+    }
+
+    /// The state a snapshot holds: everything but an async sink's sends in flight, which are
+    /// never snapshotted (`AsyncSinkWriter.snapshotState`).
+    pub fn snapshot(&self) -> OperatorState {
+        match self {
+            OperatorState::AsyncSink { absorbed, .. } => OperatorState::AsyncSink {
+                in_flight: Vec::new(),
+                absorbed: *absorbed,
+            },
+            other => other.clone(),
+        }
     }
 
     /// The digest of the records this state accounts for (all kinds but sources and stateless
@@ -153,7 +209,8 @@ impl OperatorState {
         match self {
             OperatorState::KeyedAggregate { absorbed, .. }
             | OperatorState::TwoPhaseCommitSink { absorbed, .. }
-            | OperatorState::AtLeastOnceSink { absorbed } => Some(*absorbed),
+            | OperatorState::AtLeastOnceSink { absorbed }
+            | OperatorState::AsyncSink { absorbed, .. } => Some(*absorbed),
             OperatorState::Join { left, right } => {
                 let mut digest = Digest::of(left.iter().map(|r| &r.lineage));
                 digest.merge(Digest::of(right.iter().map(|r| &r.lineage)));

@@ -4,7 +4,7 @@
 
 use crate::system::coordinator::CoordinatorEvent;
 use crate::system::protocol::{ChannelEvent, CheckpointId, TaskId};
-use crate::system::spec::Spec;
+use crate::system::spec::{OperatorKind, Spec};
 use crate::system::world::{Action, RpcKey, RpcKind, StepEvent, Timer, UserRequestKind, World};
 use std::fmt::Write as _;
 
@@ -60,6 +60,9 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
                 task_name(spec, c.to)
             )
         }
+        Action::Emit { task } if spec.task(*task).kind == OperatorKind::AsyncSink => {
+            format!("the oldest send of {} completes", task_name(spec, *task))
+        }
         Action::Emit { task } => format!("{} reads its next record", task_name(spec, *task)),
         Action::DeliverRpc { rpc } => describe_rpc(spec, rpc),
         Action::FinishTriggering if world.coordinator.parked_restart.is_some() => {
@@ -90,6 +93,10 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
             UserRequestKind::StopWithSavepoint => "user requests stop-with-savepoint".to_string(),
         },
         Action::ResumeFromSavepoint => "user resumes the job from its savepoint".to_string(),
+        Action::Crash { task } if super::step::send_fails(spec, world, *task) => format!(
+            "FAULT a send of {} fails fatally (the task fails)",
+            task_name(spec, *task)
+        ),
         Action::Crash { task } => format!("FAULT {} crashes", task_name(spec, *task)),
         Action::FailoverCoordinator if world.coordinator.parked_restart.is_some() => {
             "FAULT the JobManager loses leadership while the job restarts; a new leader takes over"

@@ -147,7 +147,8 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
         let queue = &world.channels[channel.0 as usize];
         let spec_channel = spec.channel(channel);
         let receiver = world.task(spec_channel.to);
-        if queue.is_empty() || !receiver.is_running() {
+        // An async sink yielding to its sends takes no input (`MailboxExecutor.yield`).
+        if queue.is_empty() || !receiver.is_running() || receiver.yielding_to_sends() {
             continue;
         }
         // A blocked input delivers nothing, priority events included: the upstream
@@ -170,9 +171,10 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
     if actions.done() {
         return;
     }
-    // Sources.
+    // Sources, and async sinks whose oldest send may complete.
     for task in spec.task_ids() {
-        if world.task(task).can_emit(spec.task(task)) {
+        let live = world.task(task);
+        if live.can_emit(spec.task(task)) || live.has_outstanding_sends() {
             actions.push(Action::Emit { task });
         }
     }
@@ -189,7 +191,11 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
             continue;
         }
         last_key = Some(key);
-        let deliverable = !rpc.to_task() || world.task(key.task).status != TaskStatus::Crashed;
+        // An async sink yielding to its sends takes no checkpoint RPC meanwhile: those are
+        // main-mailbox mails, below the sink operator's priority.
+        let deliverable = !rpc.to_task()
+            || (world.task(key.task).status != TaskStatus::Crashed
+                && !world.task(key.task).yielding_to_sends());
         if deliverable {
             actions.push(Action::DeliverRpc { rpc: key });
         }
@@ -240,9 +246,14 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
     // Faults, within the budget, while the job runs.
     if options.faults && running {
         let (budget, used) = (spec.faults, world.used);
-        if used.task_crashes < budget.task_crashes {
+        let crashes_left = used.task_crashes < budget.task_crashes;
+        let send_failures_left = used.failed_sends < budget.failed_sends;
+        if crashes_left || send_failures_left {
             for task in spec.task_ids() {
-                if world.task(task).is_running() {
+                let live = world.task(task);
+                if live.is_running()
+                    && (crashes_left || (send_failures_left && live.has_outstanding_sends()))
+                {
                     actions.push(Action::Crash { task });
                 }
             }

@@ -79,6 +79,12 @@ impl LastStep {
     pub const RESTORED_POSSIBLY_INCONSISTENT: u32 = 1 << 19;
     /// The JobManager lost leadership between a restart's cancellation and its restore.
     pub const LEADERSHIP_LOST_DURING_RESTART: u32 = 1 << 20;
+    /// An async sink's snapshot waited for its sends in flight, and they completed (high bits,
+    /// so that flags appended by other features do not collide).
+    pub const SNAPSHOT_WAITED_FOR_SENDS: u32 = 1 << 24;
+    /// A task failed (a crash, or a fatal send failure) while an async sink's sends were in
+    /// flight: they are lost, and the source's rewind must send them again.
+    pub const SENDS_LOST_AT_FAILURE: u32 = 1 << 25;
 
     pub fn has(self, flag: u32) -> bool {
         self.0 & flag != 0

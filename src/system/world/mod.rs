@@ -54,7 +54,8 @@ pub enum Action {
     Deliver { channel: ChannelId },
     /// Deliver an unaligned barrier ahead of the records queued before it.
     DeliverPriority { channel: ChannelId },
-    /// A source emits its next record (or its end of data).
+    /// A task's own asynchronous progress: a source emits its next record (or its end of data);
+    /// an async sink's oldest send in flight completes and reaches the external system.
     Emit { task: TaskId },
     /// Deliver an RPC in flight.
     DeliverRpc { rpc: RpcKey },
@@ -68,7 +69,9 @@ pub enum Action {
     User { request: UserRequestKind },
     /// The user resumes a job stopped with a savepoint from that savepoint.
     ResumeFromSavepoint,
-    /// Fault: a task crashes.
+    /// Fault: a task crashes; for an async sink with sends in flight and `failed_sends` budget
+    /// left, one of its sends fails fatally instead (`AsyncSinkWriter`'s fatal exception
+    /// consumer throws in the mailbox, failing the task the same way).
     Crash { task: TaskId },
     /// Fault: the coordinator (JobManager) fails over to a new leader.
     FailoverCoordinator,
@@ -189,6 +192,7 @@ pub struct Used {
     pub manual_checkpoints: u8,
     pub savepoints: u8,
     pub stop_with_savepoint: u8,
+    pub failed_sends: u8,
 }
 
 /// The whole system's dynamic state.

@@ -10,7 +10,7 @@ use crate::system::coordinator::{
 use crate::system::protocol::{
     ChannelEvent, ChannelId, CheckpointId, FailureReason, Record, SnapshotKind, TaskId,
 };
-use crate::system::spec::{RpcOrder, Spec};
+use crate::system::spec::{OperatorKind, RpcOrder, Spec};
 use crate::system::task::{SharedSnapshot, TaskContext, TaskInput, TaskOutput, TaskStatus};
 use crate::system::topology;
 use crate::system::world::ghost::{LastStep, RequestTraffic};
@@ -52,13 +52,13 @@ impl Step<'_> {
         match action {
             Action::Deliver { channel } => self.deliver_channel_head(channel)?,
             Action::DeliverPriority { channel } => self.deliver_priority_barrier(channel)?,
-            Action::Emit { task } => self.task_step(task, TaskInput::EmitNext),
+            Action::Emit { task } => self.emit(task)?,
             Action::DeliverRpc { rpc } => self.deliver_rpc_in_flight(rpc)?,
             Action::FinishTriggering => self.finish_triggering()?,
             Action::Fire { timer } => self.fire(timer)?,
             Action::User { request } => self.user_request(request),
             Action::ResumeFromSavepoint => self.resume_from_savepoint()?,
-            Action::Crash { task } => self.crash_task(task),
+            Action::Crash { task } => self.crash_or_fail_send(task),
             Action::FailoverCoordinator => self.failover_coordinator(),
             Action::LoseRpc { rpc } => self.lose_rpc(rpc)?,
             Action::DeclineSnapshot { rpc } => self.decline_snapshot(rpc)?,
@@ -67,8 +67,45 @@ impl Step<'_> {
         Ok(())
     }
 
+    /// A source emits its next record; an async sink's oldest send in flight completes.
+    fn emit(&mut self, task: TaskId) -> Result<(), ()> {
+        if self.spec.task(task).kind == OperatorKind::AsyncSink {
+            if !self.world.task(task).has_outstanding_sends() {
+                return Err(());
+            }
+            self.task_step(task, TaskInput::SendCompleted);
+        } else {
+            self.task_step(task, TaskInput::EmitNext);
+        }
+        Ok(())
+    }
+
+    /// Fault: a task crashes, or (an async sink with sends in flight, budget left) one of its
+    /// sends fails fatally: `AsyncSinkWriter`'s fatal exception consumer rethrows it in the
+    /// mailbox, so the task fails and reports it, exactly as a crash. Either way the sends in
+    /// flight are lost: the external system never got them.
+    fn crash_or_fail_send(&mut self, task: TaskId) {
+        if self.world.task(task).has_outstanding_sends() {
+            self.world.last.set(LastStep::SENDS_LOST_AT_FAILURE);
+        }
+        if send_fails(self.spec, self.world, task) {
+            self.world.used.failed_sends += 1;
+            self.note(StepEvent::Crashed(task));
+            self.crash(task);
+        } else {
+            self.crash_task(task);
+        }
+    }
+
     fn deliver_channel_head(&mut self, channel: ChannelId) -> Result<(), ()> {
         let spec = self.spec;
+        if self
+            .world
+            .task(spec.channel(channel).to)
+            .yielding_to_sends()
+        {
+            return Err(()); // It takes no input until its sends completed.
+        }
         let event = self.world.channels[channel.0 as usize]
             .pop_front()
             .ok_or(())?;
@@ -145,6 +182,10 @@ impl Step<'_> {
             .any(|r| r.connection() == connection);
         if self.spec.rpc_order == RpcOrder::PerPairFifo && behind {
             return Err(()); // Not the head of its connection.
+        }
+        let rpc_to_task = self.world.rpcs[index].to_task();
+        if rpc_to_task && self.world.task(rpc.task).yielding_to_sends() {
+            return Err(()); // Its mailbox runs only its send completions meanwhile.
         }
         let message = self.world.rpcs.remove(index);
         self.note(StepEvent::RpcDelivered(rpc));
@@ -560,6 +601,9 @@ impl Step<'_> {
                     id,
                     unaligned,
                 }),
+                TaskOutput::Flushed { .. } => {
+                    self.world.last.set(LastStep::SNAPSHOT_WAITED_FOR_SENDS)
+                }
                 TaskOutput::EndOfData => self.send(Rpc::EndOfData { task, attempt }),
                 TaskOutput::Finished => self.send(Rpc::TaskFinished { task, attempt }),
                 TaskOutput::Fail => {
@@ -604,4 +648,10 @@ impl Step<'_> {
             }
         }
     }
+}
+
+/// Whether a `Crash` of `task` is a fatal send failure: an async sink with sends in flight and
+/// `failed_sends` budget left (that budget is spent first; otherwise it is a plain crash).
+pub(super) fn send_fails(spec: &Spec, world: &World, task: TaskId) -> bool {
+    world.used.failed_sends < spec.faults.failed_sends && world.task(task).has_outstanding_sends()
 }
