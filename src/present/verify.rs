@@ -121,6 +121,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("retained-checkpoints", 496_917),
     ("short-timeout", 621_196),
     ("broadcast", 5_830_990),
+    ("async-sink", 4_328_295),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an

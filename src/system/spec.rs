@@ -228,6 +228,7 @@ struct FaultsFile {
     possibly_inconsistent_writes: u32,
     #[serde(default)]
     non_atomic_restarts: u32,
+    #[serde(default)]
     failed_sends: u32,
 }
 
