@@ -342,6 +342,24 @@ pub static PROPERTIES: &[Property] = &[
         },
     },
     Property {
+        name: "alignment-timer-fired",
+        kind: Kind::Sometimes,
+        description: "a task's alignment timer fires (an aligned checkpoint may switch to unaligned)",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::ALIGNMENT_TIMER_FIRED),
+            applies: |s| s.checkpointing.alignment_timeout > 0,
+        },
+    },
+    Property {
+        name: "storage-write-failed",
+        kind: Kind::Sometimes,
+        description: "an injected storage fault fails a checkpoint-storage write",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::STORAGE_WRITE_FAILED),
+            applies: |s| s.faults.storage_failures > 0,
+        },
+    },
+    Property {
         name: "checkpoint-subsumed",
         kind: Kind::Sometimes,
         description: "a completing checkpoint subsumes an older pending one",

@@ -79,6 +79,10 @@ impl LastStep {
     pub const RESTORED_POSSIBLY_INCONSISTENT: u32 = 1 << 19;
     /// The JobManager lost leadership between a restart's cancellation and its restore.
     pub const LEADERSHIP_LOST_DURING_RESTART: u32 = 1 << 20;
+    /// A write to checkpoint storage failed: the world's armed fault was consumed by a write.
+    pub const STORAGE_WRITE_FAILED: u32 = 1 << 21;
+    /// A task's alignment timer fired (alternating aligned/unaligned checkpoints).
+    pub const ALIGNMENT_TIMER_FIRED: u32 = 1 << 22;
     /// An async sink's snapshot waited for its sends in flight, and they completed (high bits,
     /// so that flags appended by other features do not collide).
     pub const SNAPSHOT_WAITED_FOR_SENDS: u32 = 1 << 24;

@@ -237,7 +237,10 @@ impl Step<'_> {
                 }
                 self.coordinator_step(CoordinatorInput::CheckpointTimeout(checkpoint))
             }
-            Timer::Alignment { task } => self.task_step(task, TaskInput::AlignmentTimeout),
+            Timer::Alignment { task } => {
+                self.world.last.set(LastStep::ALIGNMENT_TIMER_FIRED);
+                self.task_step(task, TaskInput::AlignmentTimeout)
+            }
             Timer::OutputAlignment { .. } => {}
         }
         Ok(())
@@ -496,6 +499,7 @@ impl Step<'_> {
                 }
                 CoordinatorOutput::StorageFaultConsumed => {
                     self.world.storage_fault_armed = false;
+                    self.world.last.set(LastStep::STORAGE_WRITE_FAILED);
                     let lands = std::mem::take(&mut self.world.storage_fault_lands);
                     // The injected storage fault hit a checkpoint: a job-level failure, whether
                     // at its location's initialisation (IO_EXCEPTION) or at finalisation.
