@@ -34,8 +34,8 @@ pub struct Args {
     /// model.
     model: Option<String>,
     /// Force one search strategy: dfs (fast, lean) or bfs (shortest paths, much more memory).
-    /// Default: both race, depth-first and a bounded breadth-first search on one thread each,
-    /// and the first violation wins.
+    /// Default: a breadth-first search bounded at 3,000,000 states, then (unless it decided)
+    /// depth-first, each on every thread.
     #[arg(long, value_enum)]
     strategy: Option<StrategyArg>,
     /// Worker threads.
