@@ -994,7 +994,7 @@ fn race(
         ..options
     };
     let stop = model.stop.clone();
-    let found = run_checker(
+    let mut found = run_checker(
         model,
         deep,
         options.max_depth,
@@ -1003,6 +1003,13 @@ fn race(
         started,
         progress,
     );
+    // What the breadth-first phase reached stays reached (its paths are real paths of the same
+    // graph), so a partial depth-first search does not forget a `sometimes` property it met.
+    for (name, path) in wide.3 {
+        if !found.3.iter().any(|(known, _)| *known == name) {
+            found.3.push((name, path));
+        }
+    }
     (found, Strategy::Dfs)
 }
 
