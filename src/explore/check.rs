@@ -810,12 +810,19 @@ pub fn check_with_hangs(
         let actions = truncate_at_violation(&translate, &actions, name);
         let first_found_length = actions.len();
         let (mut actions, shortest, shortest_search) = if options.shortest {
+            // `--time-limit` bounds the whole check: the shortening gets what the search left.
+            let rest = CheckOptions {
+                time_limit: options
+                    .time_limit
+                    .map(|limit| limit.saturating_sub(started.elapsed())),
+                ..options
+            };
             let (found, search) = shortest_counterexample(
                 &spec,
                 &oracle,
                 name,
                 actions.len(),
-                options,
+                rest,
                 limits,
                 symmetry,
                 hangs,
