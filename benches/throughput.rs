@@ -45,19 +45,46 @@ fn deep_size(world: &World) -> usize {
     std::mem::size_of::<World>() + heap
 }
 
-/// Average deep size over the worlds a simulation run passes through.
-fn bytes_per_state(spec: &Spec) -> (usize, usize) {
+/// The deep size of one part of a world: its inline size plus what a clone of it allocates.
+fn part_size<T: Clone>(part: &T) -> usize {
+    let before = ALLOCATED.load(Ordering::Relaxed);
+    let copy = part.clone();
+    let heap = ALLOCATED.load(Ordering::Relaxed) - before;
+    drop(copy);
+    std::mem::size_of::<T>() + heap
+}
+
+/// The parts of a world, for the breakdown of its size.
+const PARTS: [&str; 6] = ["coordinator", "tasks", "channels", "rpcs", "ghost", "other"];
+
+/// Average and largest deep size over the worlds a simulation run passes through, and the
+/// average of each of [`PARTS`] ("other": the clock, external system, savepoint, budgets,
+/// files and last step's observations).
+fn bytes_per_state(spec: &Spec) -> (usize, usize, [usize; 6]) {
     let oracle = Oracle::new(spec);
     let run = sim::run(spec, &oracle, 1, SchedulerKind::Random, RunBounds::of(spec));
     let mut world = World::initial(spec);
     let (mut total, mut largest) = (0, 0);
+    let mut parts = [0usize; 6];
     for action in &run.actions {
         world = world::apply(spec, &world, *action).expect("enabled");
         let size = deep_size(&world);
         total += size;
         largest = largest.max(size);
+        let named = [
+            part_size(&world.coordinator),
+            part_size(&world.tasks),
+            part_size(&world.channels),
+            part_size(&world.rpcs),
+            part_size(&world.ghost),
+        ];
+        for (sum, part) in parts.iter_mut().zip(named) {
+            *sum += part;
+        }
+        parts[5] += size.saturating_sub(named.iter().sum());
     }
-    (total / run.actions.len().max(1), largest)
+    let steps = run.actions.len().max(1);
+    (total / steps, largest, parts.map(|sum| sum / steps))
 }
 
 fn simulator(spec: &Spec, seeds: u64, threads: usize) -> (u64, f64) {
@@ -139,12 +166,20 @@ fn main() {
         );
     }
 
-    println!("\nbytes per state (deep size of a World along a simulated run)");
-    println!("{:<18} {:>10} {:>10}", "model", "average", "largest");
+    println!("\nbytes per state (deep size of a World along a simulated run; the average by part)");
+    print!("{:<18} {:>10} {:>10}", "model", "average", "largest");
+    for part in PARTS {
+        print!(" {part:>12}");
+    }
+    println!();
     for name in models {
         let spec = Spec::embedded(name).expect("embedded");
-        let (average, largest) = bytes_per_state(&spec);
-        println!("{name:<18} {average:>10} {largest:>10}");
+        let (average, largest, parts) = bytes_per_state(&spec);
+        print!("{name:<18} {average:>10} {largest:>10}");
+        for part in parts {
+            print!(" {part:>12}");
+        }
+        println!();
     }
 
     // The default model first: the resident-memory growth of later runs is understated by
