@@ -5,9 +5,11 @@
 //!
 //! From a state, the *healed continuation* is the simulator's healed phase made deterministic:
 //! faults and user requests off, a prompt network (timers fire only when nothing else can
-//! happen), no time horizon, and always the first action `world::enabled_with(spec, world,
-//! Options::healed())` lists, for at most the model's `bounds.healed_steps` steps. It is the
-//! continuation `shrink` already regenerates for liveness traces. The property fails at a state
+//! happen), no time horizon, and round robin over the actions `world::enabled_with(spec, world,
+//! Options::healed())` lists (at step k, the (k mod n)-th of the n enabled ones), for at most the
+//! model's `bounds.healed_steps` steps. (`shrink` regenerates liveness traces with the first
+//! enabled action instead; round robin was measured to find hangs that one misses, see `run`.)
+//! The property fails at a state
 //! where the job has not finished and its healed continuation does not finish it: the budget
 //! runs out with work left (timers keep firing, alignment stays stuck), or nothing can happen
 //! any more. That is exactly what the simulator's healed phase judges, with the same name, so a
@@ -38,7 +40,7 @@
 //! What it can miss: a hang that is not absorbing (every quiescent end of every path through
 //! the bad state is finished by its continuation) and whose states all fall outside the sample;
 //! and a hang only a *different* fair healed schedule shows (the continuation is one schedule,
-//! the first enabled action each time). It never raises a false alarm on its own: each failure
+//! round robin). It never raises a false alarm on its own: each failure
 //! is a reachable state plus a healed run that does not finish within the model's bound, which
 //! is the simulator's verdict on the same run. Safety violations along the continuation are not
 //! judged here (replay names them first, and the counterexample is named the way replay names

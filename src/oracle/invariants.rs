@@ -188,6 +188,13 @@ impl Oracle {
     }
 }
 
+/// Non-vacuity properties a simulator sweep reaches too rarely to be demanded of one (`verify`
+/// does not fail a model whose sweep misses them; an exhaustive check still demands them):
+/// `possibly-inconsistent-write-restored` needs a storage fault armed twice, a completion while
+/// it is armed, a JobManager failover and a restore, in that order; measured on ha-failures, 5
+/// runs in 3,000.
+pub const SWEEP_RARE: &[&str] = &["possibly-inconsistent-write-restored"];
+
 /// The most properties one check can register, built-in and added (the model checker has one
 /// slot more, for its `healed-run-finishes`).
 pub const MAX_PROPERTIES: usize = 47;
