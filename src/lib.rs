@@ -126,4 +126,4 @@ pub use explore::{check, scheduler, sim, symmetry};
 pub use oracle::{invariants, reference};
 pub use present::{html, render, report, show, verify};
 pub use system::world::ghost;
-pub use system::{bugs, coordinator, protocol, spec, task, topology, world};
+pub use system::{bugs, coordinator, instance, protocol, spec, task, topology, world};

@@ -332,3 +332,47 @@ time = 20
         other => panic!("expected a vacuous verdict, got {other:?}"),
     }
 }
+
+/// `verify`'s options for an exhaustive check (depth first, symmetry and reduction as it runs
+/// them), with no state cap.
+fn as_verify_checks() -> CheckOptions {
+    CheckOptions {
+        strategy: Strategy::Dfs,
+        threads: 2,
+        symmetry: true,
+        ..CheckOptions::default()
+    }
+}
+
+/// Every model too large to complete has a small instance (`models/X.toml`'s `[small]` table)
+/// that does, with every property held and every applicable non-vacuity property reached, and
+/// `verify`'s record of its size (which sizes the plan) is the size it has.
+#[test]
+fn every_small_instance_is_checked_exhaustively_and_its_size_is_recorded() {
+    use checkpoint_harness::verify::EXHAUSTIVE;
+    let mut table = String::new();
+    for spec in Spec::all_embedded() {
+        let Some(instance) = spec.small_instance() else {
+            continue;
+        };
+        assert_eq!(instance.name, format!("{}@small", spec.name));
+        let summary = check::check(Arc::new(instance.clone()), as_verify_checks(), &mut |_| {});
+        let line = summary_line(&instance, &summary);
+        assert_eq!(summary.verdict, Verdict::Pass, "{line}");
+        let recorded = EXHAUSTIVE.iter().find(|(name, _)| *name == instance.name);
+        assert_eq!(
+            recorded.map(|(_, states)| *states),
+            Some(summary.total_states),
+            "verify::EXHAUSTIVE must record the states {}'s check generates: {line}",
+            instance.name
+        );
+        let _ = writeln!(table, "{line}");
+    }
+    for (name, _) in EXHAUSTIVE {
+        if let Some(base) = Spec::small_base(name) {
+            let model = Spec::embedded(base).unwrap_or_else(|| panic!("{name}: no model {base}"));
+            assert!(model.small.is_some(), "{name}: {base} has no [small] table");
+        }
+    }
+    insta::assert_snapshot!(table);
+}

@@ -123,9 +123,28 @@ pub fn parse_bugs(names: &[String]) -> Result<BugSet, InputError> {
 
 /// The model at `path` (or the embedded default model) with the `--bug` bugs switched on, and
 /// those bugs. A file on disk comes first; otherwise an embedded model may be named by its name
-/// (`linear`) or its path in the repository (`models/linear.toml`) from any directory.
+/// (`linear`) or its path in the repository (`models/linear.toml`) from any directory, and
+/// either with `@small` names the model's small instance (`system/instance.rs`).
 pub fn load_model(path: Option<&str>, bugs: &[String]) -> Result<(Spec, BugSet), InputError> {
     let extra = parse_bugs(bugs)?;
+    // `MODEL@small`: the small instance of MODEL (a file or an embedded model).
+    if let Some(base) = path
+        .filter(|p| !std::path::Path::new(p).exists())
+        .and_then(Spec::small_base)
+    {
+        let (spec, _) = load_model(Some(base), &[])?;
+        let instance = spec.small_instance().ok_or_else(|| {
+            InputError::new(
+                &spec.file,
+                "small",
+                format!(
+                    "the model has no small instance (no `[small]` table), so `{}` names nothing",
+                    path.unwrap_or_default()
+                ),
+            )
+        })?;
+        return Ok((instance.with_bugs(extra), extra));
+    }
     let spec = match path {
         Some(path) if std::path::Path::new(path).exists() => Spec::load(path)?,
         Some(path) => match embedded_model(path) {

@@ -328,8 +328,13 @@ fn plan_text(header: &Header) -> String {
     let _ = writeln!(out, "{}", header.seeds_line());
     for planned in &plan.items {
         let what = match &planned.item {
-            Item::Model { name, check, .. } => {
-                format!("model {name}: sim, check {}", check_plan_text(*check))
+            Item::Model {
+                name, check, small, ..
+            } => {
+                let small = small
+                    .map(|plan| format!(", its small instance {}", check_plan_text(plan)))
+                    .unwrap_or_default();
+                format!("model {name}: sim, check {}{small}", check_plan_text(*check))
             }
             Item::Canary(bug) => format!(
                 "canary {bug}: up to {} simulator seeds{}",
@@ -407,48 +412,10 @@ fn failures(report: &Report, out_dir: &str) -> Result<Vec<Failure>, InputError> 
                 commands: trace_commands(&path, &f.rerun),
             });
         }
-        match (&model.check.failure, model.check.status()) {
-            (Some(f), _) => {
-                let path = format!(
-                    "{out_dir}/verify-check-{}-{}.json",
-                    model.model, f.invariant
-                );
-                f.trace.save(&path)?;
-                out.push(Failure {
-                    name: format!("{} check", model.model),
-                    invariant: f.invariant.to_string(),
-                    detail: f.detail.clone(),
-                    seed: None,
-                    step: Some(f.trace.actions.len()),
-                    configuration: None,
-                    trace: Some((path.clone(), f.trace.actions.len())),
-                    commands: trace_commands(&path, &f.rerun),
-                });
-            }
-            (None, CheckStatus::Vacuous) => {
-                let unreached: Vec<&str> = model
-                    .check
-                    .properties
-                    .iter()
-                    .filter(|p| p.status == Status::NotReached)
-                    .map(|p| p.name)
-                    .collect();
-                out.push(Failure {
-                    name: format!("{} check", model.model),
-                    invariant: "vacuous".into(),
-                    detail: format!(
-                        "the exhaustive check never reached {}: a vacuous pass is not a pass",
-                        unreached.join(", ")
-                    ),
-                    seed: None,
-                    step: None,
-                    configuration: None,
-                    trace: None,
-                    commands: vec![("rerun", command(&format!("check {}", model.file)))],
-                });
-            }
-            _ => {}
+        if let Some(small) = &model.small {
+            check_failures(&small.model, &small.file, &small.check, out_dir, &mut out)?;
         }
+        check_failures(&model.model, &model.file, &model.check, out_dir, &mut out)?;
         if !model.unreached.is_empty() {
             out.push(Failure {
                 name: format!("{} sim", model.model),
@@ -537,6 +504,55 @@ fn failures(report: &Report, out_dir: &str) -> Result<Vec<Failure>, InputError> 
     Ok(out)
 }
 
+/// The failure of one model check (a model's, or its small instance's), if it failed.
+fn check_failures(
+    model: &str,
+    file: &str,
+    check: &verify::CheckResult,
+    out_dir: &str,
+    out: &mut Vec<Failure>,
+) -> Result<(), InputError> {
+    match (&check.failure, check.status()) {
+        (Some(f), _) => {
+            let path = format!("{out_dir}/verify-check-{}-{}.json", model, f.invariant);
+            f.trace.save(&path)?;
+            out.push(Failure {
+                name: format!("{} check", model),
+                invariant: f.invariant.to_string(),
+                detail: f.detail.clone(),
+                seed: None,
+                step: Some(f.trace.actions.len()),
+                configuration: None,
+                trace: Some((path.clone(), f.trace.actions.len())),
+                commands: trace_commands(&path, &f.rerun),
+            });
+        }
+        (None, CheckStatus::Vacuous) => {
+            let unreached: Vec<&str> = check
+                .properties
+                .iter()
+                .filter(|p| p.status == Status::NotReached)
+                .map(|p| p.name)
+                .collect();
+            out.push(Failure {
+                name: format!("{} check", model),
+                invariant: "vacuous".into(),
+                detail: format!(
+                    "the exhaustive check never reached {}: a vacuous pass is not a pass",
+                    unreached.join(", ")
+                ),
+                seed: None,
+                step: None,
+                configuration: None,
+                trace: None,
+                commands: vec![("rerun", command(&format!("check {}", file)))],
+            });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn divergence_failure(d: &ConformanceDivergence) -> Failure {
     Failure {
         name: format!("conformance {}", d.what),
@@ -572,7 +588,18 @@ fn sim_text(model: &verify::ModelResult) -> String {
 }
 
 fn check_text(model: &verify::ModelResult) -> String {
-    let check = &model.check;
+    let full = check_result_text(&model.check);
+    match &model.small {
+        Some(small) => format!(
+            "{full}; small instance ({}): {}",
+            small.scope,
+            check_result_text(&small.check)
+        ),
+        None => full,
+    }
+}
+
+fn check_result_text(check: &verify::CheckResult) -> String {
     match check.status() {
         CheckStatus::Complete => format!(
             "check exhaustive: {} unique states, all held",
@@ -918,6 +945,28 @@ fn status_name(status: &Status) -> &'static str {
     }
 }
 
+fn plan_json(plan: CheckPlan) -> serde_json::Value {
+    match plan {
+        CheckPlan::Exhaustive { max_states } => {
+            serde_json::json!({"kind": "exhaustive", "max_states": max_states})
+        }
+        CheckPlan::Bounded { max_states, reason } => serde_json::json!({
+            "kind": "bounded",
+            "max_states": max_states,
+            "reason": bounded_reason(reason),
+        }),
+    }
+}
+
+fn verdict_name(status: CheckStatus) -> &'static str {
+    match status {
+        CheckStatus::Complete => "complete",
+        CheckStatus::Bounded => "partial",
+        CheckStatus::Violated => "violated",
+        CheckStatus::Vacuous => "vacuous",
+    }
+}
+
 fn json(header: &Header, report: &Report, failures: &[Failure]) -> serde_json::Value {
     let plan = header.plan;
     let find = |name: String| failures.iter().find(|f| f.name == name).map(failure_json);
@@ -925,16 +974,7 @@ fn json(header: &Header, report: &Report, failures: &[Failure]) -> serde_json::V
         .models
         .iter()
         .map(|m| {
-            let check_plan = match m.check.plan {
-                CheckPlan::Exhaustive { max_states } => {
-                    serde_json::json!({"kind": "exhaustive", "max_states": max_states})
-                }
-                CheckPlan::Bounded { max_states, reason } => serde_json::json!({
-                    "kind": "bounded",
-                    "max_states": max_states,
-                    "reason": bounded_reason(reason),
-                }),
-            };
+            let check_plan = plan_json(m.check.plan);
             let reached: serde_json::Map<String, serde_json::Value> = m
                 .sim
                 .reached
@@ -957,14 +997,27 @@ fn json(header: &Header, report: &Report, failures: &[Failure]) -> serde_json::V
                     "seconds": m.sim.seconds,
                     "failure": find(format!("{} sim", m.model)),
                 },
+                "small": m.small.as_ref().map(|small| serde_json::json!({
+                    "model": small.model,
+                    "file": small.file,
+                    "scope": small.scope,
+                    "why": small.why,
+                    "check": {
+                        "plan": plan_json(small.check.plan),
+                        "verdict": verdict_name(small.check.status()),
+                        "unique_states": small.check.unique_states,
+                        "total_states": small.check.total_states,
+                        "max_depth": small.check.max_depth,
+                        "seconds": small.check.seconds,
+                        "properties": small.check.properties.iter().map(|p| {
+                            serde_json::json!({"name": p.name, "status": status_name(&p.status)})
+                        }).collect::<Vec<_>>(),
+                        "failure": find(format!("{} check", small.model)),
+                    },
+                })),
                 "check": {
                     "plan": check_plan,
-                    "verdict": match m.check.status() {
-                        CheckStatus::Complete => "complete",
-                        CheckStatus::Bounded => "partial",
-                        CheckStatus::Violated => "violated",
-                        CheckStatus::Vacuous => "vacuous",
-                    },
+                    "verdict": verdict_name(m.check.status()),
                     "unique_states": m.check.unique_states,
                     "total_states": m.check.total_states,
                     "max_depth": m.check.max_depth,
@@ -1106,10 +1159,22 @@ fn junit(report: &Report, failures: &[Failure]) -> String {
             seconds: model.check.seconds,
             result: match check {
                 Some(f) => Err((format!("{}: {}", f.invariant, f.detail), failure_body(f))),
-                None => Ok(Some(check_text(model))),
+                None => Ok(Some(check_result_text(&model.check))),
             },
             skipped: None,
         });
+        if let Some(small) = &model.small {
+            cases.push(Case {
+                class: class.clone(),
+                name: format!("small instance check ({})", small.scope),
+                seconds: small.check.seconds,
+                result: match find(format!("{} check", small.model)) {
+                    Some(f) => Err((format!("{}: {}", f.invariant, f.detail), failure_body(f))),
+                    None => Ok(Some(check_result_text(&small.check))),
+                },
+                skipped: None,
+            });
+        }
         for (name, _) in verify::property_names(model) {
             let status = verify::property_status(model, name);
             let failure = [sim, check]

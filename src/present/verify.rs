@@ -122,6 +122,9 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("short-timeout", 621_196),
     ("broadcast", 5_830_990),
     ("async-sink", 4_328_295),
+    // Small instances (`MODEL@small`, `system/instance.rs`): checked exhaustively beside the
+    // bounded check of a model too large to complete.
+    ("linear@small", 8_491_221),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an
@@ -217,6 +220,9 @@ pub enum Item {
         name: String,
         check: CheckPlan,
         sim_limit: Duration,
+        /// The exhaustive check of the model's small instance (`system/instance.rs`), where the
+        /// full model is only checked up to a bound and the instance fits the budget.
+        small: Option<CheckPlan>,
     },
     /// One catalogued bug that must still be caught.
     Canary(Bug),
@@ -364,6 +370,27 @@ pub fn plan(request: &Request, traces: &[String]) -> Plan {
             chosen.push(*name);
         }
     }
+    // Then the small instances of the models left bounded, smallest first, in what remains of
+    // that 70%: an exhaustive verdict on a small scope, beside the full model's bounded check.
+    let mut instances: Vec<(&str, usize)> = EXHAUSTIVE
+        .iter()
+        .copied()
+        .filter(|(name, _)| {
+            Spec::small_base(name).is_some_and(|base| {
+                !chosen.contains(&base)
+                    && models.iter().any(|m| m.name == base && m.small.is_some())
+            })
+        })
+        .collect();
+    instances.sort_by_key(|(_, states)| *states);
+    let mut small_chosen: Vec<(&str, usize)> = Vec::new();
+    for (name, states) in &instances {
+        let cost = *states as f64 * 1.1 / check_rate;
+        if spent + cost <= check_share * 0.7 {
+            spent += cost;
+            small_chosen.push((name, *states));
+        }
+    }
     let bounded_count = models.len() - chosen.len();
     let bounded_states = if bounded_count == 0 {
         0
@@ -388,16 +415,24 @@ pub fn plan(request: &Request, traces: &[String]) -> Plan {
                 reason: BoundedReason::TooLarge,
             },
         };
+        let small_name = format!("{}{}", spec.name, crate::system::instance::SMALL_SUFFIX);
+        let small = small_chosen
+            .iter()
+            .find(|(name, _)| *name == small_name)
+            .map(|(_, states)| *states);
         let check_cost = match check {
             CheckPlan::Exhaustive { .. } => recorded.map_or(0, |(_, s)| *s) as f64 / check_rate,
             CheckPlan::Bounded { max_states, .. } => max_states as f64 / check_rate,
-        };
+        } + small.unwrap_or(0) as f64 / check_rate;
         let estimate = sim_cost + check_cost;
         all.push(Planned {
             item: Item::Model {
                 name: spec.name.clone(),
                 check,
                 sim_limit: seconds(sim_cost * 2.0 + 2.0),
+                small: small.map(|states| CheckPlan::Exhaustive {
+                    max_states: states + states / 2,
+                }),
             },
             estimate: seconds(estimate),
             limit: seconds(estimate * 2.0 + 5.0),
@@ -592,13 +627,42 @@ pub struct ModelResult {
     /// reached: the model stopped exercising what it is for (judged only when the sweep ran every
     /// planned seed and nothing failed).
     pub unreached: Vec<&'static str>,
+    /// The exhaustive check of the model's small instance, where it was planned.
+    pub small: Option<SmallResult>,
     pub seconds: f64,
 }
 
 impl ModelResult {
     pub fn passed(&self) -> bool {
-        self.sim.failure.is_none() && self.check.passed() && self.unreached.is_empty()
+        self.sim.failure.is_none()
+            && self.check.passed()
+            && self.unreached.is_empty()
+            && self.small.as_ref().is_none_or(|s| s.check.passed())
     }
+
+    /// The check that failed, the small instance's first (it is exhaustive), with the model it
+    /// ran on: what a failure's trace, rerun command and annotation name.
+    pub fn failed_check(&self) -> Option<(&str, &CheckResult)> {
+        match &self.small {
+            Some(small) if !small.check.passed() => Some((&small.model, &small.check)),
+            _ if !self.check.passed() => Some((&self.model, &self.check)),
+            _ => None,
+        }
+    }
+}
+
+/// A model's small instance (`MODEL@small`) and its exhaustive check.
+#[derive(Clone, Debug)]
+pub struct SmallResult {
+    /// `MODEL@small`.
+    pub model: String,
+    /// `models/MODEL.toml@small`: what `check` takes to rerun it.
+    pub file: String,
+    /// The overrides in words (`records <= 2, time 20`).
+    pub scope: String,
+    /// What the instance leaves out and why it still exercises the model's topic.
+    pub why: String,
+    pub check: CheckResult,
 }
 
 /// The non-vacuity properties no seed of a complete sweep and no state of the check reached. A
@@ -987,11 +1051,16 @@ pub fn run(plan: &Plan, clock: &dyn Clock, progress: &mut dyn FnMut(Progress)) -
                 name,
                 check,
                 sim_limit,
+                small,
             } => {
                 let spec = Spec::embedded(name)
                     .expect("planned models are embedded")
                     .with_bugs(plan.request.injected);
-                let result = verify_model(&spec, *check, *sim_limit, limit, &mut context);
+                let checks = Checks {
+                    full: *check,
+                    small: *small,
+                };
+                let result = verify_model(&spec, checks, *sim_limit, limit, &mut context);
                 report.models.push(result);
             }
             Item::Canary(bug) => {
@@ -1014,25 +1083,60 @@ fn bug_flags(bugs: BugSet) -> String {
     bugs.iter().map(|b| format!(" --bug {b}")).collect()
 }
 
+/// A model's checks: the full model's, and its small instance's where planned.
+#[derive(Clone, Copy, Debug)]
+struct Checks {
+    full: CheckPlan,
+    small: Option<CheckPlan>,
+}
+
 fn verify_model(
     spec: &Spec,
-    check: CheckPlan,
+    checks: Checks,
     sim_limit: Duration,
     limit: Duration,
     context: &mut Context<'_>,
 ) -> ModelResult {
     let started = context.clock.elapsed();
     let deadline = started + limit;
-    // The simulator stops at its own limit; the check gets what is left of the step's.
+    // The simulator stops at its own limit; the small instance's check (recorded to complete)
+    // comes next, and the full model's bounded check gets what is left of the step's limit.
     let sim = sweep(spec, started + sim_limit.min(limit), context);
+    let small = checks.small.and_then(|plan| {
+        let instance = spec.small_instance()?;
+        let remaining = deadline.saturating_sub(context.clock.elapsed());
+        let check = model_check(
+            &instance,
+            plan,
+            remaining.max(Duration::from_secs(1)),
+            context,
+        );
+        Some(SmallResult {
+            model: instance.name.clone(),
+            file: instance.file.clone(),
+            scope: spec.small.as_ref().map(|s| s.summary()).unwrap_or_default(),
+            why: spec
+                .small
+                .as_ref()
+                .map(|s| s.why.clone())
+                .unwrap_or_default(),
+            check,
+        })
+    });
     let remaining = deadline.saturating_sub(context.clock.elapsed());
-    let check = model_check(spec, check, remaining.max(Duration::from_secs(1)), context);
+    let check = model_check(
+        spec,
+        checks.full,
+        remaining.max(Duration::from_secs(1)),
+        context,
+    );
     ModelResult {
         model: spec.name.clone(),
         file: spec.file.clone(),
         unreached: unreached(&sim, &check),
         sim,
         check,
+        small,
         seconds: (context.clock.elapsed() - started).as_secs_f64(),
     }
 }

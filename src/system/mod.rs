@@ -6,6 +6,7 @@
 //! - [`task`]: one subtask's barrier handling, snapshots, notifications and operators.
 //! - [`world`]: the whole system's dynamic state and the one transition relation (`enabled`,
 //!   `apply`); it routes step-function outputs and holds no semantics of its own.
+//! - [`instance`]: a model's small instance (`NAME@small`), which the exhaustive checker completes on.
 //! - [`bugs`]: the catalogue of injectable bugs, each a marked decision in a step function.
 //!
 //! May touch: nothing outside this layer (and `crate::error`). Must not touch: the oracle, the
@@ -14,6 +15,7 @@
 
 pub mod bugs;
 pub mod coordinator;
+pub mod instance;
 pub mod protocol;
 pub mod spec;
 pub mod task;

@@ -7,6 +7,7 @@
 
 use crate::error::InputError;
 use crate::system::bugs::{Bug, BugSet};
+use crate::system::instance::{SmallFile, SmallInstance, SMALL_SUFFIX};
 use crate::system::protocol::{Alignment, ChannelId, SnapshotKind, TaskId, TaskSet, Tick};
 use crate::system::topology;
 pub use crate::system::topology::{
@@ -97,6 +98,9 @@ struct ModelFile {
     bounds: BoundsFile,
     #[serde(default)]
     bugs: Vec<String>,
+    /// The small instance the exhaustive checker completes on (`system/instance.rs`).
+    #[serde(default)]
+    small: Option<SmallFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -416,10 +420,11 @@ fn check_name(name: &str) -> Result<(), String> {
             "is longer than {MAX_NAME_CHARS} characters (it becomes part of trace file names)"
         ));
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    // '@' for small instances (`linear@small`).
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@');
     if !name.chars().all(allowed) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err(format!(
-            "{} may hold only letters, digits, '-', '_' and '.', starting with a letter or digit (it becomes part of trace file names, so it may not hold a path)",
+            "{} may hold only letters, digits, '-', '_', '.' and '@', starting with a letter or digit (it becomes part of trace file names, so it may not hold a path)",
             quoted(name)
         ));
     }
@@ -581,6 +586,8 @@ pub struct Spec {
     pub bounds: Bounds,
     pub rpc_order: RpcOrder,
     pub bugs: BugSet,
+    /// The file's `[small]` table: the overrides of its small instance (`Spec::small_instance`).
+    pub small: Option<SmallInstance>,
 }
 
 impl Spec {
@@ -1068,7 +1075,11 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         }),
     };
 
-    Ok(Spec {
+    let small = match model.small {
+        Some(table) => Some(SmallInstance::from_file(file, table)?),
+        None => None,
+    };
+    let spec = Spec {
         name: model.name,
         description: model.description,
         topic: model.topic,
@@ -1087,7 +1098,19 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         bounds,
         rpc_order: model.network.rpc_order,
         bugs,
-    })
+        small,
+    };
+    // The small instance must be a valid model too, so that `small_instance` cannot fail later.
+    if let Some(table) = &spec.small {
+        let instance = spec.small_instance_text(table);
+        Spec::parse(&format!("{file}{SMALL_SUFFIX}"), &instance).map_err(|inner| {
+            error(
+                format!("small.{}", inner.key),
+                format!("the small instance is not a valid model: {}", inner.reason),
+            )
+        })?;
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]
