@@ -743,8 +743,12 @@ fn verdict_text(report: &Report) -> String {
     let mut parts = Vec::new();
     if models > 0 {
         if failed == 0 {
+            let small = match report.small_exhaustive_count() {
+                0 => String::new(),
+                n => format!(" ({n} of them exhaustive on a small instance)"),
+            };
             parts.push(format!(
-                "{}: {exhaustive} exhaustive, {} bounded",
+                "{}: {exhaustive} exhaustive, {} bounded{small}",
                 plural(models, "model", "models"),
                 models - exhaustive
             ));

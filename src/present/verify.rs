@@ -985,6 +985,19 @@ impl Report {
             .filter(|m| m.check.status() == CheckStatus::Complete)
             .count()
     }
+
+    /// Models checked up to a bound whose small instance was checked exhaustively.
+    pub fn small_exhaustive_count(&self) -> usize {
+        self.models
+            .iter()
+            .filter(|m| m.check.status() != CheckStatus::Complete)
+            .filter(|m| {
+                m.small
+                    .as_ref()
+                    .is_some_and(|s| s.check.status() == CheckStatus::Complete)
+            })
+            .count()
+    }
 }
 
 /// What [`run`] is doing, for a progress display.
