@@ -122,6 +122,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("short-timeout", 621_196),
     ("broadcast", 5_830_990),
     ("async-sink", 4_328_295),
+    ("incremental", 351_824),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an
