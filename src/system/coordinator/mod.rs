@@ -916,11 +916,12 @@ impl Coordinator {
         // duplicate, late or unknown acknowledgement (the registry's clean-up removes it later);
         // never for a savepoint's. A placeholder the registry does not know makes Flink's
         // `registerReference` throw: the acknowledgement is dropped.
-        if !snapshot.shared.is_empty() && !self.pending(id).is_some_and(|p| p.kind().is_savepoint())
+        let savepoint = self.pending(id).is_some_and(|p| p.kind().is_savepoint());
+        if !snapshot.shared.is_empty()
+            && !savepoint
+            && self.registry.register(&snapshot.shared, id).is_err()
         {
-            if self.registry.register(&snapshot.shared, id).is_err() {
-                return;
-            }
+            return;
         }
         if attempt != self.attempt {
             return; // Unknown attempt: its (private) state is discarded.
