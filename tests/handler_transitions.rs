@@ -49,6 +49,7 @@ fn barrier(id: u32, alignment: Alignment) -> Barrier {
         timestamp: 0,
         kind: SnapshotKind::Checkpoint,
         alignment,
+        full: false,
     }
 }
 

@@ -627,6 +627,39 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "incremental",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a FULL checkpoint is triggered after the NO_CLAIM start",
+                reached: |s| s.after.last.has(LastStep::FORCED_FULL_TRIGGERED),
+            },
+            Situation {
+                what: "a completed checkpoint reuses a shared file an earlier checkpoint uploaded",
+                reached: |s| s.after.last.has(LastStep::REUSED_SHARED_FILE),
+            },
+            Situation {
+                what: "the registry deletes shared files no retained checkpoint uses",
+                reached: |s| s.after.last.has(LastStep::SHARED_FILE_DELETED),
+            },
+            Situation {
+                what: "the user's NO_CLAIM snapshot leaves the store while the job runs on",
+                reached: |s| {
+                    s.before.coordinator.store.unclaimed.is_some()
+                        && s.after.coordinator.store.unclaimed.is_none()
+                        && s.after.coordinator.job == JobStatus::Running
+                },
+            },
+            Situation {
+                what: "a crash restores the job from the user's NO_CLAIM snapshot",
+                reached: |s| {
+                    s.restored_checkpoint() == Some(CheckpointId(1))
+                        && s.before.coordinator.store.unclaimed.is_some()
+                },
+            },
+        ],
+    },
+    Topic {
         model: "retained-checkpoints",
         seeds: 3000,
         situations: &[
@@ -844,6 +877,7 @@ topic_tests! {
     savepoints_2pc_reaches_its_topic => "savepoints-2pc",
     coordinator_faults_reaches_its_topic => "coordinator-faults",
     ha_failures_reaches_its_topic => "ha-failures",
+    incremental_reaches_its_topic => "incremental",
     retained_checkpoints_reaches_its_topic => "retained-checkpoints",
     short_timeout_reaches_its_topic => "short-timeout",
 }

@@ -108,6 +108,7 @@ impl Job {
         let snapshot = TaskSnapshot {
             operator: OperatorState::initial(self.spec.task(task), self.spec.key_space),
             channel_state: Vec::new(),
+            shared: Vec::new(),
         };
         self.run(
             CoordinatorInput::Ack {

@@ -175,6 +175,7 @@ fn snapshot(spec: &Spec, task: TaskId) -> TaskSnapshot {
     TaskSnapshot {
         operator: OperatorState::initial(spec.task(task), spec.key_space),
         channel_state: Vec::new(),
+        shared: Vec::new(),
     }
 }
 
@@ -182,6 +183,7 @@ fn source_snapshot(offset: u8) -> TaskSnapshot {
     TaskSnapshot {
         operator: OperatorState::Source { offset },
         channel_state: Vec::new(),
+        shared: Vec::new(),
     }
 }
 
@@ -2650,6 +2652,7 @@ fn pct_test_null_subtask_state_leads_to_stateless_task() {
         Some(&TaskSnapshot {
             operator: OperatorState::Map,
             channel_state: Vec::new(),
+            shared: Vec::new(),
         })
     );
 }

@@ -105,6 +105,7 @@ fn barrier(n: u32, kind: SnapshotKind, alignment: Alignment, timestamp: Tick) ->
         timestamp,
         kind,
         alignment,
+        full: false,
     }
 }
 

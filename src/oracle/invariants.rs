@@ -9,12 +9,12 @@
 use crate::oracle::reference::{self, Cut, Effective, ReferenceTask};
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::JobStatus;
-use crate::system::protocol::{Digest, Lineage, TaskId};
+use crate::system::protocol::{ClaimMode, Digest, Lineage, TaskId};
 use crate::system::spec::{CheckpointMode, OperatorKind, Spec};
 use crate::system::task::operator::OperatorState;
 use crate::system::task::BarrierHandler;
 use crate::system::world::ghost::LastStep;
-use crate::system::world::{self, World};
+use crate::system::world::{self, World, RETAINED_CHECKPOINT};
 use std::fmt::Write as _;
 
 /// What kind of property an entry is.
@@ -295,8 +295,14 @@ pub static PROPERTIES: &[Property] = &[
     Property {
         name: "restored-checkpoint-intact",
         kind: Kind::Safety,
-        description: "every checkpoint the world restores, and every checkpoint HA storage retains (also one whose add reported a failure but landed), still has its state files: none was deleted by a clean-up",
+        description: "every checkpoint the world restores, and every checkpoint HA storage retains (also one whose add reported a failure but landed), still has its state files: none was deleted by a clean-up; with incremental checkpoints also every shared file the restored checkpoint, the store's checkpoints and the latest one in HA storage reference, and every file of the snapshot a NO_CLAIM start came from",
         check: Check::Safety(restored_checkpoint_intact),
+    },
+    Property {
+        name: "no-claim-snapshot-not-referenced",
+        kind: Kind::Safety,
+        description: "after a NO_CLAIM start no checkpoint of the job in HA storage references a shared file of the snapshot it started from (the user may delete it once the job's first checkpoint completed)",
+        check: Check::Safety(no_claim_snapshot_not_referenced),
     },
     Property {
         name: "restored-state-exactly-once",
@@ -419,6 +425,36 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Sometimes {
             reached: |_, w| w.last.has(LastStep::LEADERSHIP_LOST_DURING_RESTART),
             applies: |s| s.faults.non_atomic_restarts > 0 && s.faults.coordinator_failovers > 0,
+        },
+    },
+    Property {
+        name: "shared-file-deleted-after-subsumption",
+        kind: Kind::Sometimes,
+        description: "the shared-state registry deletes shared files no retained checkpoint uses any more, after an add to the store",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::SHARED_FILE_DELETED),
+            applies: |s| s.checkpointing.incremental,
+        },
+    },
+    Property {
+        name: "incremental-checkpoint-reused-shared-file",
+        kind: Kind::Sometimes,
+        description: "a checkpoint completes that reuses a shared file an earlier checkpoint uploaded",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::REUSED_SHARED_FILE),
+            applies: |s| s.checkpointing.incremental,
+        },
+    },
+    Property {
+        name: "no-claim-forced-full",
+        kind: Kind::Sometimes,
+        description: "after a NO_CLAIM start a FULL_CHECKPOINT is triggered (forceFullSnapshot)",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::FORCED_FULL_TRIGGERED),
+            applies: |s| {
+                s.checkpointing.restore_mode == ClaimMode::NoClaim
+                    && s.checkpointing.start_from_retained
+            },
         },
     },
     Property {
@@ -977,6 +1013,62 @@ fn restored_checkpoint_intact(_: &Spec, _: &Oracle, world: &World) -> Result<(),
                 "HA storage retains checkpoint {} but its state files were deleted ({by:?}): a recovery would restore it",
                 checkpoint.id
             ));
+        }
+    }
+    if world.files.shared_deletions().is_empty() {
+        return Ok(());
+    }
+    // Shared files: the user's NO_CLAIM snapshot must stay whole.
+    if let Some(file) = world
+        .files
+        .unclaimed
+        .iter()
+        .find(|f| world.files.shared_deleted(**f))
+    {
+        return Err(format!(
+            "the job deleted shared file {file} of the snapshot it started from in NO_CLAIM mode: that snapshot is the user's"
+        ));
+    }
+    // The store's checkpoints and the latest in HA storage (what a recovery restores). An older
+    // checkpoint that is only in HA storage (a possibly inconsistent add this leader never saw)
+    // is not protected by this leader's registry, as in Flink; it is never the one restored.
+    let store = &world.coordinator.store;
+    let latest_in_ha = store.in_ha_storage().max_by_key(|c| c.id);
+    for checkpoint in store.entries.iter().chain(latest_in_ha) {
+        for (task, snapshot) in &checkpoint.snapshots {
+            if let Some(file) = snapshot
+                .shared
+                .iter()
+                .find(|f| world.files.shared_deleted(**f))
+            {
+                return Err(format!(
+                    "checkpoint {} (task {}) references shared file {file}, which was deleted: a recovery would restore it",
+                    checkpoint.id, task.0
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the files the world recorded for the NO_CLAIM snapshot and the checkpoints' own
+/// metadata (the files each snapshot references).
+fn no_claim_snapshot_not_referenced(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let unclaimed = &world.files.unclaimed;
+    if unclaimed.is_empty() {
+        return Ok(());
+    }
+    for checkpoint in world.coordinator.store.in_ha_storage() {
+        if checkpoint.id == RETAINED_CHECKPOINT {
+            continue;
+        }
+        for (task, snapshot) in &checkpoint.snapshots {
+            if let Some(file) = snapshot.shared.iter().find(|f| unclaimed.contains(f)) {
+                return Err(format!(
+                    "checkpoint {} (task {}) references shared file {file} of the snapshot the job started from in NO_CLAIM mode",
+                    checkpoint.id, task.0
+                ));
+            }
         }
     }
     Ok(())

@@ -243,6 +243,18 @@ bugs! {
         "the async sink snapshots and acknowledges with sends still in flight, so a completed checkpoint covers records the external system never got",
         "Same mechanism: FLINK-4027 (FlinkKafkaProducer09 sink can lose messages) acknowledged checkpoints while records sent asynchronously were not yet acknowledged by Kafka, so a failure after the checkpoint lost them and the restored job never sent them again; the fix (apache/flink#2108) counted pending records through the producer's callbacks and made the snapshot wait until none was pending (flushOnCheckpoint, on by default since FLINK-5728). Today's form of the rule is SinkWriterOperator.prepareSnapshotPreBarrier calling AsyncSinkWriter.flush(false).",
         "async-sink", "sink-writes-cover-cut|end-to-end-exactly-once", bfs(1_000_000);
+    NoClaimDiscardsRestoredSharedState = "no-claim-discards-restored-shared-state", "coordinator", "FLINK-26985",
+        "a job started in NO_CLAIM mode deletes the shared files of the snapshot it started from once its own checkpoints stop using them: the user's snapshot is destroyed",
+        "Match: FLINK-26985 (apache/flink#19331, 'Don't discard shared state of restored checkpoints'): after FLINK-24611 replaced reference counts by last-used checkpoint ids, the initial checkpoint's shared state was discarded regardless of whether the job created it; the fix remembers the highest checkpoint id seen during recovery (highestNotClaimedCheckpointID in SharedStateRegistryImpl.registerAllAfterRestored, unless the mode is CLAIM) and only discards entries created after it.",
+        "incremental", "restored-checkpoint-intact", bfs(1_000_000);
+    NoClaimNotForcedFull = "no-claim-not-forced-full", "coordinator", "textbook",
+        "after a NO_CLAIM start the first checkpoint is incremental, so the job's checkpoints keep referencing files of a snapshot the user owns and may delete",
+        "No Flink ticket found for a regression of this rule; it is the NO_CLAIM contract of FLIP-193 (CheckpointCoordinator.forceFullSnapshot makes checkpoints FULL_CHECKPOINT until one enters the store; CheckpointCoordinatorTriggeringTest#testTriggeringFullSnapshotAfterJobmasterFailover and #testTriggeringFullCheckpoints pin it).",
+        "incremental", "no-claim-snapshot-not-referenced", bfs(1_000_000);
+    SubsumeDiscardsSharedState = "subsume-discards-shared-state", "coordinator", "textbook",
+        "a subsumed checkpoint's clean-up deletes the shared files it references, also those the retained checkpoint still uses",
+        "No Flink ticket found; the reason the shared-state registry exists (FLINK-6014 introduced it with incremental checkpoints): a subsumed checkpoint drops only its references, and a shared file is deleted only once no retained checkpoint uses it (SharedStateRegistryImpl.unregisterUnusedState).",
+        "incremental", "restored-checkpoint-intact", bfs(1_000_000);
 }
 
 impl fmt::Display for Bug {

@@ -216,6 +216,38 @@ pub struct Barrier {
     pub timestamp: Tick,
     pub kind: SnapshotKind,
     pub alignment: Alignment,
+    /// `CheckpointType.FULL_CHECKPOINT`: the task writes its state anew and reuses no shared
+    /// file (the coordinator's `forceFullSnapshot` after a NO_CLAIM restore). Only models with
+    /// `checkpointing.incremental` ever set it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full: bool,
+}
+
+/// One shared (incremental) state file in checkpoint storage: the file `task` uploaded while
+/// snapshotting checkpoint `created` (for a job started from a retained checkpoint, `created`
+/// is that checkpoint's id). Keys are unique per upload, as Flink's registry keys are derived
+/// from the uploaded handle (FLINK-29913): two uploads of the same local data are two files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SharedFile {
+    pub task: TaskId,
+    pub created: CheckpointId,
+}
+
+/// How a job restored from an external snapshot treats it (`RecoveryClaimMode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClaimMode {
+    /// The job owns the snapshot: it may be subsumed and its files deleted once unused.
+    #[default]
+    Claim,
+    /// The user owns the snapshot: the job never deletes its files, and its first checkpoint
+    /// is a full one (`forceFullSnapshot`).
+    NoClaim,
+}
+
+impl fmt::Display for SharedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t{}@{}", self.task.0, self.created)
+    }
 }
 
 impl Barrier {

@@ -43,6 +43,7 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         include_str!("../../models/keyed-aggregate.toml"),
     ),
     ("ha-failures", include_str!("../../models/ha-failures.toml")),
+    ("incremental", include_str!("../../models/incremental.toml")),
     ("keyed-join-2pc", DEFAULT_MODEL_TEXT),
     ("linear", include_str!("../../models/linear.toml")),
     (
@@ -150,6 +151,21 @@ struct CheckpointingFile {
     tolerable_failures: Tolerance,
     #[serde(default = "one")]
     retained: u32,
+    #[serde(default)]
+    incremental: bool,
+    #[serde(default)]
+    restore_mode: RestoreModeFile,
+    #[serde(default)]
+    start_from_retained: bool,
+}
+
+/// `checkpointing.restore_mode`: how a job started from a snapshot treats it.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum RestoreModeFile {
+    #[default]
+    Claim,
+    NoClaim,
 }
 
 impl Default for CheckpointingFile {
@@ -163,6 +179,9 @@ impl Default for CheckpointingFile {
             alignment_timeout: 0,
             tolerable_failures: Tolerance::default(),
             retained: 1,
+            incremental: false,
+            restore_mode: RestoreModeFile::Claim,
+            start_from_retained: false,
         }
     }
 }
@@ -476,6 +495,13 @@ pub struct CheckpointConfig {
     /// `None` = unlimited (failure counting disabled).
     pub tolerable_failures: Option<u8>,
     pub retained: u8,
+    /// Incremental checkpoints: task snapshots reference shared state files, tracked by the
+    /// coordinator's shared-state registry.
+    pub incremental: bool,
+    /// `RecoveryClaimMode` of the snapshot the job starts or resumes from.
+    pub restore_mode: crate::system::protocol::ClaimMode,
+    /// The job starts from a retained incremental checkpoint of an earlier run (id 1).
+    pub start_from_retained: bool,
 }
 
 impl CheckpointConfig {
@@ -926,6 +952,18 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
             "must be at least 1 tick".into(),
         ));
     }
+    if c.start_from_retained && !c.incremental {
+        return Err(error(
+            "checkpointing.start_from_retained".into(),
+            "the retained checkpoint is an incremental one: needs incremental = true".into(),
+        ));
+    }
+    if c.restore_mode == RestoreModeFile::NoClaim && !c.incremental {
+        return Err(error(
+            "checkpointing.restore_mode".into(),
+            "\"no-claim\" only matters for shared state: needs incremental = true".into(),
+        ));
+    }
     if c.alignment_timeout > 0 && c.mode != CheckpointMode::Unaligned {
         return Err(error(
             "checkpointing.alignment_timeout".into(),
@@ -945,6 +983,12 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         alignment_timeout: c.alignment_timeout,
         tolerable_failures,
         retained: small("checkpointing.retained", c.retained, 1, 16)?,
+        incremental: c.incremental,
+        restore_mode: match c.restore_mode {
+            RestoreModeFile::Claim => crate::system::protocol::ClaimMode::Claim,
+            RestoreModeFile::NoClaim => crate::system::protocol::ClaimMode::NoClaim,
+        },
+        start_from_retained: c.start_from_retained,
     };
 
     let f = &model.faults;

@@ -10,6 +10,7 @@
 
 pub mod decider;
 pub mod failure_manager;
+pub mod shared_state;
 pub mod store;
 
 use crate::system::bugs::Bug;
@@ -20,6 +21,7 @@ use crate::system::spec::Spec;
 use crate::system::task::SharedSnapshot;
 use decider::{Decision, RequestQueue, Submitted, TriggerRequest};
 use failure_manager::{FailureLevel, FailureManager};
+use shared_state::{ClaimMode, SharedStateRegistry};
 use store::{CompletedCheckpoint, CompletedStore, Discarder};
 
 /// Flink remembers the 16 most recently expired ids to classify late messages.
@@ -120,6 +122,11 @@ pub struct Coordinator {
     pub parked_restart: Option<Box<ParkedRestart>>,
     /// The current step's `StepFaults` (default between steps).
     pub step_faults: StepFaults,
+    /// The shared-state registry (`checkpointing.incremental`; empty otherwise).
+    pub registry: SharedStateRegistry,
+    /// `forceFullSnapshot`: checkpoints are FULL_CHECKPOINT until one enters the store (set
+    /// by restoring the snapshot a NO_CLAIM start left in the store).
+    pub force_full: bool,
 }
 
 /// A restart whose tasks were cancelled and which has not restored them yet.
@@ -310,6 +317,11 @@ pub enum CoordinatorOutput {
         id: CheckpointId,
         by: Discarder,
     },
+    /// Shared state files are deleted from checkpoint storage: the registry found them unused
+    /// after an add to the store (`unregisterUnusedState`).
+    DiscardShared {
+        files: Vec<crate::system::protocol::SharedFile>,
+    },
     /// A global restart stopped between cancelling and restoring the tasks.
     RestartParked,
     Event(CoordinatorEvent),
@@ -342,6 +354,8 @@ impl Coordinator {
             timer_queue: Vec::new(),
             parked_restart: None,
             step_faults: StepFaults::default(),
+            registry: SharedStateRegistry::default(),
+            force_full: false,
         };
         coordinator.start_scheduler(spec, now);
         coordinator
@@ -358,6 +372,17 @@ impl Coordinator {
         let mut coordinator = Coordinator::new(spec, now);
         coordinator.next_id = CheckpointId(savepoint.id.0 + 1);
         coordinator.attempt = attempt;
+        // `restoreSavepoint`: the snapshot's shared state is registered before it is added to
+        // the store (whose add may subsume); a NO_CLAIM snapshot is added as "unclaimed"
+        // (savepoint-typed, never deleted) and the first checkpoints are forced FULL.
+        let mode = spec.checkpointing.restore_mode;
+        coordinator
+            .registry
+            .register_restored(spec, savepoint.id, shared_files(&savepoint), mode);
+        if mode == ClaimMode::NoClaim {
+            coordinator.store.unclaimed = Some(savepoint.id);
+            coordinator.force_full = true;
+        }
         coordinator.store.entries.push(savepoint);
         coordinator
     }
@@ -394,6 +419,14 @@ impl Coordinator {
         // `recover()`: the new leader reads every checkpoint in HA storage, also those whose
         // add reported a failure but landed.
         next.store = self.store.recovered();
+        // `SharedStateRegistryFactory`: the new leader's registry is rebuilt from every
+        // recovered checkpoint, with the job's restore mode (so in NO_CLAIM mode every
+        // recovered checkpoint counts as not claimed: FLINK-26985's review notes the leak).
+        for entry in &next.store.entries {
+            let mode = ctx.spec.checkpointing.restore_mode;
+            next.registry
+                .register_restored(ctx.spec, entry.id, shared_files(entry), mode);
+        }
         // BUG reuse-checkpoint-ids: the counter is not HA-persisted.
         next.next_id = if ctx.spec.has_bug(Bug::ReuseCheckpointIds) {
             CheckpointId(1)
@@ -749,11 +782,17 @@ impl Coordinator {
         )));
         self.is_triggering = true;
         // 5. Create the pending checkpoint and arm its canceller.
+        // Step 10: FULL_CHECKPOINT while `forceFullSnapshot` is set, unless a savepoint.
+        // BUG no-claim-not-forced-full: the flag is ignored.
+        let full = self.force_full
+            && !request.kind.is_savepoint()
+            && !ctx.spec.has_bug(Bug::NoClaimNotForcedFull);
         let barrier = Barrier {
             id,
             timestamp: ctx.now,
             kind: request.kind,
             alignment: ctx.spec.checkpointing.alignment_for(request.kind),
+            full,
         };
         self.pending.push(PendingCheckpoint {
             id,
@@ -870,8 +909,22 @@ impl Coordinator {
         snapshot: SharedSnapshot,
         out: &mut Outputs,
     ) {
-        if !self.is_running() || attempt != self.attempt {
-            return; // Unknown attempt: its state is discarded.
+        if !self.is_running() {
+            return;
+        }
+        // Rule 7 (FLINK-24611): shared state is registered first, unconditionally: also for a
+        // duplicate, late or unknown acknowledgement (the registry's clean-up removes it later);
+        // never for a savepoint's. A placeholder the registry does not know makes Flink's
+        // `registerReference` throw: the acknowledgement is dropped.
+        let savepoint = self.pending(id).is_some_and(|p| p.kind().is_savepoint());
+        if !snapshot.shared.is_empty()
+            && !savepoint
+            && self.registry.register(&snapshot.shared, id).is_err()
+        {
+            return;
+        }
+        if attempt != self.attempt {
+            return; // Unknown attempt: its (private) state is discarded.
         }
         let Some(index) = self.pending.iter().position(|p| p.id == id) else {
             return; // Late or unknown: discarded.
@@ -940,6 +993,8 @@ impl Coordinator {
                 return;
             }
             let removed = self.store.add(completed, ctx.spec.checkpointing.retained);
+            // A checkpoint entered the store: no more forced FULL checkpoints.
+            self.force_full = false;
             // Each completed checkpoint the store subsumes is cleaned (its files deleted unless
             // it is a savepoint, whose discard-on-subsume is off), and its clean-up schedules a
             // trigger request.
@@ -949,6 +1004,30 @@ impl Coordinator {
                         id: gone.id,
                         by: Discarder::Subsumed,
                     });
+                    // BUG subsume-discards-shared-state: its shared files go with it.
+                    if ctx.spec.has_bug(Bug::SubsumeDiscardsSharedState) {
+                        let files: Vec<_> = shared_files(gone).collect();
+                        if !files.is_empty() {
+                            out.push(CoordinatorOutput::DiscardShared { files });
+                        }
+                    }
+                }
+            }
+            if self.store.unclaimed.is_some_and(|id| !self.store.names(id)) {
+                self.store.unclaimed = None;
+            }
+            // `unregisterUnusedState(completedCheckpoints)` after every add, also when nothing
+            // was subsumed: below the lowest retained checkpoint that is not a savepoint.
+            if let Some(lowest) = self
+                .store
+                .entries
+                .iter()
+                .find(|c| !c.kind.is_savepoint())
+                .map(|c| c.id)
+            {
+                let files = self.registry.unregister_unused(lowest);
+                if !files.is_empty() {
+                    out.push(CoordinatorOutput::DiscardShared { files });
                 }
             }
             self.schedule_trigger_requests(removed.len());
@@ -1390,6 +1469,11 @@ impl Coordinator {
             None => self.store.latest().cloned(),
         };
         let restored_id = checkpoint.as_ref().map(|c| c.id);
+        // Restoring the snapshot a NO_CLAIM start left in the store (also by a new leader)
+        // forces FULL checkpoints again until one enters the store.
+        if restored_id.is_some() && restored_id == self.store.unclaimed {
+            self.force_full = true;
+        }
         out.push(CoordinatorOutput::Event(CoordinatorEvent::Restored {
             id: restored_id,
             newer_pending: plan.newest_pending > restored_id,
@@ -1397,4 +1481,18 @@ impl Coordinator {
         out.push(CoordinatorOutput::Restore { checkpoint });
         self.start_scheduler(ctx.spec, ctx.now);
     }
+}
+
+/// The shared files a completed checkpoint's task snapshots reference, sorted and deduplicated.
+pub fn shared_files(
+    checkpoint: &CompletedCheckpoint,
+) -> impl Iterator<Item = crate::system::protocol::SharedFile> {
+    let mut files: Vec<_> = checkpoint
+        .snapshots
+        .iter()
+        .flat_map(|(_, s)| s.shared.iter().copied())
+        .collect();
+    files.sort();
+    files.dedup();
+    files.into_iter()
 }

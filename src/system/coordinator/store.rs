@@ -67,6 +67,9 @@ pub struct CompletedStore {
     /// In HA storage but not in the local copy: possibly inconsistent writes that landed,
     /// ascending by id.
     pub ha_only: Vec<CompletedCheckpoint>,
+    /// The entry a NO_CLAIM start added (`CheckpointProperties.forUnclaimedSnapshot`: typed as
+    /// a savepoint, never discarded), while the store names it.
+    pub unclaimed: Option<CheckpointId>,
 }
 
 impl CompletedStore {
@@ -143,6 +146,7 @@ impl CompletedStore {
         CompletedStore {
             entries,
             ha_only: Vec::new(),
+            unclaimed: self.unclaimed,
         }
     }
 }

@@ -19,7 +19,7 @@ pub mod tracker;
 
 use crate::system::bugs::Bug;
 use crate::system::protocol::{
-    Barrier, ChannelEvent, CheckpointId, FailureReason, InputSet, Record, TaskId, Tick,
+    Barrier, ChannelEvent, CheckpointId, FailureReason, InputSet, Record, SharedFile, TaskId, Tick,
 };
 use crate::system::spec::{CheckpointMode, Spec, TaskSpec};
 use handler::{HandlerEffect, SingleHandler};
@@ -82,6 +82,8 @@ pub struct ChannelCapture {
     pub pending: InputSet,
     /// Persisted records as (local input, record), in arrival order.
     pub captured: Vec<(u8, Record)>,
+    /// The shared files of the snapshot taken at the first barrier.
+    pub shared: Vec<SharedFile>,
 }
 
 /// A snapshot deferred until the async sink's sends in flight completed: everything
@@ -104,6 +106,19 @@ pub type SharedSnapshot = std::sync::Arc<TaskSnapshot>;
 pub struct TaskSnapshot {
     pub operator: OperatorState,
     pub channel_state: Vec<(u8, Record)>,
+    /// Incremental checkpoints: the shared state files the snapshot references, sorted (its
+    /// own new upload and the files of the confirmed checkpoint it builds on).
+    pub shared: Vec<SharedFile>,
+}
+
+/// The task side of incremental checkpoints (`RocksIncrementalSnapshotStrategy`): the files of
+/// the last checkpoint confirmed to this task (`lastCompletedCheckpointId`), which a new
+/// snapshot reuses as placeholders, and the files of snapshots not yet confirmed
+/// (`uploadedSstFiles`). Since FLINK-25395 only confirmed state is reused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Uploads {
+    pub base: Vec<SharedFile>,
+    pub unconfirmed: Vec<(CheckpointId, Vec<SharedFile>)>,
 }
 
 /// One subtask's dynamic state.
@@ -135,6 +150,8 @@ pub struct Task {
     pub final_checkpoint_completed: bool,
     /// An async sink's snapshot waiting for its sends in flight (boxed: rarely present).
     pub flush: Option<Box<PendingSnapshot>>,
+    /// Incremental checkpoints only (boxed: absent otherwise).
+    pub uploads: Option<Box<Uploads>>,
 }
 
 /// The static context of one step: the model, which subtask, and the current time.
@@ -234,6 +251,7 @@ impl Task {
             sync_savepoint: CheckpointId::NONE,
             final_checkpoint_completed: false,
             flush: None,
+            uploads: None,
         }
     }
 
@@ -261,6 +279,13 @@ impl Task {
         restored_task.operator = snapshot.operator.clone();
         restored_task.last_checkpoint_id = restored;
         restored_task.latest_completed = restored;
+        // The restored files count as the confirmed checkpoint's (`restoredSstFiles`).
+        if !snapshot.shared.is_empty() {
+            restored_task.uploads = Some(Box::new(Uploads {
+                base: snapshot.shared.clone(),
+                unconfirmed: Vec::new(),
+            }));
+        }
         if let OperatorState::TwoPhaseCommitSink {
             current, pending, ..
         } = &mut restored_task.operator
@@ -583,6 +608,7 @@ impl Task {
             unaligned: barrier.is_unaligned(),
         });
         let operator = self.snapshot_operator(ctx, id, out);
+        let shared = self.upload_shared(ctx, barrier);
         // BUG source-snapshot-not-atomic: a record slips out between snapshot and barrier.
         if ctx.spec.has_bug(Bug::SourceSnapshotNotAtomic) && ctx.task_spec().kind.is_source() {
             self.emit_next(ctx, out);
@@ -596,6 +622,7 @@ impl Task {
                 snapshot: TaskSnapshot {
                     operator,
                     channel_state,
+                    shared,
                 },
             });
         } else {
@@ -609,8 +636,33 @@ impl Task {
                 operator,
                 pending,
                 captured: channel_state,
+                shared,
             }));
         }
+    }
+
+    /// Incremental checkpoints: the snapshot's shared files. It uploads one new file (the state
+    /// written since the confirmed checkpoint) and reuses the newest file of the confirmed
+    /// checkpoint it builds on (older ones are compacted into the new upload, which bounds a
+    /// snapshot at two files); a FULL checkpoint reuses nothing. Savepoints have no shared
+    /// state (`SharingFilesStrategy.NO_SHARING`).
+    fn upload_shared(&mut self, ctx: &TaskContext, barrier: Barrier) -> Vec<SharedFile> {
+        if !ctx.spec.checkpointing.incremental || barrier.kind.is_savepoint() {
+            return Vec::new();
+        }
+        let uploads = self.uploads.get_or_insert_with(Default::default);
+        let mut files = vec![SharedFile {
+            task: ctx.task,
+            created: barrier.id,
+        }];
+        if !barrier.full {
+            if let Some(reused) = uploads.base.iter().max_by_key(|f| f.created) {
+                files.insert(0, *reused);
+            }
+        }
+        files.sort();
+        uploads.unconfirmed.push((barrier.id, files.clone()));
+        files
     }
 
     /// Snapshots the operator state; a two-phase-commit sink pre-commits its open transaction.
@@ -686,6 +738,7 @@ impl Task {
                 snapshot: TaskSnapshot {
                     operator: capture.operator,
                     channel_state: capture.captured,
+                    shared: capture.shared,
                 },
             });
         }
@@ -718,6 +771,14 @@ impl Task {
             return;
         }
         self.latest_completed = id;
+        // `RocksIncrementalSnapshotStrategy.notifyCheckpointComplete`: a snapshot this task
+        // uploaded for `id` becomes the base of the next ones.
+        if let Some(uploads) = &mut self.uploads {
+            if let Some(at) = uploads.unconfirmed.iter().position(|(c, _)| *c == id) {
+                uploads.base = uploads.unconfirmed.remove(at).1;
+                uploads.unconfirmed.retain(|(c, _)| *c > id);
+            }
+        }
         // `StreamTask.notifyCheckpointComplete`: under a synchronous savepoint only exactly that
         // savepoint lets the task finish, and the final-checkpoint path is off meanwhile.
         if id == self.sync_savepoint
@@ -769,6 +830,10 @@ impl Task {
         if id == self.sync_savepoint {
             out.push(TaskOutput::Fail);
             return;
+        }
+        // `notifyCheckpointAborted`: an aborted snapshot's uploads are never reused.
+        if let Some(uploads) = &mut self.uploads {
+            uploads.unconfirmed.retain(|(c, _)| *c != id);
         }
         if id > self.last_checkpoint_id {
             if !self.aborted_before_trigger.contains(&id) {

@@ -94,7 +94,12 @@ impl Step<'_> {
         let spec = self.spec;
         if let Some(c) = checkpoint {
             // What the world reads from checkpoint storage: deleted files cannot be restored.
-            if self.world.files.discarded_by(c.id).is_some() {
+            let files = &self.world.files;
+            if files.discarded_by(c.id).is_some()
+                || c.snapshots
+                    .iter()
+                    .any(|(_, s)| s.shared.iter().any(|f| files.shared_deleted(*f)))
+            {
                 self.world.last.set(LastStep::RESTORED_DISCARDED);
             }
             if self.world.ghost.possibly_inconsistent.contains(c.id) {

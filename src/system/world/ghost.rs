@@ -89,6 +89,13 @@ impl LastStep {
     /// A task failed (a crash, or a fatal send failure) while an async sink's sends were in
     /// flight: they are lost, and the source's rewind must send them again.
     pub const SENDS_LOST_AT_FAILURE: u32 = 1 << 25;
+    /// The shared-state registry deleted shared files no retained checkpoint uses (bits 26+:
+    /// incremental checkpoints).
+    pub const SHARED_FILE_DELETED: u32 = 1 << 26;
+    /// A checkpoint completed that reuses a shared file an earlier checkpoint uploaded.
+    pub const REUSED_SHARED_FILE: u32 = 1 << 27;
+    /// A FULL_CHECKPOINT barrier was triggered (`forceFullSnapshot`).
+    pub const FORCED_FULL_TRIGGERED: u32 = 1 << 28;
 
     pub fn has(self, flag: u32) -> bool {
         self.0 & flag != 0

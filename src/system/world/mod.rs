@@ -14,15 +14,17 @@ pub mod describe;
 mod enabled;
 mod external;
 mod failover;
+mod files;
 pub mod ghost;
 mod rpc;
 mod step;
 
 pub use enabled::{enabled, enabled_with, has_enabled, is_quiescent};
 pub use external::{External, Writer};
+pub use files::{CheckpointFiles, RETAINED_CHECKPOINT};
 pub use rpc::{Rpc, RpcKey, RpcKind};
 
-use crate::system::coordinator::store::{CompletedCheckpoint, CompletedStore, Discarder};
+use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::{Coordinator, CoordinatorEvent, JobStatus, UserRequest};
 use crate::system::protocol::{ChannelEvent, ChannelId, CheckpointId, Record, TaskId, Tick};
 use crate::system::spec::Spec;
@@ -220,50 +222,6 @@ pub struct World {
     pub last: LastStep,
 }
 
-/// Checkpoint storage as the world sees it (the file system the coordinator's
-/// `CheckpointsCleaner` deletes from): which completed checkpoints' state files were deleted,
-/// and by whom, sorted by id. The oracle reads it (`restored-checkpoint-intact`).
-///
-/// A record is kept only while HA storage still names the checkpoint (`forget_unnamed`): a
-/// restore reads only what the store names, so a deleted checkpoint the store no longer names
-/// can never be read, and forgetting it keeps equal states equal (correct runs delete only what
-/// the store dropped, so their record stays empty). Per checkpoint, not per file: shared state
-/// (incremental checkpoints) would make this a registry of state handles with reference counts,
-/// which is not modelled.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CheckpointFiles {
-    discarded: Vec<(CheckpointId, Discarder)>,
-}
-
-impl CheckpointFiles {
-    /// The state files of `id` are deleted by `by` (the first deletion is the one recorded).
-    pub fn discard(&mut self, id: CheckpointId, by: Discarder) {
-        if let Err(at) = self.discarded.binary_search_by_key(&id, |(i, _)| *i) {
-            self.discarded.insert(at, (id, by));
-        }
-    }
-
-    /// Who deleted the state files of `id`, if anyone did.
-    pub fn discarded_by(&self, id: CheckpointId) -> Option<Discarder> {
-        self.discarded
-            .binary_search_by_key(&id, |(i, _)| *i)
-            .ok()
-            .map(|at| self.discarded[at].1)
-    }
-
-    /// Every recorded deletion, by id.
-    pub fn discarded(&self) -> &[(CheckpointId, Discarder)] {
-        &self.discarded
-    }
-
-    /// Drops the records of checkpoints HA storage no longer names.
-    fn forget_unnamed(&mut self, store: &CompletedStore) {
-        if !self.discarded.is_empty() {
-            self.discarded.retain(|(id, _)| store.names(*id));
-        }
-    }
-}
-
 /// Which actions `enabled` offers: the model checker takes the defaults; the simulator's healed
 /// phase switches faults and user requests off and fires timers only when nothing else can run.
 #[derive(Clone, Copy, Debug)]
@@ -299,7 +257,7 @@ impl Options {
 impl World {
     /// The initial world: a freshly submitted job.
     pub fn initial(spec: &Spec) -> World {
-        World {
+        let world = World {
             now: 0,
             coordinator: Coordinator::new(spec, 0),
             tasks: spec.task_ids().map(|t| Task::new(spec, t)).collect(),
@@ -313,7 +271,11 @@ impl World {
             files: CheckpointFiles::default(),
             ghost: Ghost::default(),
             last: LastStep::default(),
+        };
+        if spec.checkpointing.start_from_retained {
+            return files::started_from_retained(spec, world);
         }
+        world
     }
 
     pub fn task(&self, task: TaskId) -> &Task {
@@ -368,7 +330,8 @@ fn apply_inner(
     for (_, id) in std::mem::take(&mut step.aborts_notified) {
         next.ghost.abort_notified.insert(id);
     }
-    next.files.forget_unnamed(&next.coordinator.store);
+    next.files
+        .forget_unnamed(&next.coordinator.store, &next.tasks);
     next.ghost.end_step(&mut next.last);
     Ok(next)
 }

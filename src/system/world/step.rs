@@ -465,6 +465,9 @@ impl Step<'_> {
         for output in outputs {
             match output {
                 CoordinatorOutput::TriggerTask { task, barrier } => {
+                    if barrier.full {
+                        self.world.last.set(LastStep::FORCED_FULL_TRIGGERED);
+                    }
                     if barrier.kind.is_synchronous() {
                         self.world.ghost.sync_savepoints.insert(barrier.id);
                     }
@@ -522,6 +525,10 @@ impl Step<'_> {
                     }
                 }
                 CoordinatorOutput::DiscardState { id, by } => self.world.files.discard(id, by),
+                CoordinatorOutput::DiscardShared { files } => {
+                    self.world.files.discard_shared(&files);
+                    self.world.last.set(LastStep::SHARED_FILE_DELETED);
+                }
                 CoordinatorOutput::RestartParked => {
                     self.world.used.non_atomic_restarts += 1;
                     self.world.ghost.restart_parked();
@@ -532,6 +539,18 @@ impl Step<'_> {
     }
 
     pub(super) fn observe(&mut self, event: CoordinatorEvent) {
+        if let CoordinatorEvent::Completed { id, .. } = event {
+            // An incremental checkpoint that reuses a file an earlier checkpoint uploaded.
+            let reused = self.world.coordinator.store.latest().is_some_and(|c| {
+                c.id == id
+                    && c.snapshots
+                        .iter()
+                        .any(|(_, s)| s.shared.iter().any(|f| f.created < id))
+            });
+            if reused {
+                self.world.last.set(LastStep::REUSED_SHARED_FILE);
+            }
+        }
         if let CoordinatorEvent::Allocated(id, kind) = event {
             self.storage_target = Some((id, kind, FailureReason::IoException));
         }
