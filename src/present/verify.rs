@@ -126,6 +126,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     // Small instances (`MODEL@small`, `system/instance.rs`): checked exhaustively beside the
     // bounded check of a model too large to complete.
     ("linear@small", 8_491_221),
+    ("unaligned-union@small", 2_424_314),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an
