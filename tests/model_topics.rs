@@ -189,7 +189,7 @@ static TOPICS: &[Topic] = &[
                     s.restored_checkpoint().is_some()
                         && s.spec.sources.iter().any(|t| {
                             let offset = |w: &World| match w.task(*t).operator {
-                                OperatorState::Source { offset } => offset,
+                                OperatorState::Source { offset, .. } => offset,
                                 _ => 0,
                             };
                             offset(s.after) > 0 && offset(s.after) < offset(s.before)

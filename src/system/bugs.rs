@@ -243,6 +243,10 @@ bugs! {
         "the async sink snapshots and acknowledges with sends still in flight, so a completed checkpoint covers records the external system never got",
         "Same mechanism: FLINK-4027 (FlinkKafkaProducer09 sink can lose messages) acknowledged checkpoints while records sent asynchronously were not yet acknowledged by Kafka, so a failure after the checkpoint lost them and the restored job never sent them again; the fix (apache/flink#2108) counted pending records through the producer's callbacks and made the snapshot wait until none was pending (flushOnCheckpoint, on by default since FLINK-5728). Today's form of the rule is SinkWriterOperator.prepareSnapshotPreBarrier calling AsyncSinkWriter.flush(false).",
         "async-sink", "sink-writes-cover-cut|end-to-end-exactly-once", bfs(1_000_000);
+    DrainSkipsEndInput = "drain-skips-end-input", "task", "FLINK-21453",
+        "stop-with-savepoint with drain stops the sources as without drain: no operator ends its input or flushes before the terminating savepoint, and the job finishes with the buffered records never emitted",
+        "Match: FLINK-21453 (apache/flink#15000, 'Do not ignore endOfInput when terminating a job with savepoint'): after FLINK-21132 stopped calling endInput for stop-with-savepoint, a stop with the drain flag (terminating, never to be resumed) no longer flushed the records operators buffered; the fix invokes endOfInput when the savepoint terminates. Today's form of the rule is SourceOperatorStreamTask stopping its source with StopMode.DRAIN, so endData(DRAIN) finishes every operator (StreamOperatorWrapper.finish) before the savepoint's barrier. The model places the decision at the source's stop.",
+        "drain", "stop-with-savepoint-drain-respected", bfs(1_000_000);
 }
 
 impl fmt::Display for Bug {
