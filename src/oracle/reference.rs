@@ -444,13 +444,16 @@ impl<'a> Cut<'a> {
         let mut written = Vec::with_capacity(count);
         for task in (0..count as u8).map(TaskId) {
             let snapshot = checkpoint.snapshot(task);
-            let operator = snapshot.map(|s| &s.operator);
+            let finished = finished_before.contains(task);
+            let operator = snapshot
+                .map(|s| &s.operator)
+                .or_else(|| drained_source(world, task).filter(|_| finished));
             tasks.push(CutTask {
                 operator,
                 channel_state: snapshot
                     .map(|s| s.channel_state.clone())
                     .unwrap_or_default(),
-                finished: finished_before.contains(task),
+                finished,
             });
             written.push(committed_outside(
                 world,
@@ -486,7 +489,10 @@ impl<'a> Cut<'a> {
         for (index, channel_state) in channel_states.into_iter().enumerate() {
             let live = world.tasks.get(index);
             let finished = live.is_some_and(|t| t.status == TaskStatus::Finished);
-            let operator = live.filter(|_| !finished).map(|t| &t.operator);
+            let operator = live
+                .filter(|_| !finished)
+                .map(|t| &t.operator)
+                .or_else(|| drained_source(world, TaskId(index as u8)).filter(|_| finished));
             tasks.push(CutTask {
                 operator,
                 channel_state,
@@ -501,6 +507,14 @@ impl<'a> Cut<'a> {
         }
         Cut { tasks, written }
     }
+}
+
+/// A source's state in the terminating savepoint of a drained stop: where it stopped for good.
+/// A source that finished after the drain emitted only that much, not all of its input (it is
+/// restored finished and reads nothing more); one missing from the savepoint finished before.
+fn drained_source(world: &World, task: TaskId) -> Option<&OperatorState> {
+    let snapshot = world.ghost.drained.as_ref()?.snapshot(task)?;
+    matches!(snapshot.operator, OperatorState::Source { .. }).then_some(&snapshot.operator)
 }
 
 /// A two-phase-commit sink's committed records that its state no longer holds: those of the
