@@ -564,8 +564,11 @@ pub fn cut_offsets(spec: &Spec, cut: &[CutTask]) -> Vec<u8> {
 }
 
 /// The sources that ended their input in a cut, by source number: those whose state says so and
-/// those that had finished.
+/// those that had finished (empty where the model does not track the end of input).
 pub fn cut_ended(spec: &Spec, cut: &[CutTask]) -> Vec<bool> {
+    if !spec.tracks_end_of_input() {
+        return Vec::new(); // No source records its end of input, and nothing depends on it.
+    }
     let layout = Layout::of(spec);
     layout
         .sources
