@@ -189,7 +189,7 @@ static TOPICS: &[Topic] = &[
                     s.restored_checkpoint().is_some()
                         && s.spec.sources.iter().any(|t| {
                             let offset = |w: &World| match w.task(*t).operator {
-                                OperatorState::Source { offset } => offset,
+                                OperatorState::Source { offset, .. } => offset,
                                 _ => 0,
                             };
                             offset(s.after) > 0 && offset(s.after) < offset(s.before)
@@ -514,6 +514,61 @@ static TOPICS: &[Topic] = &[
                             .pending
                             .iter()
                             .any(|p| p.kind().is_savepoint())
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "drain",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "the source ends its input for the terminating savepoint before its snapshot",
+                reached: |s| {
+                    s.events.iter().any(|e| {
+                        matches!(e, StepEvent::Sent { event: ChannelEvent::EndOfData, .. })
+                    }) && s.spec.sources.iter().any(|t| {
+                        let source = s.after.task(*t);
+                        source.sync_savepoint == source.last_checkpoint_id
+                            && !source.sync_savepoint.is_none()
+                            && matches!(source.operator, OperatorState::Source { offset, .. }
+                                if (offset as usize) < s.spec.task(*t).input_records.len())
+                    })
+                },
+            },
+            Situation {
+                what: "the batch flush emits what it buffered at the end of input",
+                reached: |s| s.after.last.has(LastStep::BUFFER_FLUSHED),
+            },
+            Situation {
+                what: "the terminating savepoint completes with the flushed records in the sink's pre-committed transaction",
+                reached: |s| {
+                    s.completed(SnapshotKind::TerminatingSavepoint)
+                        && s.after.savepoint.as_ref().is_some_and(|sp| {
+                            sp.snapshots.iter().any(|(_, snapshot)| {
+                                matches!(&snapshot.operator,
+                                    OperatorState::TwoPhaseCommitSink { pending, .. }
+                                        if pending.iter().any(|t| t.checkpoint == sp.id && !t.records.is_empty()))
+                            })
+                        })
+                },
+            },
+            Situation {
+                what: "the job finishes after the drained stop, with sources stopped before their end",
+                reached: |s| {
+                    s.after.coordinator.job == JobStatus::Finished
+                        && s.before.coordinator.job != JobStatus::Finished
+                        && s.after.ghost.drained.is_some()
+                },
+            },
+            Situation {
+                what: "a failover restores a non-empty buffer from a checkpoint",
+                reached: |s| {
+                    s.restored_checkpoint().is_some()
+                        && s.spec.task_ids().any(|t| {
+                            matches!(&s.after.task(t).operator,
+                                OperatorState::BatchFlush { buffered } if !buffered.is_empty())
+                        })
                 },
             },
         ],
@@ -875,6 +930,7 @@ topic_tests! {
     at_least_once_reaches_its_topic => "at-least-once",
     async_sink_reaches_its_topic => "async-sink",
     savepoints_2pc_reaches_its_topic => "savepoints-2pc",
+    drain_reaches_its_topic => "drain",
     coordinator_faults_reaches_its_topic => "coordinator-faults",
     ha_failures_reaches_its_topic => "ha-failures",
     incremental_reaches_its_topic => "incremental",

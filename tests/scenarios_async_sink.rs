@@ -303,7 +303,10 @@ fn test_fatal_send_failure_while_flushing_fails_the_task_and_the_checkpoint() {
     assert!(
         matches!(
             run.world.task(world_task(SOURCE)).operator,
-            OperatorState::Source { offset: 0 }
+            OperatorState::Source {
+                offset: 0,
+                ended: false
+            }
         ),
         "the source rewound to the start"
     );

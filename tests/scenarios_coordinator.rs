@@ -181,7 +181,10 @@ fn snapshot(spec: &Spec, task: TaskId) -> TaskSnapshot {
 
 fn source_snapshot(offset: u8) -> TaskSnapshot {
     TaskSnapshot {
-        operator: OperatorState::Source { offset },
+        operator: OperatorState::Source {
+            offset,
+            ended: false,
+        },
         channel_state: Vec::new(),
         shared: Vec::new(),
     }

@@ -2517,7 +2517,13 @@ fn rule_source_offset_snapshot_is_atomic_with_the_barrier() {
     );
     assert_eq!(forwarded_ids(&out), vec![1]);
     let snapshot = ack_snapshot(&out, 1);
-    assert_eq!(snapshot.operator, OperatorState::Source { offset: 1 });
+    assert_eq!(
+        snapshot.operator,
+        OperatorState::Source {
+            offset: 1,
+            ended: false
+        }
+    );
     let second = t.step(TaskInput::EmitNext);
     // After a restore the source re-emits exactly the records after the barrier.
     let (mut restored, _, _) = Task::restore(&t.spec, t.id, &snapshot, cp(1));

@@ -65,7 +65,7 @@ pub fn project(spec: &Spec, actions: &[Action]) -> Projection {
             projection.skipped += 1;
             continue;
         };
-        let input = match input_of(&world, &next, action, attempt_base, &mut users) {
+        let input = match input_of(spec, &world, &next, action, attempt_base, &mut users) {
             Ok(input) => input,
             Err(reason) => {
                 projection.stopped = Some(format!("at action {}: {reason}", index + 1));
@@ -182,6 +182,7 @@ fn insert_storage_fault(
 
 /// The driver input an action gives the coordinator, if any; `Err` where the driver has none.
 fn input_of(
+    spec: &Spec,
     before: &World,
     after: &World,
     action: Action,
@@ -206,6 +207,7 @@ fn input_of(
             let kind = match request {
                 UserRequestKind::ManualCheckpoint => RequestKind::Checkpoint,
                 UserRequestKind::Savepoint => RequestKind::Savepoint,
+                UserRequestKind::StopWithSavepoint if spec.user.drain => RequestKind::StopWithDrain,
                 UserRequestKind::StopWithSavepoint => RequestKind::StopWithSavepoint,
             };
             Some(Input::Request {

@@ -17,6 +17,8 @@ pub enum RequestKind {
     Checkpoint,
     Savepoint,
     StopWithSavepoint,
+    /// Stop-with-savepoint with drain (`drain: true`: `SavepointType.terminate`).
+    StopWithDrain,
 }
 
 /// Where an injected storage fault strikes (`storage_fault.stage`).
@@ -102,6 +104,7 @@ impl Input {
                 RequestKind::Checkpoint => "request checkpoint",
                 RequestKind::Savepoint => "request savepoint",
                 RequestKind::StopWithSavepoint => "request stop-with-savepoint",
+                RequestKind::StopWithDrain => "request stop-with-savepoint --drain",
             },
             Input::Ack { .. } => "ack",
             Input::Decline { .. } => "decline",
@@ -126,12 +129,17 @@ impl Input {
         match self {
             Input::Periodic { at } => json!({"op": "periodic", "at": ms(at)}),
             Input::Request { kind, handle, at } => {
-                let kind = match kind {
-                    RequestKind::Checkpoint => "checkpoint",
-                    RequestKind::Savepoint => "savepoint",
-                    RequestKind::StopWithSavepoint => "stop_with_savepoint",
+                let (name, drain) = match kind {
+                    RequestKind::Checkpoint => ("checkpoint", false),
+                    RequestKind::Savepoint => ("savepoint", false),
+                    RequestKind::StopWithSavepoint => ("stop_with_savepoint", false),
+                    RequestKind::StopWithDrain => ("stop_with_savepoint", true),
                 };
-                json!({"op": "request", "kind": kind, "handle": handle, "at": ms(at)})
+                if drain {
+                    json!({"op": "request", "kind": name, "handle": handle, "drain": true, "at": ms(at)})
+                } else {
+                    json!({"op": "request", "kind": name, "handle": handle, "at": ms(at)})
+                }
             }
             Input::Ack {
                 task,
@@ -208,6 +216,7 @@ pub fn flink_kind(kind: SnapshotKind) -> &'static str {
         SnapshotKind::Checkpoint => "checkpoint",
         SnapshotKind::Savepoint => "savepoint",
         SnapshotKind::SyncSavepoint => "sync_savepoint",
+        SnapshotKind::TerminatingSavepoint => "terminate_savepoint",
     }
 }
 

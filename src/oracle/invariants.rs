@@ -143,6 +143,19 @@ pub struct Oracle {
 }
 
 impl Oracle {
+    /// The sinks' expected output for this world once its job finished: the full output, or,
+    /// once a stop-with-savepoint with drain completed, the drained output at its savepoint.
+    pub fn expected_output<'a>(
+        &'a self,
+        spec: &Spec,
+        world: &World,
+    ) -> std::borrow::Cow<'a, [Lineage]> {
+        match &world.ghost.drained {
+            Some(savepoint) => reference::drained_output(spec, world, savepoint).into(),
+            None => std::borrow::Cow::Borrowed(&self.full_output),
+        }
+    }
+
     pub fn new(spec: &Spec) -> Oracle {
         Oracle {
             full_output: reference::full_output(spec),
@@ -285,6 +298,12 @@ pub static PROPERTIES: &[Property] = &[
         kind: Kind::Safety,
         description: "a consumed cancellation marker leaves the task neither blocked nor aligning for that checkpoint or an older one",
         check: Check::Safety(cancellation_releases_alignment),
+    },
+    Property {
+        name: "stop-with-savepoint-drain-respected",
+        kind: Kind::Safety,
+        description: "a stop-with-savepoint's savepoint ends the input exactly when it drains: with drain every source ended its input before it (endData(DRAIN), so every operator flushed into it), without drain no source ended its input early (endData(NO_DRAIN) ends nothing)",
+        check: Check::Safety(stop_with_savepoint_drain_respected),
     },
     Property {
         name: "completed-checkpoint-consistent",
@@ -476,6 +495,27 @@ pub static PROPERTIES: &[Property] = &[
         },
     },
     Property {
+        name: "drained-savepoint-completed",
+        kind: Kind::Sometimes,
+        description: "a stop-with-savepoint with drain completes its terminating savepoint",
+        check: Check::Sometimes {
+            reached: |_, w| {
+                w.last.has(LastStep::SAVEPOINT_COMPLETED)
+                    && w.savepoint.as_ref().is_some_and(|s| s.kind.drains())
+            },
+            applies: |s| s.user.drain,
+        },
+    },
+    Property {
+        name: "buffer-flushed-at-end-of-input",
+        kind: Kind::Sometimes,
+        description: "a batch-flush operator's input ends and it emits the records it buffered",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::BUFFER_FLUSHED),
+            applies: has_batch_flush,
+        },
+    },
+    Property {
         name: "job-finished",
         kind: Kind::Sometimes,
         description: "the job finishes with all of its output committed",
@@ -560,10 +600,57 @@ fn restored_state_exactly_once(spec: &Spec, _: &Oracle, world: &World) -> Result
     Ok(())
 }
 
+/// Flink's rule for the sources in a synchronous savepoint, judged in the step it completed:
+/// `SourceOperatorStreamTask` stops each source with `StopMode.DRAIN` for a terminating savepoint
+/// (it ends its input, `endData(DRAIN)`, before the barrier) and with `NO_DRAIN` otherwise (its
+/// input is not ended: FLINK-21132). A source that finished before the savepoint ended anyway;
+/// one that exhausted its input may have ended on its own.
+fn stop_with_savepoint_drain_respected(
+    spec: &Spec,
+    _: &Oracle,
+    world: &World,
+) -> Result<(), String> {
+    if !world.last.has(LastStep::SAVEPOINT_COMPLETED) || !spec.tracks_end_of_input() {
+        return Ok(());
+    }
+    let Some(savepoint) = world.savepoint.as_ref().filter(|s| s.kind.is_synchronous()) else {
+        return Ok(());
+    };
+    let cut = Cut::of_checkpoint(spec, world, savepoint);
+    let offsets = reference::cut_offsets(spec, &cut.tasks);
+    let ended = reference::cut_ended(spec, &cut.tasks);
+    let records: Vec<u8> = spec
+        .operators
+        .iter()
+        .filter(|o| o.kind.is_source())
+        .flat_map(|o| (0..o.parallelism).map(|_| o.records))
+        .collect();
+    for (number, &task) in spec.sources.iter().enumerate() {
+        let (ended, offset) = (ended[number], offsets[number]);
+        if savepoint.kind.drains() && !ended {
+            return Err(format!(
+                "{} drains, but source {} had not ended its input when it took its snapshot (at offset {offset}): the operators downstream did not flush into it",
+                savepoint.id,
+                name(spec, task)
+            ));
+        }
+        if !savepoint.kind.drains() && ended && offset < records[number] {
+            return Err(format!(
+                "{} does not drain, but source {} ended its input at offset {offset} of {}: it stops for good where a stop without drain must be resumable",
+                savepoint.id,
+                name(spec, task),
+                records[number]
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Compares a cut (after replaying its channel state) with the reference fold at its offsets.
 fn compare_cut(spec: &Spec, cut: &Cut) -> Result<(), String> {
     let offsets = reference::cut_offsets(spec, &cut.tasks);
-    let expected = reference::fold(spec, &offsets);
+    let ended = reference::cut_ended(spec, &cut.tasks);
+    let expected = reference::fold_at(spec, &offsets, &ended);
     let at = || format!("at offsets {}", describe_offsets(spec, &offsets));
     let effective = reference::replay(spec, cut).map_err(|detail| format!("{}: {detail}", at()))?;
     let exactly_once = spec.exactly_once();
@@ -632,10 +719,40 @@ fn compare_task(
             }
             Ok(())
         }
+        OperatorKind::BatchFlush => {
+            let (missing, extra) = multiset_diff(&reference.buffer, &actual.buffer);
+            if missing.is_empty() && (!exactly_once || extra.is_empty()) {
+                return Ok(());
+            }
+            Err(format!(
+                "batch flush {task_name} buffers {} but the reference expects {}{}{}",
+                list(&actual.buffer),
+                list(&reference.buffer),
+                if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!("; missing {}", list(&missing))
+                },
+                if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; extra {} (emitted at the end of input, or duplicated)",
+                        list(&extra)
+                    )
+                },
+            ))
+        }
         OperatorKind::TwoPhaseCommitSink
         | OperatorKind::AtLeastOnceSink
         | OperatorKind::AsyncSink => check_digest(&task_name, actual, reference, exactly_once),
     }
+}
+
+fn has_batch_flush(spec: &Spec) -> bool {
+    spec.operators
+        .iter()
+        .any(|o| o.kind == OperatorKind::BatchFlush)
 }
 
 fn check_digest(
@@ -735,7 +852,8 @@ fn sink_writes_cover_cut(spec: &Spec, _: &Oracle, world: &World) -> Result<(), S
             continue;
         }
         let offsets = reference::cut_offsets(spec, &cut.tasks);
-        let expected = reference::fold(spec, &offsets);
+        let ended = reference::cut_ended(spec, &cut.tasks);
+        let expected = reference::fold_at(spec, &offsets, &ended);
         for task in spec.task_ids() {
             if !writes_at_least_once(spec.task(task).kind) {
                 continue;
@@ -766,7 +884,8 @@ fn end_to_end_exactly_once(spec: &Spec, oracle: &Oracle, world: &World) -> Resul
         .map(|(r, _)| r.lineage)
         .collect();
     output.sort();
-    let (missing, extra) = multiset_diff(&oracle.full_output, &output);
+    let expected = oracle.expected_output(spec, world);
+    let (missing, extra) = multiset_diff(&expected, &output);
     if spec.exactly_once() && !extra.is_empty() {
         let places: Vec<String> = extra
             .iter()
@@ -791,10 +910,15 @@ fn end_to_end_exactly_once(spec: &Spec, oracle: &Oracle, world: &World) -> Resul
     }
     if world.job_done() && !missing.is_empty() {
         return Err(format!(
-            "the job finished but the external output lacks {} (it holds {} of {} expected records)",
+            "the job finished but the external output lacks {} (it holds {} of {} expected records{})",
             list(&missing),
             output.len(),
-            oracle.full_output.len()
+            expected.len(),
+            if world.ghost.drained.is_some() {
+                ", the output at the drained savepoint"
+            } else {
+                ""
+            }
         ));
     }
     Ok(())
@@ -1266,7 +1390,8 @@ pub fn output_evidence(spec: &Spec, oracle: &Oracle, world: &World) -> OutputEvi
         .collect();
     let mut lineages: Vec<Lineage> = actual.iter().map(|(l, _)| *l).collect();
     lineages.sort();
-    let (missing, extra) = multiset_diff(&oracle.full_output, &lineages);
+    let expected = oracle.expected_output(spec, world);
+    let (missing, extra) = multiset_diff(&expected, &lineages);
     let mut duplicated: Vec<(Lineage, Vec<String>)> = Vec::new();
     for lineage in extra {
         if duplicated.iter().any(|(l, _)| *l == lineage) {
@@ -1280,7 +1405,7 @@ pub fn output_evidence(spec: &Spec, oracle: &Oracle, world: &World) -> OutputEvi
         duplicated.push((lineage, writers));
     }
     OutputEvidence {
-        expected: oracle.full_output.clone(),
+        expected: expected.into_owned(),
         actual,
         missing: world.job_done().then_some(missing),
         duplicated,

@@ -18,6 +18,12 @@
 //!   the external output holds from its committed ones), not from the ghost digests `process`
 //!   keeps, wherever the state names its records.
 //!
+//! The end of input is the reference's too: a `batch-flush` subtask holds every record it
+//! received until every source upstream of it ended its input (`endData(DRAIN)`: exhausted, or
+//! stopped with drain), and then emits them all and holds nothing (Flink's `endInput`/`finish`
+//! before the barrier that follows); which sources ended comes from the cut (a source's state
+//! records it, a finished source ended), which subtasks are upstream from the declaration.
+//!
 //! It also replays a checkpoint's captured channel state through the same semantics, so that a
 //! cut taken by unaligned checkpoints (state + in-flight records) can be compared with a plain
 //! fold, and it builds the cuts from what the world observed ([`Cut`]): a task may be missing
@@ -45,6 +51,8 @@ pub struct ReferenceTask {
     pub right: Vec<Lineage>,
     /// Sources: the offset.
     pub offset: u8,
+    /// Batch flush: the records still buffered (sorted lineages; empty once its input ended).
+    pub buffer: Vec<Lineage>,
 }
 
 /// A subtask's part of a cut: its operator state (if it has one in the cut) and the in-flight
@@ -81,6 +89,8 @@ pub struct Layout {
     /// index). Per task id: its inputs' sides, by input index.
     channels: Vec<(TaskId, u8)>,
     sides: Vec<Vec<u8>>,
+    /// Per task id: the subtasks with a channel into it.
+    upstream: Vec<Vec<TaskId>>,
     /// Keys are `0..key_space` (the most keys any source declares).
     key_space: u8,
 }
@@ -120,6 +130,7 @@ impl Layout {
             .collect();
         let mut channels = Vec::new();
         let mut sides: Vec<Vec<u8>> = vec![Vec::new(); subtasks.len()];
+        let mut upstream: Vec<Vec<TaskId>> = vec![Vec::new(); subtasks.len()];
         for (edge, declared) in spec.edges.iter().enumerate() {
             let (from, to) = (&operators[declared.from], &operators[declared.to]);
             for up in 0..from.parallelism {
@@ -132,6 +143,7 @@ impl Layout {
                     let input = &mut sides[receiver as usize];
                     channels.push((TaskId(receiver), input.len() as u8));
                     input.push(edge_sides[edge]);
+                    upstream[receiver as usize].push(TaskId(first[declared.from] + up));
                 }
             }
         }
@@ -150,6 +162,7 @@ impl Layout {
             edge_sides,
             channels,
             sides,
+            upstream,
             key_space,
         }
     }
@@ -274,9 +287,18 @@ pub fn rebalance_target(lineage: Lineage, parallelism: u8) -> u8 {
     (rebalance_hash(lineage) % u64::from(parallelism.max(1))) as u8
 }
 
-/// The reference fold for the given offsets (indexed by source number).
+/// The reference fold for the given offsets (indexed by source number), no source having ended
+/// its input.
 pub fn fold(spec: &Spec, offsets: &[u8]) -> Vec<ReferenceTask> {
+    fold_at(spec, offsets, &[])
+}
+
+/// The reference fold for the given offsets and the sources that ended their input there
+/// (`ended`, by source number; missing entries: not ended). A subtask's input ends once the
+/// input of every subtask upstream of it ended.
+pub fn fold_at(spec: &Spec, offsets: &[u8], ended: &[bool]) -> Vec<ReferenceTask> {
     let layout = Layout::of(spec);
+    let mut input_ended = vec![false; layout.len()];
     // At least one entry per system task, so a system with more subtasks than the declaration
     // compares them with an empty expectation instead of indexing out of bounds.
     let count = layout.len().max(spec.tasks.len());
@@ -299,10 +321,16 @@ pub fn fold(spec: &Spec, offsets: &[u8]) -> Vec<ReferenceTask> {
                 .collect();
             reference.consumed = emitted.iter().map(|r| r.lineage).collect();
             reference.consumed.sort();
+            input_ended[task.0 as usize] = ended.get(number as usize).copied().unwrap_or(false);
             emitted
         } else {
             let received = std::mem::take(&mut inbox[task.0 as usize]);
-            absorb(spec, &layout, declared.kind, reference, &received)
+            let all_ended = layout.upstream[task.0 as usize]
+                .iter()
+                .all(|up| input_ended.get(up.0 as usize).copied().unwrap_or(false));
+            input_ended[task.0 as usize] = all_ended;
+            let kind = declared.kind;
+            absorb(spec, &layout, kind, reference, &received, all_ended)
         };
         layout.send(spec, (op, index), &outputs, &mut inbox);
     }
@@ -311,13 +339,15 @@ pub fn fold(spec: &Spec, offsets: &[u8]) -> Vec<ReferenceTask> {
 
 /// Applies the reference semantics of an operator of `kind` to received records (side, record)
 /// and returns what it emits. Join pairs are emitted for every new record against everything
-/// seen before it.
+/// seen before it. `ended`: the subtask's input ended after these records (a batch flush then
+/// emits everything it buffered, in lineage order).
 fn absorb(
     spec: &Spec,
     layout: &Layout,
     kind: OperatorKind,
     reference: &mut ReferenceTask,
     received: &[(u8, Record)],
+    ended: bool,
 ) -> Vec<Record> {
     let mut emitted = Vec::new();
     if reference.counts.is_empty() && kind == OperatorKind::KeyedAggregate {
@@ -349,9 +379,20 @@ fn absorb(
                     reference.right.push(record.lineage);
                 }
             }
+            OperatorKind::BatchFlush => reference.buffer.push(record.lineage),
             OperatorKind::TwoPhaseCommitSink
             | OperatorKind::AtLeastOnceSink
             | OperatorKind::AsyncSink => {}
+        }
+    }
+    reference.buffer.sort();
+    if ended && kind == OperatorKind::BatchFlush {
+        for lineage in std::mem::take(&mut reference.buffer) {
+            emitted.push(Record {
+                key: layout.key_of(spec, lineage),
+                value: 0,
+                lineage,
+            });
         }
     }
     reference.consumed.sort();
@@ -403,13 +444,16 @@ impl<'a> Cut<'a> {
         let mut written = Vec::with_capacity(count);
         for task in (0..count as u8).map(TaskId) {
             let snapshot = checkpoint.snapshot(task);
-            let operator = snapshot.map(|s| &s.operator);
+            let finished = finished_before.contains(task);
+            let operator = snapshot
+                .map(|s| &s.operator)
+                .or_else(|| drained_source(world, task).filter(|_| finished));
             tasks.push(CutTask {
                 operator,
                 channel_state: snapshot
                     .map(|s| s.channel_state.clone())
                     .unwrap_or_default(),
-                finished: finished_before.contains(task),
+                finished,
             });
             written.push(committed_outside(
                 world,
@@ -445,7 +489,10 @@ impl<'a> Cut<'a> {
         for (index, channel_state) in channel_states.into_iter().enumerate() {
             let live = world.tasks.get(index);
             let finished = live.is_some_and(|t| t.status == TaskStatus::Finished);
-            let operator = live.filter(|_| !finished).map(|t| &t.operator);
+            let operator = live
+                .filter(|_| !finished)
+                .map(|t| &t.operator)
+                .or_else(|| drained_source(world, TaskId(index as u8)).filter(|_| finished));
             tasks.push(CutTask {
                 operator,
                 channel_state,
@@ -460,6 +507,14 @@ impl<'a> Cut<'a> {
         }
         Cut { tasks, written }
     }
+}
+
+/// A source's state in the terminating savepoint of a drained stop: where it stopped for good.
+/// A source that finished after the drain emitted only that much, not all of its input (it is
+/// restored finished and reads nothing more); one missing from the savepoint finished before.
+fn drained_source(world: &World, task: TaskId) -> Option<&OperatorState> {
+    let snapshot = world.ghost.drained.as_ref()?.snapshot(task)?;
+    matches!(snapshot.operator, OperatorState::Source { .. }).then_some(&snapshot.operator)
 }
 
 /// A two-phase-commit sink's committed records that its state no longer holds: those of the
@@ -500,9 +555,29 @@ pub fn cut_offsets(spec: &Spec, cut: &[CutTask]) -> Vec<u8> {
         .map(|&(op, index)| {
             let part = cut.get(layout.task(op, index).0 as usize);
             match part.and_then(|p| p.operator) {
-                Some(OperatorState::Source { offset }) => *offset,
+                Some(OperatorState::Source { offset, .. }) => *offset,
                 _ if part.is_some_and(|p| p.finished) => spec.operators[op].records,
                 _ => 0,
+            }
+        })
+        .collect()
+}
+
+/// The sources that ended their input in a cut, by source number: those whose state says so and
+/// those that had finished (empty where the model does not track the end of input).
+pub fn cut_ended(spec: &Spec, cut: &[CutTask]) -> Vec<bool> {
+    if !spec.tracks_end_of_input() {
+        return Vec::new(); // No source records its end of input, and nothing depends on it.
+    }
+    let layout = Layout::of(spec);
+    layout
+        .sources
+        .iter()
+        .map(|&(op, index)| {
+            let part = cut.get(layout.task(op, index).0 as usize);
+            match part.and_then(|p| p.operator) {
+                Some(OperatorState::Source { ended, .. }) => *ended,
+                _ => part.is_some_and(|p| p.finished),
             }
         })
         .collect()
@@ -578,15 +653,19 @@ fn replay_parts(
             counts: effective.counts.clone(),
             left: effective.left.clone(),
             right: effective.right.clone(),
+            buffer: effective.buffer.clone(),
             ..ReferenceTask::default()
         };
-        let emitted = absorb(spec, &layout, kind, &mut reference, &received);
+        // Captured channel state is replayed into the state as records only (a batch flush
+        // models aligned checkpoints only, which capture none).
+        let emitted = absorb(spec, &layout, kind, &mut reference, &received, false);
         for (_, record) in &received {
             effective.digest.add(record.lineage);
         }
         effective.counts = reference.counts;
         effective.left = reference.left;
         effective.right = reference.right;
+        effective.buffer = reference.buffer;
         layout.send(spec, (op, index), &emitted, &mut inbox);
         result[task.0 as usize] = Some(effective);
     }
@@ -600,6 +679,8 @@ pub struct Effective {
     pub counts: Vec<u16>,
     pub left: Vec<Lineage>,
     pub right: Vec<Lineage>,
+    /// A batch flush's buffered records (sorted lineages).
+    pub buffer: Vec<Lineage>,
     pub offset: Option<u8>,
     /// Whether the state accounts for its records (stateless operators do not).
     pub stateful: bool,
@@ -621,7 +702,12 @@ impl Effective {
     fn from_state(operator: &OperatorState, written: Option<&[Lineage]>) -> Effective {
         let mut effective = Effective::default();
         match operator {
-            OperatorState::Source { offset } => effective.offset = Some(*offset),
+            OperatorState::Source { offset, .. } => effective.offset = Some(*offset),
+            OperatorState::BatchFlush { buffered } => {
+                effective.stateful = true;
+                effective.buffer = buffered.iter().map(|r| r.lineage).collect();
+                effective.digest = Digest::of(&effective.buffer);
+            }
             OperatorState::Map | OperatorState::Union => {}
             OperatorState::KeyedAggregate { counts, absorbed } => {
                 effective.stateful = true;
@@ -661,7 +747,8 @@ impl Effective {
     }
 }
 
-/// The multiset of lineages the sinks must hold once every source emitted all of its input.
+/// The multiset of lineages the sinks must hold once every source emitted all of its input (and
+/// so ended it).
 pub fn full_output(spec: &Spec) -> Vec<Lineage> {
     let offsets: Vec<u8> = spec
         .operators
@@ -669,7 +756,19 @@ pub fn full_output(spec: &Spec) -> Vec<Lineage> {
         .filter(|o| o.kind.is_source())
         .flat_map(|o| (0..o.parallelism).map(|_| o.records))
         .collect();
-    sink_output(spec, &fold(spec, &offsets))
+    let ended = vec![true; offsets.len()];
+    sink_output(spec, &fold_at(spec, &offsets, &ended))
+}
+
+/// The multiset of lineages the sinks must hold once a job stopped with drain finished: what
+/// the sources emitted before the terminating savepoint (its offsets; a source missing from it
+/// had finished, so emitted everything), every operator's input ended and flushed
+/// (`SavepointType.terminate`: the job is not resumed from there).
+pub fn drained_output(spec: &Spec, world: &World, savepoint: &CompletedCheckpoint) -> Vec<Lineage> {
+    let cut = Cut::of_checkpoint(spec, world, savepoint);
+    let offsets = cut_offsets(spec, &cut.tasks);
+    let ended = vec![true; offsets.len()];
+    sink_output(spec, &fold_at(spec, &offsets, &ended))
 }
 
 /// The union of what the sinks consumed in a fold.

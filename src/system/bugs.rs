@@ -255,6 +255,10 @@ bugs! {
         "a subsumed checkpoint's clean-up deletes the shared files it references, also those the retained checkpoint still uses",
         "No Flink ticket found; the reason the shared-state registry exists (FLINK-6014 introduced it with incremental checkpoints): a subsumed checkpoint drops only its references, and a shared file is deleted only once no retained checkpoint uses it (SharedStateRegistryImpl.unregisterUnusedState).",
         "incremental", "restored-checkpoint-intact", bfs(1_000_000);
+    DrainSkipsEndInput = "drain-skips-end-input", "task", "FLINK-21453",
+        "stop-with-savepoint with drain stops the sources as without drain: no operator ends its input or flushes before the terminating savepoint, and the job finishes with the buffered records never emitted",
+        "Match: FLINK-21453 (apache/flink#15000, 'Do not ignore endOfInput when terminating a job with savepoint'): after FLINK-21132 stopped calling endInput for stop-with-savepoint, a stop with the drain flag (terminating, never to be resumed) no longer flushed the records operators buffered; the fix invokes endOfInput when the savepoint terminates. Today's form of the rule is SourceOperatorStreamTask stopping its source with StopMode.DRAIN, so endData(DRAIN) finishes every operator (StreamOperatorWrapper.finish) before the savepoint's barrier. The model places the decision at the source's stop.",
+        "drain", "stop-with-savepoint-drain-respected", bfs(1_000_000);
 }
 
 impl fmt::Display for Bug {

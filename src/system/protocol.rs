@@ -181,6 +181,10 @@ pub enum SnapshotKind {
     /// A synchronous savepoint taken by stop-with-savepoint: notified and subsumes older pending
     /// checkpoints; tasks stop after its completion notification.
     SyncSavepoint,
+    /// The synchronous savepoint of stop-with-savepoint with drain (`SavepointType.terminate`;
+    /// `SyncSavepoint` is `SavepointType.suspend`): as `SyncSavepoint`, and the sources end their
+    /// input before its barrier (`shouldDrain`), so every operator flushes into it.
+    TerminatingSavepoint,
 }
 
 impl SnapshotKind {
@@ -189,7 +193,15 @@ impl SnapshotKind {
     }
 
     pub fn is_synchronous(self) -> bool {
-        matches!(self, SnapshotKind::SyncSavepoint)
+        matches!(
+            self,
+            SnapshotKind::SyncSavepoint | SnapshotKind::TerminatingSavepoint
+        )
+    }
+
+    /// A stop-with-savepoint with drain (`SavepointType.shouldDrain`).
+    pub fn drains(self) -> bool {
+        self == SnapshotKind::TerminatingSavepoint
     }
 }
 
@@ -304,6 +316,7 @@ impl fmt::Debug for ChannelEvent {
                     SnapshotKind::Checkpoint => "",
                     SnapshotKind::Savepoint => " savepoint",
                     SnapshotKind::SyncSavepoint => " sync-savepoint",
+                    SnapshotKind::TerminatingSavepoint => " terminate-savepoint",
                 };
                 write!(f, "|{}{} {}|", barrier.id, kind, mode)
             }

@@ -38,6 +38,10 @@ pub enum OperatorKind {
     /// and reaches the external output only when its send completes; a checkpoint waits for the
     /// sends in flight (`SinkWriterOperator.prepareSnapshotPreBarrier` -> `flush(false)`).
     AsyncSink,
+    /// Buffers every record it receives and emits them only at the end of its input (a
+    /// `BoundedOneInput`/`BoundedMultiInput` operator whose `endInput`/`finish` flushes, like a
+    /// batch sort or a window fired by the final MAX_WATERMARK); the buffer is its state.
+    BatchFlush,
 }
 
 impl OperatorKind {
@@ -64,6 +68,7 @@ impl OperatorKind {
             OperatorKind::TwoPhaseCommitSink => "two-phase-commit-sink",
             OperatorKind::AtLeastOnceSink => "at-least-once-sink",
             OperatorKind::AsyncSink => "async-sink",
+            OperatorKind::BatchFlush => "batch-flush",
         }
     }
 }

@@ -617,7 +617,13 @@ impl Coordinator {
                 self.stop_scheduler();
                 self.fail_queue(FailureReason::CheckpointCoordinatorSuspend, out);
                 self.abort_all(ctx, FailureReason::CheckpointCoordinatorSuspend, true, out);
-                self.submit(ctx, SnapshotKind::SyncSavepoint, false, out);
+                // `triggerSynchronousSavepoint(terminate)`: TERMINATE with drain, else SUSPEND.
+                let kind = if ctx.spec.user.drain {
+                    SnapshotKind::TerminatingSavepoint
+                } else {
+                    SnapshotKind::SyncSavepoint
+                };
+                self.submit(ctx, kind, false, out);
             }
         }
     }
@@ -1309,8 +1315,9 @@ impl Coordinator {
         if self.finished_tasks != ctx.spec.all_tasks() {
             return;
         }
-        // Every task finished: the job is done (or stopped by its savepoint). Shut down.
-        self.job = if self.job == JobStatus::Suspending {
+        // Every task finished: the job is done (or stopped by its savepoint). Shut down. A stop
+        // with drain ends the job: its sources ended their input (`SavepointType.terminate`).
+        self.job = if self.job == JobStatus::Suspending && !ctx.spec.user.drain {
             JobStatus::Suspended
         } else {
             JobStatus::Finished

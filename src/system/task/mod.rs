@@ -21,7 +21,7 @@ use crate::system::bugs::Bug;
 use crate::system::protocol::{
     Barrier, ChannelEvent, CheckpointId, FailureReason, InputSet, Record, SharedFile, TaskId, Tick,
 };
-use crate::system::spec::{CheckpointMode, Spec, TaskSpec};
+use crate::system::spec::{CheckpointMode, OperatorKind, Spec, TaskSpec};
 use handler::{HandlerEffect, SingleHandler};
 use operator::{OperatorState, Transaction};
 use tracker::Tracker;
@@ -228,6 +228,9 @@ pub enum TaskOutput {
     /// Observability only: an async sink's snapshot of this checkpoint waited for its sends in
     /// flight, and they all completed.
     Flushed { id: CheckpointId },
+    /// Observability only: a batch-flush operator's input ended and it emitted this many
+    /// buffered records (the `Emit`s that follow).
+    InputEnded { flushed: u16 },
 }
 
 /// Outputs of one step.
@@ -310,7 +313,7 @@ impl Task {
             && task_spec.kind.is_source()
             && !self.end_of_data
             && self.sync_savepoint.is_none()
-            && matches!(self.operator, OperatorState::Source { offset } if offset as usize <= task_spec.input_records.len())
+            && matches!(self.operator, OperatorState::Source { offset, .. } if offset as usize <= task_spec.input_records.len())
     }
 
     /// An async sink whose mailbox yields to its send completions only: a snapshot waits for
@@ -387,7 +390,7 @@ impl Task {
                     self.end_of_data_inputs.insert(input as usize);
                     let all = InputSet::all(ctx.task_spec().inputs.len());
                     if !self.end_of_data && self.end_of_data_inputs == all {
-                        self.end_data(&mut out);
+                        self.end_data(ctx, &mut out);
                     }
                 }
                 ChannelEvent::EndOfPartition => {
@@ -460,21 +463,56 @@ impl Task {
         if !self.can_emit(ctx.task_spec()) {
             return;
         }
-        if let OperatorState::Source { offset } = &mut self.operator {
-            if let Some(record) = records.get(*offset as usize) {
-                *offset += 1;
-                out.push(TaskOutput::Emit(*record));
-            } else {
-                self.end_data(out);
+        if let OperatorState::Source { offset, ended } = &mut self.operator {
+            // A source restored from a snapshot taken after its end of input is finished
+            // (FLIP-147): it ends again at once and reads nothing more.
+            match records.get(*offset as usize) {
+                Some(record) if !*ended => {
+                    *offset += 1;
+                    out.push(TaskOutput::Emit(*record));
+                }
+                _ => self.end_data(ctx, out),
             }
         }
     }
 
-    /// FLIP-147 `endData`: the task tells downstream and the coordinator it has no more data.
-    fn end_data(&mut self, out: &mut Outputs) {
+    /// FLIP-147 `StreamTask.endData(DRAIN)`: the operators' input ends (`endInput`, then
+    /// `finish`: a batch-flush operator emits what it buffered, before anything else follows on
+    /// its outputs), then the task tells downstream and the coordinator it has no more data. A
+    /// stop without drain never comes here: `endData(NO_DRAIN)` finishes no operator
+    /// (`StreamOperatorWrapper.finish` calls `endInput`/`finish` only for DRAIN), and the model
+    /// leaves its EndOfData(NO_DRAIN) wave out, which changes nothing an operator here does.
+    fn end_data(&mut self, ctx: &TaskContext, out: &mut Outputs) {
         self.end_of_data = true;
+        if let OperatorState::Source { ended, .. } = &mut self.operator {
+            *ended = ctx.spec.tracks_end_of_input();
+        }
+        let flushed = self.operator.end_input();
+        if ctx.task_spec().kind == OperatorKind::BatchFlush {
+            out.push(TaskOutput::InputEnded {
+                flushed: flushed.len() as u16,
+            });
+        }
+        out.extend(flushed.into_iter().map(TaskOutput::Emit));
         out.push(TaskOutput::Broadcast(ChannelEvent::EndOfData));
         out.push(TaskOutput::EndOfData);
+    }
+
+    /// A source's part of a stop-with-savepoint, before its snapshot
+    /// (`SourceOperatorStreamTask.triggerStopWithSavepointAsync`: `setSynchronousSavepoint`,
+    /// then `SourceOperator.stop(DRAIN | NO_DRAIN)`, and only once the source stopped the
+    /// checkpoint itself). With drain (`SavepointType.terminate`, `shouldDrain`) the source ends
+    /// its input (`endData(DRAIN)`), so every operator downstream ends its input and flushes
+    /// before the savepoint's barrier reaches it; without drain nothing ends.
+    fn stop_source(&mut self, ctx: &TaskContext, barrier: Barrier, out: &mut Outputs) {
+        if !ctx.task_spec().kind.is_source() || self.end_of_data {
+            return;
+        }
+        self.sync_savepoint = barrier.id;
+        // BUG drain-skips-end-input: a draining stop stops the source as one without drain.
+        if barrier.kind.drains() && !ctx.spec.has_bug(Bug::DrainSkipsEndInput) {
+            self.end_data(ctx, out);
+        }
     }
 
     fn on_record(&mut self, ctx: &TaskContext, input: u8, record: Record, out: &mut Outputs) {
@@ -492,6 +530,9 @@ impl Task {
     /// Trigger RPC: sources (and tasks whose inputs all ended) snapshot at once; a task whose
     /// predecessors all finished feeds an RPC barrier per open input to its handler (FLIP-147).
     fn on_trigger_rpc(&mut self, ctx: &TaskContext, barrier: Barrier, out: &mut Outputs) {
+        if barrier.kind.is_synchronous() && self.last_checkpoint_id < barrier.id {
+            self.stop_source(ctx, barrier, out);
+        }
         let open = self.handler.open();
         if open.is_empty() {
             self.perform_checkpoint(ctx, barrier, InputSet::default(), true, None, out);
@@ -687,12 +728,13 @@ impl Task {
                     pending.push(transaction);
                 }
             }
-            OperatorState::Source { offset } => {
+            OperatorState::Source { offset, ended } => {
                 // BUG source-offset-off-by-one: the snapshot skips the next record.
                 let len = ctx.task_spec().input_records.len() as u8;
                 if ctx.spec.has_bug(Bug::SourceOffsetOffByOne) && *offset < len {
                     return OperatorState::Source {
                         offset: *offset + 1,
+                        ended: *ended,
                     };
                 }
             }

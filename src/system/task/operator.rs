@@ -20,9 +20,15 @@ pub struct Transaction {
 /// The state of one subtask's operator.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum OperatorState {
-    /// The offset of the next record to emit (`SourceOperator` split position).
+    /// The offset of the next record to emit (`SourceOperator` split position), and whether the
+    /// source ended its input (`endData`, FLIP-147: a snapshot taken after it marks the operator
+    /// finished; a restored finished source emits nothing more). `ended` is recorded only in
+    /// models where the end of input changes what an operator holds (a `batch-flush` operator or
+    /// a draining stop, `Spec::tracks_end_of_input`); elsewhere it stays false, so those models'
+    /// state spaces are what they were.
     Source {
         offset: u8,
+        ended: bool,
     },
     Map,
     /// A running count per key (keyed state), plus the oracle digest of absorbed records.
@@ -56,6 +62,11 @@ pub enum OperatorState {
         in_flight: Vec<Record>,
         absorbed: Digest,
     },
+    /// Records buffered until the end of input, sorted (`BoundedOneInput.endInput` /
+    /// `StreamOperator.finish` flushes them downstream; until then they are only state).
+    BatchFlush {
+        buffered: Vec<Record>,
+    },
 }
 
 /// What processing one record produced.
@@ -81,7 +92,10 @@ impl OperatorState {
     /// The state of a freshly started subtask.
     pub fn initial(task: &TaskSpec, key_space: u8) -> OperatorState {
         match task.kind {
-            OperatorKind::Source => OperatorState::Source { offset: 0 },
+            OperatorKind::Source => OperatorState::Source {
+                offset: 0,
+                ended: false,
+            },
             OperatorKind::Map => OperatorState::Map,
             OperatorKind::KeyedAggregate => OperatorState::KeyedAggregate {
                 counts: vec![0; key_space as usize],
@@ -103,6 +117,9 @@ impl OperatorState {
             OperatorKind::AsyncSink => OperatorState::AsyncSink {
                 in_flight: Vec::new(),
                 absorbed: Digest::default(),
+            },
+            OperatorKind::BatchFlush => OperatorState::BatchFlush {
+                buffered: Vec::new(),
             },
         }
     }
@@ -165,8 +182,21 @@ impl OperatorState {
                 absorbed.add(record.lineage);
                 in_flight.push(record);
             }
+            // Buffered in state; nothing goes downstream before the end of input.
+            OperatorState::BatchFlush { buffered } => insert_sorted(buffered, record),
         }
         out
+    }
+
+    /// `endInput` / `finish` at the end of input (FLIP-147 `endData(DRAIN)`): a batch-flush
+    /// operator emits everything it buffered, in its sorted order, and keeps nothing; every other
+    /// kind emits nothing here (a two-phase-commit sink's records are already in its open
+    /// transaction, which the final checkpoint pre-commits).
+    pub fn end_input(&mut self) -> Vec<Record> {
+        match self {
+            OperatorState::BatchFlush { buffered } => std::mem::take(buffered),
+            _ => Vec::new(),
+        }
     }
 
     /// How many sends are in flight (async sinks; zero for every other kind).
@@ -215,6 +245,9 @@ impl OperatorState {
                 let mut digest = Digest::of(left.iter().map(|r| &r.lineage));
                 digest.merge(Digest::of(right.iter().map(|r| &r.lineage)));
                 Some(digest)
+            }
+            OperatorState::BatchFlush { buffered } => {
+                Some(Digest::of(buffered.iter().map(|r| &r.lineage)))
             }
             OperatorState::Source { .. } | OperatorState::Map | OperatorState::Union => None,
         }

@@ -7,6 +7,7 @@
 
 use crate::system::coordinator::decider::TriggerRequest;
 use crate::system::coordinator::failure_manager::FailureLevel;
+use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::CoordinatorEvent;
 use crate::system::protocol::{CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet, Tick};
 use crate::system::spec::{CheckpointMode, Spec};
@@ -83,6 +84,8 @@ impl LastStep {
     pub const STORAGE_WRITE_FAILED: u32 = 1 << 21;
     /// A task's alignment timer fired (alternating aligned/unaligned checkpoints).
     pub const ALIGNMENT_TIMER_FIRED: u32 = 1 << 22;
+    /// A batch-flush operator's input ended and it emitted the records it had buffered.
+    pub const BUFFER_FLUSHED: u32 = 1 << 23;
     /// An async sink's snapshot waited for its sends in flight, and they completed (high bits,
     /// so that flags appended by other features do not collide).
     pub const SNAPSHOT_WAITED_FOR_SENDS: u32 = 1 << 24;
@@ -152,6 +155,10 @@ pub struct Ghost {
     /// A parked (non-atomic) restart had a cause for its failover when it was parked; the cause
     /// carries over to the step that restores the tasks.
     pub restart_cause_parked: bool,
+    /// The terminating savepoint of a stop-with-savepoint with drain, once it completed: the job
+    /// ends with what the sources had emitted before it, every operator flushed (boxed: rarely
+    /// present). Never cleared: a drained job is not run on past it.
+    pub drained: Option<Box<CompletedCheckpoint>>,
 }
 
 /// Whether Flink's `CheckpointFailureManager.checkFailureCounter` counts a failure with this

@@ -498,6 +498,9 @@ impl Step<'_> {
                 CoordinatorOutput::Restore { checkpoint } => self.restore(checkpoint.as_ref()),
                 CoordinatorOutput::CancelJob => self.cancel_job(),
                 CoordinatorOutput::SavepointCompleted(savepoint) => {
+                    if savepoint.kind.drains() {
+                        self.world.ghost.drained = Some(Box::new(savepoint.clone()));
+                    }
                     self.world.savepoint = Some(savepoint)
                 }
                 CoordinatorOutput::StorageFaultConsumed => {
@@ -626,6 +629,11 @@ impl Step<'_> {
                 }),
                 TaskOutput::Flushed { .. } => {
                     self.world.last.set(LastStep::SNAPSHOT_WAITED_FOR_SENDS)
+                }
+                TaskOutput::InputEnded { flushed } => {
+                    if flushed > 0 {
+                        self.world.last.set(LastStep::BUFFER_FLUSHED);
+                    }
                 }
                 TaskOutput::EndOfData => self.send(Rpc::EndOfData { task, attempt }),
                 TaskOutput::Finished => self.send(Rpc::TaskFinished { task, attempt }),
