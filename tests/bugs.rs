@@ -20,7 +20,7 @@ fn the_catalogue_covers_every_layer_with_at_least_twenty_bugs() {
         let origin = bug.origin();
         assert!(
             // "flink-2.3": Flink's own current rule, kept out of the model on purpose
-            // (ARCHITECTURE.md, "Deliberate deviation") and catalogued as a variant.
+            // (docs/fidelity.md, "Deliberate deviation") and catalogued as a variant.
             origin == "textbook" || origin == "flink-2.3" || origin.starts_with("FLINK-"),
             "{bug}: origin {origin}"
         );

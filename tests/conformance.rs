@@ -90,7 +90,7 @@ const CONFORMING: &[(&str, u64)] = &[
 ];
 
 /// Divergences found and not yet resolved, asserted as still open so that fixing one is
-/// noticed (each is described in ARCHITECTURE.md, "Open conformance divergences"). Seeds below
+/// noticed (each is described in docs/fidelity.md, "Open conformance divergences"). Seeds below
 /// the first open one conform and are part of the suite. Empty when none is open; the
 /// mechanism stays for the next one found.
 const OPEN: &[(&str, u64)] = conformance::OPEN_DIVERGENCES;
@@ -148,7 +148,7 @@ fn the_open_divergences_are_still_open() {
         assert!(
             verdict.divergence().is_some(),
             "{name} seed {seed} conforms now: the open divergence was resolved; move {name} to \
-             CONFORMING and update ARCHITECTURE.md"
+             CONFORMING and update docs/fidelity.md"
         );
     }
 }
@@ -172,7 +172,7 @@ fn each_deliberate_deviation_is_exactly_flinks_rule() {
         assert!(
             verdict.divergence().is_some(),
             "{name} seed {seed} conforms without {}: the deviation is gone; remove it from \
-             DELIBERATE_DEVIATIONS and ARCHITECTURE.md",
+             DELIBERATE_DEVIATIONS and docs/fidelity.md",
             rule.name()
         );
         // ...and with it, the same seed conforms: the deviation is that rule and no other.

@@ -48,7 +48,7 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
         None => (load_model(args.model.as_deref(), &args.bugs.bugs)?.0, None),
     };
     // Where the model deviates from Flink on purpose, Flink's own rule is switched on for the
-    // generated schedules (ARCHITECTURE.md, "Deliberate deviations"); a trace keeps its model.
+    // generated schedules (docs/fidelity.md, "Deliberate deviations"); a trace keeps its model.
     let spec = if actions_of_trace.is_none() {
         conformance::compared_spec(spec)
     } else {

@@ -97,11 +97,11 @@ impl Coverage {
 
 /// Divergences from real Flink found and not yet resolved, by model, with the first diverging
 /// seed: the seeds below it conform and are compared by the test suite and `verify`; the seed
-/// itself is asserted to still diverge (ARCHITECTURE.md, "Open conformance divergences"). Empty
+/// itself is asserted to still diverge (docs/fidelity.md, "Open conformance divergences"). Empty
 /// when none is open; the mechanism stays for the next one found.
 pub const OPEN_DIVERGENCES: &[(&str, u64)] = &[];
 
-/// Deliberate deviations of the model from Flink's coordinator (ARCHITECTURE.md), by model: the
+/// Deliberate deviations of the model from Flink's coordinator (docs/fidelity.md), by model: the
 /// catalogued bug that switches Flink's own rule on, and a seed where the model without it
 /// diverges. Such a model is compared with Flink's rule switched on, so none of its seeds is
 /// left out, and the seed is asserted to still diverge without it, so the deviation is exactly

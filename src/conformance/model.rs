@@ -362,7 +362,7 @@ fn set_state(observation: &mut Observation, world: &World) {
             )
         })
         .collect();
-    // Deliberate deviation (ARCHITECTURE.md): Flink discards the store of a finished job (HA
+    // Deliberate deviation (docs/fidelity.md): Flink discards the store of a finished job (HA
     // cleanup on a globally terminal state); the model keeps it for the oracle's last checks.
     // A job stopped with a savepoint is FINISHED in Flink too once its tasks finished (the
     // model's Suspended: resumable from the savepoint, which is not in the store).

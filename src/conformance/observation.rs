@@ -11,7 +11,7 @@
 //! - after the input: the pending checkpoints (id, kind, acknowledged and awaited tasks), the
 //!   store's ids, and the failure manager's consecutive-failure counter.
 //!
-//! Left out on purpose (each is a deliberate deviation listed in ARCHITECTURE.md): the
+//! Left out on purpose (each is a deliberate deviation listed in docs/fidelity.md): the
 //! `lastSubsumed` id of completion notifications, timer due times, and the request queue's length.
 
 use serde_json::Value;
@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 /// request's future with the raw exception there (an `IOException`, say), not with a
 /// `CheckpointException`, while the failure manager and the tasks see
 /// FINALIZE_CHECKPOINT_FAILURE as in the model. Both sides name it this way (a deliberate
-/// deviation of the projection, ARCHITECTURE.md: the caller sees a failure either way).
+/// deviation of the projection, docs/fidelity.md: the caller sees a failure either way).
 pub const RAW_FINALIZE_FAILURE: &str = "failed (finalize exception)";
 
 /// One input's observable effect.

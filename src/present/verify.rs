@@ -114,7 +114,7 @@ impl Budget {
 /// `checkpoint-harness check MODEL`; the README's Performance section). Each is checked with a
 /// bound of 1.5 times its recorded size, so a model that grew shows as bounded, not as a hang.
 /// Every other model is checked up to a state bound. Add a model here when its exhaustive check
-/// takes under a minute on two cores (the recipe in ARCHITECTURE.md).
+/// takes under a minute on two cores (the recipe in docs/extending.md).
 /// Measured with partial-order reduction on (the default).
 pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("keyed-join-2pc", 2_527_443),

@@ -883,7 +883,7 @@ impl Coordinator {
     ) {
         // While stopping with a savepoint, that savepoint is the final checkpoint. Deliberately
         // unlike Flink 2.3, whose `SchedulerBase.notifyEndOfData` requests this checkpoint
-        // whatever the job is doing (an open conformance divergence, ARCHITECTURE.md): a
+        // whatever the job is doing (an open conformance divergence, docs/fidelity.md): a
         // checkpoint completing before the synchronous savepoint makes every task ignore the
         // savepoint's completion (`StreamTask.notifyCheckpointComplete` drops ids not newer than
         // the last one), and the stop never finishes.

@@ -3,7 +3,7 @@
 //! job's global failover to a completed checkpoint (every task restarts, channels are refilled
 //! with the restored channel state), resuming from a savepoint, and cancelling the job.
 //!
-//! Full (not region) failover: see ARCHITECTURE.md's deviations.
+//! Full (not region) failover: see docs/fidelity.md's deviations.
 
 use super::step::Step;
 use super::{Rpc, StepEvent};
