@@ -229,6 +229,17 @@ pub struct SetupError(pub String);
 /// (forward) or ALL_TO_ALL, its checkpoint configuration in milliseconds, full failover (the
 /// model's), and the failure manager's fail-job verdict carried out as a global failover.
 pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
+    if spec.checkpointing.start_from_retained {
+        // The job's first checkpoint id is 2 and its store starts with the retained checkpoint 1,
+        // which the driver cannot hand to Flink's coordinator (its scripts carry no state
+        // handles): shared state and claim modes are not compared (docs/fidelity.md).
+        return Err(SetupError(
+            "the model starts from a retained checkpoint (checkpointing.start_from_retained), \
+             which the driver cannot hand to Flink's coordinator: incremental checkpoints, shared \
+             state and claim modes are not compared"
+                .into(),
+        ));
+    }
     for edge in &spec.edges {
         if edge.from >= edge.to {
             return Err(SetupError(format!(

@@ -7,7 +7,6 @@
 
 use crate::error::InputError;
 use crate::system::bugs::{Bug, BugSet};
-use crate::system::instance::{SmallFile, SmallInstance, SMALL_SUFFIX};
 use crate::system::protocol::{Alignment, ChannelId, SnapshotKind, TaskId, TaskSet, Tick};
 use crate::system::topology;
 pub use crate::system::topology::{
@@ -1194,6 +1193,89 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         })?;
     }
     Ok(spec)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `[small]` table: a model's small instance (built in `system/instance.rs`).
+// ---------------------------------------------------------------------------------------------
+
+/// The suffix that names a model's small instance (`linear@small`).
+pub const SMALL_SUFFIX: &str = "@small";
+
+/// The `[small]` table of a model file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmallFile {
+    /// What the instance leaves out and why it still exercises the model's topic.
+    why: String,
+    /// At most this many records per source subtask.
+    #[serde(default)]
+    records: Option<u32>,
+    /// The time horizon (`bounds.time`).
+    #[serde(default)]
+    time: Option<u32>,
+    /// The RPC order (`network.rpc_order`).
+    #[serde(default)]
+    rpc_order: Option<RpcOrder>,
+}
+
+/// A validated `[small]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmallInstance {
+    pub why: String,
+    pub records: Option<u32>,
+    pub time: Option<u32>,
+    pub rpc_order: Option<RpcOrder>,
+}
+
+impl SmallInstance {
+    /// Validates the table (`file` names the model file in errors).
+    fn from_file(file: &str, table: SmallFile) -> Result<SmallInstance, InputError> {
+        if table.why.trim().is_empty() {
+            return Err(InputError::new(
+                file,
+                "small.why",
+                "must say what the small instance leaves out and why it still exercises the model's topic",
+            ));
+        }
+        if table.records.is_none() && table.time.is_none() && table.rpc_order.is_none() {
+            return Err(InputError::new(
+                file,
+                "small",
+                "changes nothing: set at least one of records, time, rpc_order",
+            ));
+        }
+        if table.records == Some(0) {
+            return Err(InputError::new(
+                file,
+                "small.records",
+                "must be at least 1 (a source without records never checkpoints anything)",
+            ));
+        }
+        Ok(SmallInstance {
+            why: table.why.trim().to_string(),
+            records: table.records,
+            time: table.time,
+            rpc_order: table.rpc_order,
+        })
+    }
+
+    /// The overrides in words (`records <= 2, time 20, RPCs per-pair FIFO`).
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(records) = self.records {
+            parts.push(format!("records <= {records}"));
+        }
+        if let Some(time) = self.time {
+            parts.push(format!("time {time}"));
+        }
+        match self.rpc_order {
+            Some(RpcOrder::PerPairFifo) => parts.push("RPCs per-pair FIFO".to_string()),
+            Some(RpcOrder::Unordered) => parts.push("RPCs unordered".to_string()),
+            None => {}
+        }
+        parts.join(", ")
+    }
 }
 
 #[cfg(test)]
