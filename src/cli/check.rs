@@ -446,6 +446,15 @@ fn print_check_summary(
         );
     }
     println!("verdict: {}", summary_verdict_text(summary));
+    if matches!(summary.verdict, Verdict::Partial { .. }) && summary.shard.is_none() {
+        if let Some(small) = &spec.small {
+            println!(
+                "this model declares a small instance that completes ({}): {}",
+                small.summary(),
+                format!("{} check {}@small", super::common::program(), spec.file)
+            );
+        }
+    }
     if let Some(c) = &summary.counterexample {
         println!(
             "counterexample: {} steps{}{}",

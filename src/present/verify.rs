@@ -127,6 +127,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     // bounded check of a model too large to complete.
     ("linear@small", 8_491_221),
     ("unaligned-union@small", 2_424_314),
+    ("diamond@small", 5_981_283),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an
