@@ -129,6 +129,8 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("unaligned-union@small", 2_424_314),
     ("diamond@small", 5_981_283),
     ("drain@small", 21_010_354),
+    ("ha-failures@small", 4_883_533),
+    ("alignment-timeout@small", 29_102_685),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an
