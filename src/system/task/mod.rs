@@ -15,11 +15,13 @@
 
 pub mod handler;
 pub mod operator;
+mod split_reader;
 pub mod tracker;
 
 use crate::system::bugs::Bug;
 use crate::system::protocol::{
-    Barrier, ChannelEvent, CheckpointId, FailureReason, InputSet, Record, SharedFile, TaskId, Tick,
+    Barrier, ChannelEvent, CheckpointId, FailureReason, InputSet, Record, SharedFile, SourceEvent,
+    TaskId, Tick,
 };
 use crate::system::spec::{CheckpointMode, Spec, TaskSpec};
 use handler::{HandlerEffect, SingleHandler};
@@ -195,6 +197,8 @@ pub enum TaskInput {
     AlignmentTimeout,
     /// An async sink's oldest send in flight completed (its completion mail runs).
     SendCompleted,
+    /// Split readers: an operator event from the source's coordinator.
+    SourceEvent(SourceEvent),
 }
 
 /// One effect of a task step, carried out by the world.
@@ -228,6 +232,8 @@ pub enum TaskOutput {
     /// Observability only: an async sink's snapshot of this checkpoint waited for its sends in
     /// flight, and they all completed.
     Flushed { id: CheckpointId },
+    /// Split readers: ask the source's coordinator for a split (`RequestSplitEvent`).
+    RequestSplit,
 }
 
 /// Outputs of one step.
@@ -310,7 +316,13 @@ impl Task {
             && task_spec.kind.is_source()
             && !self.end_of_data
             && self.sync_savepoint.is_none()
-            && matches!(self.operator, OperatorState::Source { offset } if offset as usize <= task_spec.input_records.len())
+            && match self.operator {
+                OperatorState::Source { offset } => {
+                    offset as usize <= task_spec.input_records.len()
+                }
+                OperatorState::SplitReader { .. } => self.reader_can_progress(),
+                _ => false,
+            }
     }
 
     /// An async sink whose mailbox yields to its send completions only: a snapshot waits for
@@ -426,6 +438,7 @@ impl Task {
                 }
             }
             TaskInput::SendCompleted => self.send_completed(ctx, &mut out),
+            TaskInput::SourceEvent(event) => self.on_source_event(event),
         }
         out
     }
@@ -459,6 +472,9 @@ impl Task {
         let records = &ctx.task_spec().input_records;
         if !self.can_emit(ctx.task_spec()) {
             return;
+        }
+        if let OperatorState::SplitReader { .. } = self.operator {
+            return self.reader_emit_next(ctx, out);
         }
         if let OperatorState::Source { offset } = &mut self.operator {
             if let Some(record) = records.get(*offset as usize) {

@@ -56,6 +56,17 @@ pub enum OperatorState {
         in_flight: Vec<Record>,
         absorbed: Digest,
     },
+    /// A FLIP-27 split reader (`SourceOperator` + `SourceReaderBase`,
+    /// `system/task/split_reader.rs`): its assigned, unfinished splits with their positions, in
+    /// assignment order (the reader reads the first); whether its split request is outstanding and
+    /// the enumerator said it has no more splits (neither is snapshotted: a restored reader asks
+    /// again); and, oracle-only, the splits it finished (Flink's reader keeps no such record).
+    SplitReader {
+        splits: Vec<(u8, u8)>,
+        requested: bool,
+        no_more: bool,
+        finished: u16,
+    },
 }
 
 /// What processing one record produced.
@@ -104,6 +115,12 @@ impl OperatorState {
                 in_flight: Vec::new(),
                 absorbed: Digest::default(),
             },
+            OperatorKind::SplitSource => OperatorState::SplitReader {
+                splits: Vec::new(),
+                requested: false,
+                no_more: false,
+                finished: 0,
+            },
         }
     }
 
@@ -111,7 +128,7 @@ impl OperatorState {
     pub fn process(&mut self, side: u8, record: Record) -> Processed {
         let mut out = Processed::default();
         match self {
-            OperatorState::Source { .. } => {}
+            OperatorState::Source { .. } | OperatorState::SplitReader { .. } => {}
             OperatorState::Map => out.emitted.push(Record {
                 value: map_value(record.value),
                 ..record
@@ -199,6 +216,15 @@ impl OperatorState {
                 in_flight: Vec::new(),
                 absorbed: *absorbed,
             },
+            // `SourceOperator.snapshotState`: the reader's splits with their positions.
+            OperatorState::SplitReader {
+                splits, finished, ..
+            } => OperatorState::SplitReader {
+                splits: splits.clone(),
+                requested: false,
+                no_more: false,
+                finished: *finished,
+            },
             other => other.clone(),
         }
     }
@@ -216,7 +242,10 @@ impl OperatorState {
                 digest.merge(Digest::of(right.iter().map(|r| &r.lineage)));
                 Some(digest)
             }
-            OperatorState::Source { .. } | OperatorState::Map | OperatorState::Union => None,
+            OperatorState::Source { .. }
+            | OperatorState::SplitReader { .. }
+            | OperatorState::Map
+            | OperatorState::Union => None,
         }
     }
 }
