@@ -258,7 +258,7 @@ bugs! {
     SplitEventBypassesValve = "split-event-bypasses-valve", "source", "FLINK-16986",
         "an operator event the split enumerator sends after its checkpoint and before the barriers are injected reaches the reader ahead of the barrier: the split is unassigned in the coordinator's checkpoint and owned by the reader's, and a restore reads it twice",
         "Same mechanism: FLINK-16986 (apache/flink#12234, 'Provide exactly-once guaranteed around checkpoints and operator event sending'): events sent between a coordinator's checkpoint and the source barrier injection must not be transported, or they fall between the coordinator's state and the tasks' state; the fix introduced the OperatorEventValve, shut when the coordinator's checkpoint future completes and opened in afterSourceBarrierInjection (today SubtaskGatewayImpl.markForCheckpoint / openGatewayAndUnmarkCheckpoint).",
-        "split-source", "restored-splits-owned-once|end-to-end-exactly-once", bfs(1_000_000);
+        "split-source", "restored-splits-owned-once|end-to-end-exactly-once", bfs(3_000_000);
 }
 
 impl fmt::Display for Bug {

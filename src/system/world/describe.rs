@@ -80,7 +80,11 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
                 .coordinator
                 .coordinator_snapshot
                 .unwrap_or(CheckpointId::NONE);
-            format!("coordinator finishes triggering {id}")
+            if spec.split_source.is_some() && world.source_coordinator.marked != Some(id) {
+                format!("the source coordinator checkpoints {id} and closes its gateways")
+            } else {
+                format!("coordinator finishes triggering {id}")
+            }
         }
         Action::Fire { timer } => {
             match timer {
