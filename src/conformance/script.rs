@@ -220,6 +220,14 @@ pub struct SetupError(pub String);
 /// (forward) or ALL_TO_ALL, its checkpoint configuration in milliseconds, full failover (the
 /// model's), and the failure manager's fail-job verdict carried out as a global failover.
 pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
+    if let Some(source) = &spec.split_source {
+        // Not compared (ARCHITECTURE.md): the driver registers no OperatorCoordinatorCheckpointContext,
+        // so its pipeline has no coordinator checkpoint phase, no events and no valve to compare.
+        return Err(SetupError(format!(
+            "split-source {:?} needs an operator coordinator, which the driver does not register",
+            spec.operators[source.operator].name
+        )));
+    }
     for edge in &spec.edges {
         if edge.from >= edge.to {
             return Err(SetupError(format!(
