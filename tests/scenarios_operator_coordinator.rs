@@ -327,6 +327,21 @@ fn subtask_gateway_lost_event_fails_the_target_task() {
 }
 
 #[test]
+fn a_lost_event_that_leaves_its_reader_running_loses_the_split() {
+    // Before FLINK-21996: the checkpoint counts the split as assigned, no reader has it.
+    let mut run = Run::new(&[Bug::LostEventNotFailingReader]);
+    run.request(READER0);
+    run.deliver(RpcKind::SplitRequest, READER0);
+    let rpc = run.rpc(RpcKind::SourceEvent, READER0).expect("the event");
+    run.take(Action::LoseRpc { rpc });
+    assert!(run.world.task(READER0).is_running());
+    assert!(run.rpc(RpcKind::TaskFailed, READER0).is_none());
+    let id = run.trigger();
+    run.complete(id);
+    assert_eq!(run.violation(), Some("completed-checkpoint-consistent"));
+}
+
+#[test]
 fn an_event_that_bypasses_the_valve_makes_a_restore_own_the_split_twice() {
     let mut run = Run::new(&[Bug::SplitEventBypassesValve]);
     run.request(READER0);

@@ -259,6 +259,10 @@ bugs! {
         "an operator event the split enumerator sends after its checkpoint and before the barriers are injected reaches the reader ahead of the barrier: the split is unassigned in the coordinator's checkpoint and owned by the reader's, and a restore reads it twice",
         "Same mechanism: FLINK-16986 (apache/flink#12234, 'Provide exactly-once guaranteed around checkpoints and operator event sending'): events sent between a coordinator's checkpoint and the source barrier injection must not be transported, or they fall between the coordinator's state and the tasks' state; the fix introduced the OperatorEventValve, shut when the coordinator's checkpoint future completes and opened in afterSourceBarrierInjection (today SubtaskGatewayImpl.markForCheckpoint / openGatewayAndUnmarkCheckpoint).",
         "split-source", "restored-splits-owned-once|end-to-end-exactly-once", bfs(3_000_000);
+    LostEventNotFailingReader = "lost-event-not-failing-reader", "source", "FLINK-21996",
+        "a lost operator event leaves its reader running: the enumerator counts the split as assigned, the reader never gets it and waits for it forever (or a later restore no longer gives it back)",
+        "Match: FLINK-21996 ('Transient RPC failure without TaskManager failure can lead to split assignment loss', apache/flink#15601 and #15605): an OperatorEvent lost in transport while the task stayed up lost the split assignment; the fix made SubtaskGatewayImpl fail the target task when an event's send future fails ('An OperatorEvent from an OperatorCoordinator to a task was lost. Triggering task failover to ensure consistency.'), and held the coordinator's checkpoint until the events sent before it were acknowledged.",
+        "split-source", "completed-checkpoint-consistent|quiescent-job-finished|healed-run-finishes|restored-splits-owned-once", bfs(3_000_000);
 }
 
 impl fmt::Display for Bug {

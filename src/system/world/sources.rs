@@ -6,6 +6,7 @@
 
 use super::step::Step;
 use super::{Rpc, StepEvent};
+use crate::system::bugs::Bug;
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::protocol::{Attempt, CheckpointId, SourceEvent, TaskId};
 use crate::system::world::ghost::LastStep;
@@ -81,6 +82,10 @@ impl Step<'_> {
     /// An operator event was lost: its send future fails and the gateway fails the target task
     /// (`SubtaskGatewayImpl`, since FLINK-21996), unless it is not running anyway.
     pub(super) fn source_event_lost(&mut self, task: TaskId) {
+        // BUG lost-event-not-failing-reader: the failed send is ignored.
+        if self.spec.has_bug(Bug::LostEventNotFailingReader) {
+            return;
+        }
         if self.world.task(task).is_running() {
             self.world.last.set(LastStep::LOST_EVENT_FAILED_READER);
             self.crash(task);
