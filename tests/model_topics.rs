@@ -434,6 +434,53 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "split-source",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a split request reaches the coordinator between its checkpoint and the barrier injection, and the valve holds the answer",
+                reached: |s| s.after.last.has(LastStep::EVENT_HELD_BY_VALVE),
+            },
+            Situation {
+                what: "the barrier injection releases the held events, behind the trigger RPCs",
+                reached: |s| {
+                    !s.before.source_coordinator.held.is_empty()
+                        && s.after.source_coordinator.held.is_empty()
+                        && s.after.source_coordinator.marked.is_none()
+                        && s.events.iter().any(|e| {
+                            matches!(e, StepEvent::RpcSent(r) if r.key().kind == RpcKind::Trigger)
+                        })
+                },
+            },
+            Situation {
+                what: "a checkpoint completes whose coordinator state still has an unassigned split",
+                reached: |s| {
+                    s.after.last.has(LastStep::CHECKPOINT_COMPLETED)
+                        && s.after.coordinator.store.latest().is_some_and(|c| {
+                            c.coordinator_state.is_some_and(|st| st.unassigned != 0)
+                        })
+                },
+            },
+            Situation {
+                what: "a restore gives splits assigned after the checkpoint back to the enumerator",
+                reached: |s| s.after.last.has(LastStep::SPLITS_ADDED_BACK),
+            },
+            Situation {
+                what: "a restored reader owns a split from its snapshot",
+                reached: |s| {
+                    s.restored_checkpoint().is_some()
+                        && s.after.tasks.iter().any(|t| {
+                            matches!(&t.operator, OperatorState::SplitReader { splits, .. } if !splits.is_empty())
+                        })
+                },
+            },
+            Situation {
+                what: "a lost operator event fails its reader (FLINK-21996)",
+                reached: |s| s.after.last.has(LastStep::LOST_EVENT_FAILED_READER),
+            },
+        ],
+    },
+    Topic {
         model: "async-sink",
         seeds: 3000,
         situations: &[
@@ -936,4 +983,5 @@ topic_tests! {
     incremental_reaches_its_topic => "incremental",
     retained_checkpoints_reaches_its_topic => "retained-checkpoints",
     short_timeout_reaches_its_topic => "short-timeout",
+    split_source_reaches_its_topic => "split-source",
 }

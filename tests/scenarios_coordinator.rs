@@ -2432,6 +2432,7 @@ fn cct_test_checkpoint_stats_tracker_restore_callback() {
             .collect(),
         expected: tasks(&ALL),
         finished: TaskSet::default(),
+        coordinator_state: None,
     };
     let c = Coordinator::resumed_from(&spec, 0, stored, Attempt(1));
     let mut job = Job { spec, c, now: 0 };

@@ -264,7 +264,11 @@ fn input_of(
                         at,
                     })
                 }
-                RpcKind::Trigger | RpcKind::NotifyComplete | RpcKind::NotifyAborted => None,
+                RpcKind::Trigger
+                | RpcKind::NotifyComplete
+                | RpcKind::NotifyAborted
+                | RpcKind::SourceEvent
+                | RpcKind::SplitRequest => None,
             }
         }
         Action::FailoverCoordinator => Some(Input::JmFailover { at }),

@@ -240,6 +240,14 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
                 .into(),
         ));
     }
+    if let Some(source) = &spec.split_source {
+        // Not compared (ARCHITECTURE.md): the driver registers no OperatorCoordinatorCheckpointContext,
+        // so its pipeline has no coordinator checkpoint phase, no events and no valve to compare.
+        return Err(SetupError(format!(
+            "split-source {:?} needs an operator coordinator, which the driver does not register",
+            spec.operators[source.operator].name
+        )));
+    }
     for edge in &spec.edges {
         if edge.from >= edge.to {
             return Err(SetupError(format!(

@@ -308,13 +308,15 @@ fn lane(action: &Action) -> Option<Lane> {
         }
         Action::Emit { task } => Some(Lane::Task(task.0)),
         Action::DeliverRpc { rpc } => Some(match rpc.kind {
-            RpcKind::Trigger | RpcKind::NotifyComplete | RpcKind::NotifyAborted => {
-                Lane::Task(rpc.task.0)
-            }
+            RpcKind::Trigger
+            | RpcKind::NotifyComplete
+            | RpcKind::NotifyAborted
+            | RpcKind::SourceEvent => Lane::Task(rpc.task.0),
             RpcKind::Ack | RpcKind::Decline => Lane::Outbound(rpc.task.0, rpc.checkpoint.0),
-            RpcKind::EndOfData | RpcKind::TaskFinished | RpcKind::TaskFailed => {
-                Lane::Outbound(rpc.task.0, 0)
-            }
+            RpcKind::EndOfData
+            | RpcKind::TaskFinished
+            | RpcKind::TaskFailed
+            | RpcKind::SplitRequest => Lane::Outbound(rpc.task.0, 0),
         }),
         Action::FinishTriggering => Some(Lane::Coordinator),
         Action::Fire { .. } => Some(Lane::Clock),

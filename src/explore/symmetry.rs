@@ -272,7 +272,9 @@ fn relabel_rpc(r: &Relabeling, rpc: &Rpc) -> Rpc {
         | Rpc::Decline { task, .. }
         | Rpc::EndOfData { task, .. }
         | Rpc::TaskFinished { task, .. }
-        | Rpc::TaskFailed { task, .. } => *task = r.task(*task),
+        | Rpc::TaskFailed { task, .. }
+        | Rpc::SourceEvent { task, .. }
+        | Rpc::SplitRequest { task, .. } => *task = r.task(*task),
     }
     rpc
 }

@@ -12,7 +12,7 @@ use crate::system::coordinator::JobStatus;
 use crate::system::protocol::{ClaimMode, Digest, Lineage, TaskId};
 use crate::system::spec::{CheckpointMode, OperatorKind, Spec};
 use crate::system::task::operator::OperatorState;
-use crate::system::task::BarrierHandler;
+use crate::system::task::{BarrierHandler, TaskStatus};
 use crate::system::world::ghost::LastStep;
 use crate::system::world::{self, World, RETAINED_CHECKPOINT};
 use std::fmt::Write as _;
@@ -324,6 +324,12 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Safety(no_claim_snapshot_not_referenced),
     },
     Property {
+        name: "restored-splits-owned-once",
+        kind: Kind::Safety,
+        description: "right after a restore, every split of a split source has at most one owner (unassigned at the enumerator, or held by one reader, or finished by one), and exactly one unless a reader was restored finished (whose finished splits no state names)",
+        check: Check::Safety(restored_splits_owned_once),
+    },
+    Property {
         name: "restored-state-exactly-once",
         kind: Kind::Safety,
         description: "right after a restore, every task's state (with channel state replayed) equals the reference fold of the sources' inputs up to the restored offsets",
@@ -516,6 +522,33 @@ pub static PROPERTIES: &[Property] = &[
         },
     },
     Property {
+        name: "event-held-by-valve",
+        kind: Kind::Sometimes,
+        description: "a split source's coordinator sends an event between its checkpoint and the barrier injection, and the valve holds it",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::EVENT_HELD_BY_VALVE),
+            applies: |s| s.split_source.is_some() && s.checkpointing.interval.is_some(),
+        },
+    },
+    Property {
+        name: "splits-added-back",
+        kind: Kind::Sometimes,
+        description: "a restore gives splits assigned after the restored checkpoint back to the enumerator (subtaskReset -> addSplitsBack)",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::SPLITS_ADDED_BACK),
+            applies: |s| s.split_source.is_some() && s.faults.task_crashes > 0,
+        },
+    },
+    Property {
+        name: "lost-event-fails-reader",
+        kind: Kind::Sometimes,
+        description: "an operator event to a reader is lost and the reader fails over (FLINK-21996)",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::LOST_EVENT_FAILED_READER),
+            applies: |s| s.split_source.is_some() && s.faults.lost_rpcs > 0,
+        },
+    },
+    Property {
         name: "job-finished",
         kind: Kind::Sometimes,
         description: "the job finishes with all of its output committed",
@@ -567,6 +600,64 @@ pub fn check_checkpoint(
 ) -> Result<(), String> {
     let cut = Cut::of_checkpoint(spec, world, checkpoint);
     compare_cut(spec, &cut).map_err(|detail| format!("{} {detail}", checkpoint.id))
+}
+
+/// Split ownership right after a restore, from the restored states and the live enumerator: the
+/// readers' assigned and finished splits (their restored operator states) and the enumerator's
+/// unassigned ones.
+fn restored_splits_owned_once(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if !world.last.has(LastStep::RESTORED) {
+        return Ok(());
+    }
+    let Some(op) = spec
+        .operators
+        .iter()
+        .position(|o| o.kind == OperatorKind::SplitSource)
+    else {
+        return Ok(());
+    };
+    let declared = &spec.operators[op];
+    let readers: Vec<TaskId> = (0..declared.parallelism)
+        .map(|i| TaskId(declared.first_task.0 + i))
+        .collect();
+    let restored_finished = readers
+        .iter()
+        .any(|r| world.task(*r).status == TaskStatus::Finished);
+    for split in 0..declared.splits {
+        let bit = 1u16 << split;
+        let mut owners: Vec<String> = Vec::new();
+        if world.source_coordinator.unassigned & bit != 0 {
+            owners.push("the enumerator (unassigned)".into());
+        }
+        for reader in &readers {
+            if let OperatorState::SplitReader {
+                splits, finished, ..
+            } = &world.task(*reader).operator
+            {
+                if let Some((_, offset)) = splits.iter().find(|(s, _)| *s == split) {
+                    owners.push(format!("{} (at offset {offset})", name(spec, *reader)));
+                }
+                if finished & bit != 0 {
+                    owners.push(format!("{} (finished)", name(spec, *reader)));
+                }
+            }
+        }
+        if owners.len() > 1 {
+            return Err(format!(
+                "after the restore split {split} of {:?} has {} owners: {}",
+                declared.name,
+                owners.len(),
+                owners.join(", ")
+            ));
+        }
+        if owners.is_empty() && !restored_finished {
+            return Err(format!(
+                "after the restore split {split} of {:?} has no owner: neither the enumerator nor any reader has it, so it is never read",
+                declared.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn restored_state_exactly_once(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
@@ -648,7 +739,7 @@ fn stop_with_savepoint_drain_respected(
 
 /// Compares a cut (after replaying its channel state) with the reference fold at its offsets.
 fn compare_cut(spec: &Spec, cut: &Cut) -> Result<(), String> {
-    let offsets = reference::cut_offsets(spec, &cut.tasks);
+    let offsets = reference::cut_offsets_of(spec, cut);
     let ended = reference::cut_ended(spec, &cut.tasks);
     let expected = reference::fold_at(spec, &offsets, &ended);
     let at = || format!("at offsets {}", describe_offsets(spec, &offsets));
@@ -674,7 +765,10 @@ fn compare_task(
 ) -> Result<(), String> {
     let task_name = name(spec, task);
     match spec.task(task).kind {
-        OperatorKind::Source | OperatorKind::Map | OperatorKind::Union => Ok(()),
+        OperatorKind::Source
+        | OperatorKind::SplitSource
+        | OperatorKind::Map
+        | OperatorKind::Union => Ok(()),
         OperatorKind::KeyedAggregate => {
             let counts_ok = if exactly_once {
                 actual.counts == reference.counts
@@ -851,7 +945,7 @@ fn sink_writes_cover_cut(spec: &Spec, _: &Oracle, world: &World) -> Result<(), S
         if cut.tasks.iter().any(|t| !t.channel_state.is_empty()) {
             continue;
         }
-        let offsets = reference::cut_offsets(spec, &cut.tasks);
+        let offsets = reference::cut_offsets_of(spec, &cut);
         let ended = reference::cut_ended(spec, &cut.tasks);
         let expected = reference::fold_at(spec, &offsets, &ended);
         for task in spec.task_ids() {
@@ -1315,12 +1409,22 @@ fn name(spec: &Spec, task: TaskId) -> String {
 }
 
 fn describe_offsets(spec: &Spec, offsets: &[u8]) -> String {
-    let parts: Vec<String> = spec
+    let mut parts: Vec<String> = spec
         .sources
         .iter()
         .zip(offsets)
         .map(|(source, offset)| format!("{}={offset}", spec.task(*source).name))
         .collect();
+    if let Some(op) = spec
+        .operators
+        .iter()
+        .find(|o| o.kind == OperatorKind::SplitSource)
+    {
+        let splits = offsets.iter().skip(spec.sources.len());
+        for (split, offset) in splits.enumerate() {
+            parts.push(format!("{}/split{split}={offset}", op.name));
+        }
+    }
     format!("{{{}}}", parts.join(", "))
 }
 

@@ -80,6 +80,9 @@ pub struct Layout {
     subtasks: Vec<(usize, u8)>,
     /// Per source number: (operator, subtask index).
     sources: Vec<(usize, u8)>,
+    /// Split sources: per split, in order, its operator; split `s` of the model's split source
+    /// has source number `sources.len() + s` (after every plain source subtask).
+    splits: Vec<usize>,
     /// Operators, every one after all of its upstream operators.
     order: Vec<usize>,
     /// Per edge: the input side it feeds, its position among the edges into the same operator
@@ -101,13 +104,17 @@ impl Layout {
         let mut first = Vec::with_capacity(operators.len());
         let mut subtasks = Vec::new();
         let mut sources = Vec::new();
+        let mut splits = Vec::new();
         for (op, declared) in operators.iter().enumerate() {
             first.push(subtasks.len() as u8);
             for index in 0..declared.parallelism {
                 subtasks.push((op, index));
-                if declared.kind.is_source() {
+                if declared.kind == OperatorKind::Source {
                     sources.push((op, index));
                 }
+            }
+            if declared.kind == OperatorKind::SplitSource {
+                splits.extend((0..declared.splits).map(|_| op));
             }
         }
 
@@ -158,6 +165,7 @@ impl Layout {
             first,
             subtasks,
             sources,
+            splits,
             order,
             edge_sides,
             channels,
@@ -205,9 +213,22 @@ impl Layout {
             .map(|n| n as u8)
     }
 
+    /// The operator whose input source number `number` is: a plain source subtask, or a split.
+    fn source_operator(&self, number: u8) -> usize {
+        match self.sources.get(number as usize) {
+            Some(&(op, _)) => op,
+            None => self.splits[number as usize - self.sources.len()],
+        }
+    }
+
+    /// How many source numbers there are: plain source subtasks, then splits.
+    pub fn source_numbers(&self) -> usize {
+        self.sources.len() + self.splits.len()
+    }
+
     /// Source `number` emits `records` records; the one at offset `j` has key `j mod keys`.
     fn source_record(&self, spec: &Spec, number: u8, offset: u8) -> Record {
-        let (op, _) = self.sources[number as usize];
+        let op = self.source_operator(number);
         Record {
             key: offset % spec.operators[op].keys.max(1),
             value: 0, // The reference does not model values; it compares lineages.
@@ -223,7 +244,7 @@ impl Layout {
 
     /// The key of a source record (keys never change along the pipeline).
     fn key_of(&self, spec: &Spec, lineage: Lineage) -> Key {
-        let (op, _) = self.sources[lineage.first.source as usize];
+        let op = self.source_operator(lineage.first.source);
         lineage.first.offset % spec.operators[op].keys.max(1)
     }
 
@@ -308,7 +329,25 @@ pub fn fold_at(spec: &Spec, offsets: &[u8], ended: &[bool]) -> Vec<ReferenceTask
         let task = layout.task(op, index);
         let reference = &mut tasks[task.0 as usize];
         let declared = &spec.operators[op];
-        let outputs: Vec<Record> = if declared.kind.is_source() {
+        let outputs: Vec<Record> = if declared.kind == OperatorKind::SplitSource {
+            // Which reader reads a split is decided at run time; its edges route by the record
+            // (never forward), so the fold lets subtask 0 emit every split's records.
+            let mut emitted = Vec::new();
+            if index == 0 {
+                for split in 0..layout.splits.len() {
+                    let number = (layout.sources.len() + split) as u8;
+                    let offset = offsets
+                        .get(number as usize)
+                        .copied()
+                        .unwrap_or(0)
+                        .min(declared.records);
+                    emitted.extend((0..offset).map(|j| layout.source_record(spec, number, j)));
+                }
+            }
+            reference.consumed = emitted.iter().map(|r| r.lineage).collect();
+            reference.consumed.sort();
+            emitted
+        } else if declared.kind.is_source() {
             let number = layout.source_number(op, index).expect("a source subtask");
             let offset = offsets
                 .get(number as usize)
@@ -357,7 +396,7 @@ fn absorb(
         reference.consumed.push(record.lineage);
         let key = layout.key_of(spec, record.lineage);
         match kind {
-            OperatorKind::Source => {}
+            OperatorKind::Source | OperatorKind::SplitSource => {}
             OperatorKind::Map | OperatorKind::Union => emitted.push(record),
             OperatorKind::KeyedAggregate => {
                 if let Some(count) = reference.counts.get_mut(key as usize) {
@@ -422,6 +461,9 @@ pub struct Cut<'a> {
     /// longer holds itself (a two-phase-commit sink's committed transactions). Empty for other
     /// kinds.
     pub written: Vec<Vec<Lineage>>,
+    /// A split source's enumerator at the cut: its unassigned splits (the checkpoint's
+    /// coordinator state, or the live coordinator's right after a restore).
+    pub unassigned: Option<u16>,
 }
 
 impl<'a> Cut<'a> {
@@ -462,7 +504,12 @@ impl<'a> Cut<'a> {
                 Some(checkpoint.id),
             ));
         }
-        Cut { tasks, written }
+        let unassigned = checkpoint.coordinator_state.map(|c| c.unassigned);
+        Cut {
+            tasks,
+            written,
+            unassigned,
+        }
     }
 
     /// The live cut right after a restore: restored states plus the records now queued on
@@ -505,7 +552,16 @@ impl<'a> Cut<'a> {
                 None,
             ));
         }
-        Cut { tasks, written }
+        let unassigned = spec
+            .operators
+            .iter()
+            .any(|o| o.kind == OperatorKind::SplitSource)
+            .then_some(world.source_coordinator.unassigned);
+        Cut {
+            tasks,
+            written,
+            unassigned,
+        }
     }
 }
 
@@ -545,11 +601,51 @@ fn committed_outside(
     lineages
 }
 
+/// The offsets a cut implies, by source number (plain sources, then splits), with the split
+/// enumerator's unassigned splits at the cut: a split a reader's state holds is at that reader's
+/// position (the furthest, should two hold it), one a reader's state lists as finished and one
+/// neither holds nor the enumerator (a reader that finished before the cut read it) at its end,
+/// an unassigned one at 0.
+pub fn cut_offsets_of(spec: &Spec, cut: &Cut) -> Vec<u8> {
+    let layout = Layout::of(spec);
+    let mut offsets = cut_offsets(spec, &cut.tasks);
+    for (split, &op) in layout.splits.iter().enumerate() {
+        let records = spec.operators[op].records;
+        let mut held: Option<u8> = None;
+        let mut finished = false;
+        for part in &cut.tasks {
+            if let Some(OperatorState::SplitReader {
+                splits,
+                finished: done,
+                ..
+            }) = part.operator
+            {
+                finished |= done & (1 << split) != 0;
+                for &(s, offset) in splits {
+                    if s as usize == split {
+                        held = Some(held.map_or(offset, |h| h.max(offset)));
+                    }
+                }
+            }
+        }
+        let unassigned = cut.unassigned.is_some_and(|u| u & (1 << split) != 0);
+        let offset = match held {
+            Some(offset) => offset,
+            None if finished || !unassigned => records,
+            None => 0,
+        };
+        offsets[layout.sources.len() + split] = offset;
+    }
+    offsets
+}
+
 /// The offsets a cut implies, by source number: sources' states (finished sources: all of
-/// their input; sources missing from the cut: none).
+/// their input; sources missing from the cut: none). Splits are at 0 here (they need the
+/// enumerator's state, [`cut_offsets_of`]).
 pub fn cut_offsets(spec: &Spec, cut: &[CutTask]) -> Vec<u8> {
     let layout = Layout::of(spec);
-    layout
+    let splits = layout.splits.len();
+    let mut offsets: Vec<u8> = layout
         .sources
         .iter()
         .map(|&(op, index)| {
@@ -560,7 +656,9 @@ pub fn cut_offsets(spec: &Spec, cut: &[CutTask]) -> Vec<u8> {
                 _ => 0,
             }
         })
-        .collect()
+        .collect();
+    offsets.extend(std::iter::repeat_n(0, splits));
+    offsets
 }
 
 /// The sources that ended their input in a cut, by source number: those whose state says so and
@@ -708,6 +806,7 @@ impl Effective {
                 effective.buffer = buffered.iter().map(|r| r.lineage).collect();
                 effective.digest = Digest::of(&effective.buffer);
             }
+            OperatorState::SplitReader { .. } => {}
             OperatorState::Map | OperatorState::Union => {}
             OperatorState::KeyedAggregate { counts, absorbed } => {
                 effective.stateful = true;
@@ -750,11 +849,9 @@ impl Effective {
 /// The multiset of lineages the sinks must hold once every source emitted all of its input (and
 /// so ended it).
 pub fn full_output(spec: &Spec) -> Vec<Lineage> {
-    let offsets: Vec<u8> = spec
-        .operators
-        .iter()
-        .filter(|o| o.kind.is_source())
-        .flat_map(|o| (0..o.parallelism).map(|_| o.records))
+    let layout = Layout::of(spec);
+    let offsets: Vec<u8> = (0..layout.source_numbers())
+        .map(|number| spec.operators[layout.source_operator(number as u8)].records)
         .collect();
     let ended = vec![true; offsets.len()];
     sink_output(spec, &fold_at(spec, &offsets, &ended))

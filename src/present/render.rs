@@ -3,7 +3,7 @@
 //! actions, events and worlds live below, in `system::world::describe`, and are used from there.
 
 use crate::system::coordinator::CoordinatorEvent;
-use crate::system::protocol::{ChannelEvent, CheckpointId, Tick};
+use crate::system::protocol::{ChannelEvent, CheckpointId, SourceEvent, Tick};
 use crate::system::spec::Spec;
 use crate::system::world::describe::{describe_events, describe_rpc, task_name};
 use crate::system::world::{RpcKey, RpcKind, StepEvent, Timer};
@@ -137,6 +137,8 @@ fn rpc_arrow(spec: &Spec, rpc: &RpcKey) -> ChartItem {
         RpcKind::EndOfData => (false, "end of data".to_string(), ArrowKind::Control),
         RpcKind::TaskFinished => (false, "finished".to_string(), ArrowKind::Control),
         RpcKind::TaskFailed => (false, "task failed".to_string(), ArrowKind::Control),
+        RpcKind::SourceEvent => (true, source_event_label(rpc), ArrowKind::Control),
+        RpcKind::SplitRequest => (false, "split request".to_string(), ArrowKind::Control),
     };
     let _ = spec;
     let (from, to) = if to_task {
@@ -149,6 +151,13 @@ fn rpc_arrow(spec: &Spec, rpc: &RpcKey) -> ChartItem {
         to,
         label,
         kind,
+    }
+}
+
+fn source_event_label(rpc: &RpcKey) -> String {
+    match rpc.event {
+        Some(SourceEvent::AddSplit(split)) => format!("add split {split}"),
+        Some(SourceEvent::NoMoreSplits) | None => "no more splits".to_string(),
     }
 }
 
@@ -339,6 +348,11 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     | CoordinatorEvent::FailureReported { .. } => {}
                 },
                 StepEvent::RpcSent(_) | StepEvent::Sent { .. } | StepEvent::TriggerPhaseDone => {}
+                StepEvent::CoordinatorCheckpointed(id) => items.push(note(
+                    0,
+                    format!("source coordinator checkpoints {id}"),
+                    NoteKind::Snapshot,
+                )),
                 StepEvent::Written { sink, record } => items.push(note(
                     1 + sink.0 as usize,
                     format!("write {}", record.lineage),

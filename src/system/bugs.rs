@@ -259,6 +259,14 @@ bugs! {
         "stop-with-savepoint with drain stops the sources as without drain: no operator ends its input or flushes before the terminating savepoint, and the job finishes with the buffered records never emitted",
         "Match: FLINK-21453 (apache/flink#15000, 'Do not ignore endOfInput when terminating a job with savepoint'): after FLINK-21132 stopped calling endInput for stop-with-savepoint, a stop with the drain flag (terminating, never to be resumed) no longer flushed the records operators buffered; the fix invokes endOfInput when the savepoint terminates. Today's form of the rule is SourceOperatorStreamTask stopping its source with StopMode.DRAIN, so endData(DRAIN) finishes every operator (StreamOperatorWrapper.finish) before the savepoint's barrier. The model places the decision at the source's stop.",
         "drain", "stop-with-savepoint-drain-respected", bfs(1_000_000);
+    SplitEventBypassesValve = "split-event-bypasses-valve", "source", "FLINK-16986",
+        "an operator event the split enumerator sends after its checkpoint and before the barriers are injected reaches the reader ahead of the barrier: the split is unassigned in the coordinator's checkpoint and owned by the reader's, and a restore reads it twice",
+        "Same mechanism: FLINK-16986 (apache/flink#12234, 'Provide exactly-once guaranteed around checkpoints and operator event sending'): events sent between a coordinator's checkpoint and the source barrier injection must not be transported, or they fall between the coordinator's state and the tasks' state; the fix introduced the OperatorEventValve, shut when the coordinator's checkpoint future completes and opened in afterSourceBarrierInjection (today SubtaskGatewayImpl.markForCheckpoint / openGatewayAndUnmarkCheckpoint).",
+        "split-source", "restored-splits-owned-once|end-to-end-exactly-once", bfs(3_000_000);
+    LostEventNotFailingReader = "lost-event-not-failing-reader", "source", "FLINK-21996",
+        "a lost operator event leaves its reader running: the enumerator counts the split as assigned, the reader never gets it and waits for it forever (or a later restore no longer gives it back)",
+        "Match: FLINK-21996 ('Transient RPC failure without TaskManager failure can lead to split assignment loss', apache/flink#15601 and #15605): an OperatorEvent lost in transport while the task stayed up lost the split assignment; the fix made SubtaskGatewayImpl fail the target task when an event's send future fails ('An OperatorEvent from an OperatorCoordinator to a task was lost. Triggering task failover to ensure consistency.'), and held the coordinator's checkpoint until the events sent before it were acknowledged.",
+        "split-source", "completed-checkpoint-consistent|quiescent-job-finished|healed-run-finishes|restored-splits-owned-once", bfs(3_000_000);
 }
 
 impl fmt::Display for Bug {

@@ -512,3 +512,14 @@ impl fmt::Debug for InputSet {
         f.debug_set().entries(self.iter()).finish()
     }
 }
+
+/// An operator event from a split source's coordinator (`SourceCoordinator`) to one of its
+/// readers (`AddSplitEvent`, `NoMoreSplitsEvent`), sent by RPC through the subtask's gateway
+/// (`SubtaskGatewayImpl`). The reader's request the other way (`RequestSplitEvent`) is an RPC of
+/// its own (`Rpc::SplitRequest`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceEvent {
+    AddSplit(u8),
+    NoMoreSplits,
+}

@@ -7,7 +7,7 @@
 
 use crate::error::InputError;
 use crate::system::bugs::{Bug, BugSet};
-use crate::system::protocol::{Alignment, ChannelId, SnapshotKind, TaskId, TaskSet, Tick};
+use crate::system::protocol::{Alignment, ChannelId, Record, SnapshotKind, TaskId, TaskSet, Tick};
 use crate::system::topology;
 pub use crate::system::topology::{
     source_records, ChannelSpec, EdgeSpec, InputSpec, OperatorKind, OperatorSpec, OutputSpec,
@@ -57,6 +57,10 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
     (
         "short-timeout",
         include_str!("../../models/short-timeout.toml"),
+    ),
+    (
+        "split-source",
+        include_str!("../../models/split-source.toml"),
     ),
     (
         "two-input-join",
@@ -117,6 +121,9 @@ struct OperatorFile {
     /// Sources: number of distinct keys; record `j` has key `j mod keys`.
     #[serde(default)]
     keys: Option<u32>,
+    /// Split sources: the number of splits the enumerator owns.
+    #[serde(default)]
+    splits: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -378,6 +385,14 @@ fn data_work(operators: &[OperatorSpec], edges: &[EdgeSpec]) -> DataWork {
                 }
                 steps = steps.saturating_add(out.iter().sum::<u64>() + op.parallelism as u64);
             }
+            OperatorKind::SplitSource => {
+                for offset in 0..op.records as usize {
+                    out[offset % op.keys.max(1) as usize] += op.splits as u64;
+                }
+                // Every split is requested and assigned, and every reader asks once more.
+                let events = 2 * (op.splits as u64 + op.parallelism as u64);
+                steps = steps.saturating_add(out.iter().sum::<u64>() + events);
+            }
             OperatorKind::Join => {
                 for (key, slot) in out.iter_mut().enumerate() {
                     *slot = arriving[index][0][key].saturating_mul(arriving[index][1][key]);
@@ -619,6 +634,85 @@ pub struct Spec {
     pub bugs: BugSet,
     /// The file's `[small]` table: the overrides of its small instance (`Spec::small_instance`).
     pub small: Option<SmallInstance>,
+    /// The model's FLIP-27 split source, if it has one (at most one).
+    pub split_source: Option<SplitSourceSpec>,
+}
+
+/// A split source (`kind = "split-source"`): its operator, its reader subtasks and the records
+/// of each split.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitSourceSpec {
+    pub operator: usize,
+    pub readers: Vec<TaskId>,
+    /// Per split, its records in offset order; split `s`'s provenance number is
+    /// `first_provenance + s` (after every plain source subtask's).
+    pub splits: Vec<Vec<Record>>,
+    pub first_provenance: u8,
+}
+
+impl SplitSourceSpec {
+    /// Every split, as a set (bit `s`: split `s`).
+    pub fn all_splits(&self) -> u16 {
+        ((1u32 << self.splits.len()) - 1) as u16
+    }
+}
+
+/// Validates the model's split source (at most one; its output edges route by the record, never
+/// `forward`; RPCs per-pair FIFO) and builds its [`SplitSourceSpec`].
+fn split_source_spec(
+    operators: &[OperatorSpec],
+    edges: &[EdgeSpec],
+    first_provenance: u8,
+    rpc_order: RpcOrder,
+) -> Result<Option<SplitSourceSpec>, (String, String)> {
+    let mut found = operators
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.kind == OperatorKind::SplitSource);
+    let Some((index, op)) = found.next() else {
+        return Ok(None);
+    };
+    if let Some((second, _)) = found.next() {
+        return Err((
+            format!("operators[{second}].kind"),
+            "a model may have at most one split-source".into(),
+        ));
+    }
+    if let Some(edge) = edges
+        .iter()
+        .position(|e| e.from == index && e.partitioning == Partitioning::Forward)
+    {
+        return Err((
+            format!("edges[{edge}].partitioning"),
+            format!(
+                "an edge out of split-source {:?} must route by the record (hash, rebalance or broadcast), not forward: which reader reads a split is decided at run time",
+                op.name
+            ),
+        ));
+    }
+    if rpc_order != RpcOrder::PerPairFifo {
+        // OperatorCoordinatorHolder: "all events from the scheduler to the Tasks are transported
+        // strictly in order"; an event sent after the barrier injection must not overtake it.
+        return Err((
+            "network.rpc_order".into(),
+            format!(
+                "split-source {:?} needs \"per-pair-fifo\": operator events rely on the RPC connection's order against the trigger RPCs (Flink's RPC keeps it)",
+                op.name
+            ),
+        ));
+    }
+    let readers = (0..op.parallelism)
+        .map(|s| TaskId(op.first_task.0 + s))
+        .collect();
+    let splits = (0..op.splits)
+        .map(|s| topology::split_records(op, first_provenance, s))
+        .collect();
+    Ok(Some(SplitSourceSpec {
+        operator: index,
+        readers,
+        splits,
+        first_provenance,
+    }))
 }
 
 impl Spec {
@@ -891,6 +985,19 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
             }
             (0, 0)
         };
+        // Split sources: `splits` (1..=8, default 2); no other kind has one.
+        let splits = match (op.kind, op.splits) {
+            (OperatorKind::SplitSource, splits) => {
+                small(&key("splits"), splits.unwrap_or(2), 1, 8)?
+            }
+            (_, Some(_)) => {
+                return Err(error(
+                    key("splits"),
+                    "only a split-source has splits".into(),
+                ))
+            }
+            (_, None) => 0,
+        };
         operators.push(OperatorSpec {
             name: op.name.clone(),
             kind: op.kind,
@@ -898,6 +1005,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
             first_task: TaskId(0),
             records,
             keys,
+            splits,
         });
     }
     if operators.is_empty() {
@@ -1133,6 +1241,13 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
     }
 
     let expanded = topology::expand(&mut operators, &edges).map_err(|e| error(e.key, e.reason))?;
+    let split_source = split_source_spec(
+        &operators,
+        &edges,
+        expanded.sources.len() as u8,
+        model.network.rpc_order,
+    )
+    .map_err(|(key, reason)| error(key, reason))?;
     let key_space = operators.iter().map(|o| o.keys).max().unwrap_or(1).max(1);
     let work = data_work(&operators, &edges);
     if work.steps > MAX_DATA_STEPS {
@@ -1181,6 +1296,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         rpc_order: model.network.rpc_order,
         bugs,
         small,
+        split_source,
     };
     // The small instance must be a valid model too, so that `small_instance` cannot fail later.
     if let Some(table) = &spec.small {

@@ -42,11 +42,15 @@ pub enum OperatorKind {
     /// `BoundedOneInput`/`BoundedMultiInput` operator whose `endInput`/`finish` flushes, like a
     /// batch sort or a window fired by the final MAX_WATERMARK); the buffer is its state.
     BatchFlush,
+    /// A FLIP-27 source whose `SplitEnumerator` (on the JobManager, `SourceCoordinator`) owns
+    /// `splits` bounded splits and assigns them to the reader subtasks by operator events
+    /// (`system/coordinator/operator_coordinator.rs`, `system/task/split_reader.rs`).
+    SplitSource,
 }
 
 impl OperatorKind {
     pub fn is_source(self) -> bool {
-        self == OperatorKind::Source
+        matches!(self, OperatorKind::Source | OperatorKind::SplitSource)
     }
 
     pub fn is_sink(self) -> bool {
@@ -69,6 +73,7 @@ impl OperatorKind {
             OperatorKind::AtLeastOnceSink => "at-least-once-sink",
             OperatorKind::AsyncSink => "async-sink",
             OperatorKind::BatchFlush => "batch-flush",
+            OperatorKind::SplitSource => "split-source",
         }
     }
 }
@@ -113,9 +118,11 @@ pub struct OperatorSpec {
     pub parallelism: u8,
     /// The operator's subtasks are `first_task .. first_task + parallelism`.
     pub first_task: TaskId,
-    /// Sources: records per subtask and number of keys.
+    /// Sources: records per subtask (split sources: per split) and number of keys.
     pub records: u8,
     pub keys: u8,
+    /// Split sources: the number of splits the enumerator owns (0 for every other kind).
+    pub splits: u8,
 }
 
 /// One logical edge of the graph.
@@ -186,6 +193,13 @@ pub fn source_records(operator: &OperatorSpec, source_index: u8) -> Vec<Record> 
             }),
         })
         .collect()
+}
+
+/// The records of split `split` of a split source whose splits' provenance numbers start at
+/// `first` (after every plain source subtask's): record `j` has key `j mod keys` and value
+/// `j + 1`, like a plain source's.
+pub fn split_records(operator: &OperatorSpec, first: u8, split: u8) -> Vec<Record> {
+    source_records(operator, first + split)
 }
 
 /// A structural problem with the graph, naming the offending key.
@@ -328,7 +342,7 @@ pub fn expand(
                     "a model may have at most 64 subtasks in all".into(),
                 );
             }
-            let source_index = if op.kind.is_source() {
+            let source_index = if op.kind == OperatorKind::Source {
                 source_count += 1;
                 Some(source_count - 1)
             } else {

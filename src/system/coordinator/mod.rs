@@ -10,6 +10,7 @@
 
 pub mod decider;
 pub mod failure_manager;
+pub mod operator_coordinator;
 pub mod shared_state;
 pub mod store;
 
@@ -21,6 +22,7 @@ use crate::system::spec::Spec;
 use crate::system::task::SharedSnapshot;
 use decider::{Decision, RequestQueue, Submitted, TriggerRequest};
 use failure_manager::{FailureLevel, FailureManager};
+use operator_coordinator::EnumeratorState;
 use shared_state::{ClaimMode, SharedStateRegistry};
 use store::{CompletedCheckpoint, CompletedStore, Discarder};
 
@@ -42,6 +44,9 @@ pub struct PendingCheckpoint {
     pub tasks_to_commit: TaskSet,
     /// Tasks already finished when planned (FLIP-147).
     pub finished: TaskSet,
+    /// The split source's coordinator state, acknowledged by its checkpoint
+    /// (`PendingCheckpoint.acknowledgeCoordinatorState`); `None` without a split source.
+    pub coordinator_state: Option<EnumeratorState>,
 }
 
 impl PendingCheckpoint {
@@ -809,6 +814,7 @@ impl Coordinator {
             tasks_to_trigger: to_trigger,
             tasks_to_commit: running,
             finished: self.finished_tasks,
+            coordinator_state: None,
         });
         // 6. Initialise the storage location: a failed write aborts with IO_EXCEPTION.
         if storage_write_fails(ctx, out) {
@@ -821,6 +827,19 @@ impl Coordinator {
         }
         // 7-8. The operator-coordinator snapshot runs asynchronously.
         self.coordinator_snapshot = Some(id);
+    }
+
+    /// Step 7 of the trigger pipeline, the operator coordinator's part: its checkpoint future
+    /// completed with `state` (`OperatorCoordinatorCheckpoints` ->
+    /// `PendingCheckpoint.acknowledgeCoordinatorState`). The pipeline goes on with the next
+    /// `TriggerPhaseDone`. Ignored unless `id` is the checkpoint being triggered and still pending.
+    pub fn acknowledge_coordinator_state(&mut self, id: CheckpointId, state: EnumeratorState) {
+        if self.coordinator_snapshot != Some(id) {
+            return;
+        }
+        if let Some(pending) = self.pending.iter_mut().find(|p| p.id == id) {
+            pending.coordinator_state = Some(state);
+        }
     }
 
     /// Step 9 of the trigger pipeline: send the trigger RPCs, unless the checkpoint was disposed
@@ -964,6 +983,7 @@ impl Coordinator {
                 snapshots: pending.acks.clone(),
                 expected: TaskSet(pending.not_yet_acked.0 | pending.acked().0),
                 finished: pending.finished,
+                coordinator_state: pending.coordinator_state,
             }
         };
         if !kind.is_savepoint() {
@@ -1430,6 +1450,7 @@ impl Coordinator {
                     snapshots: p.acks.clone(),
                     expected: TaskSet(p.not_yet_acked.0 | p.acked().0),
                     finished: p.finished,
+                    coordinator_state: p.coordinator_state,
                 })
         } else {
             None

@@ -27,6 +27,9 @@ pub struct CompletedCheckpoint {
     pub expected: TaskSet,
     /// Tasks that had finished before the checkpoint was planned (FLIP-147): restored finished.
     pub finished: TaskSet,
+    /// The split source's coordinator state (`OperatorState` of the coordinator); `None`
+    /// without a split source.
+    pub coordinator_state: Option<super::operator_coordinator::EnumeratorState>,
 }
 
 impl CompletedCheckpoint {

@@ -15,11 +15,13 @@
 
 pub mod handler;
 pub mod operator;
+mod split_reader;
 pub mod tracker;
 
 use crate::system::bugs::Bug;
 use crate::system::protocol::{
-    Barrier, ChannelEvent, CheckpointId, FailureReason, InputSet, Record, SharedFile, TaskId, Tick,
+    Barrier, ChannelEvent, CheckpointId, FailureReason, InputSet, Record, SharedFile, SourceEvent,
+    TaskId, Tick,
 };
 use crate::system::spec::{CheckpointMode, OperatorKind, Spec, TaskSpec};
 use handler::{HandlerEffect, SingleHandler};
@@ -195,6 +197,8 @@ pub enum TaskInput {
     AlignmentTimeout,
     /// An async sink's oldest send in flight completed (its completion mail runs).
     SendCompleted,
+    /// Split readers: an operator event from the source's coordinator.
+    SourceEvent(SourceEvent),
 }
 
 /// One effect of a task step, carried out by the world.
@@ -231,6 +235,8 @@ pub enum TaskOutput {
     /// Observability only: a batch-flush operator's input ended and it emitted this many
     /// buffered records (the `Emit`s that follow).
     InputEnded { flushed: u16 },
+    /// Split readers: ask the source's coordinator for a split (`RequestSplitEvent`).
+    RequestSplit,
 }
 
 /// Outputs of one step.
@@ -313,7 +319,13 @@ impl Task {
             && task_spec.kind.is_source()
             && !self.end_of_data
             && self.sync_savepoint.is_none()
-            && matches!(self.operator, OperatorState::Source { offset, .. } if offset as usize <= task_spec.input_records.len())
+            && match self.operator {
+                OperatorState::Source { offset, .. } => {
+                    offset as usize <= task_spec.input_records.len()
+                }
+                OperatorState::SplitReader { .. } => self.reader_can_progress(),
+                _ => false,
+            }
     }
 
     /// An async sink whose mailbox yields to its send completions only: a snapshot waits for
@@ -429,6 +441,7 @@ impl Task {
                 }
             }
             TaskInput::SendCompleted => self.send_completed(ctx, &mut out),
+            TaskInput::SourceEvent(event) => self.on_source_event(event),
         }
         out
     }
@@ -462,6 +475,9 @@ impl Task {
         let records = &ctx.task_spec().input_records;
         if !self.can_emit(ctx.task_spec()) {
             return;
+        }
+        if let OperatorState::SplitReader { .. } = self.operator {
+            return self.reader_emit_next(ctx, out);
         }
         if let OperatorState::Source { offset, ended } = &mut self.operator {
             // A source restored from a snapshot taken after its end of input is finished

@@ -67,6 +67,17 @@ pub enum OperatorState {
     BatchFlush {
         buffered: Vec<Record>,
     },
+    /// A FLIP-27 split reader (`SourceOperator` + `SourceReaderBase`,
+    /// `system/task/split_reader.rs`): its assigned, unfinished splits with their positions, in
+    /// assignment order (the reader reads the first); whether its split request is outstanding and
+    /// the enumerator said it has no more splits (neither is snapshotted: a restored reader asks
+    /// again); and, oracle-only, the splits it finished (Flink's reader keeps no such record).
+    SplitReader {
+        splits: Vec<(u8, u8)>,
+        requested: bool,
+        no_more: bool,
+        finished: u16,
+    },
 }
 
 /// What processing one record produced.
@@ -121,6 +132,12 @@ impl OperatorState {
             OperatorKind::BatchFlush => OperatorState::BatchFlush {
                 buffered: Vec::new(),
             },
+            OperatorKind::SplitSource => OperatorState::SplitReader {
+                splits: Vec::new(),
+                requested: false,
+                no_more: false,
+                finished: 0,
+            },
         }
     }
 
@@ -128,7 +145,7 @@ impl OperatorState {
     pub fn process(&mut self, side: u8, record: Record) -> Processed {
         let mut out = Processed::default();
         match self {
-            OperatorState::Source { .. } => {}
+            OperatorState::Source { .. } | OperatorState::SplitReader { .. } => {}
             OperatorState::Map => out.emitted.push(Record {
                 value: map_value(record.value),
                 ..record
@@ -229,6 +246,15 @@ impl OperatorState {
                 in_flight: Vec::new(),
                 absorbed: *absorbed,
             },
+            // `SourceOperator.snapshotState`: the reader's splits with their positions.
+            OperatorState::SplitReader {
+                splits, finished, ..
+            } => OperatorState::SplitReader {
+                splits: splits.clone(),
+                requested: false,
+                no_more: false,
+                finished: *finished,
+            },
             other => other.clone(),
         }
     }
@@ -249,7 +275,10 @@ impl OperatorState {
             OperatorState::BatchFlush { buffered } => {
                 Some(Digest::of(buffered.iter().map(|r| &r.lineage)))
             }
-            OperatorState::Source { .. } | OperatorState::Map | OperatorState::Union => None,
+            OperatorState::Source { .. }
+            | OperatorState::SplitReader { .. }
+            | OperatorState::Map
+            | OperatorState::Union => None,
         }
     }
 }

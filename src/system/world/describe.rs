@@ -3,7 +3,7 @@
 //! Pure formatting of the world's own data: nothing here decides behaviour.
 
 use crate::system::coordinator::CoordinatorEvent;
-use crate::system::protocol::{ChannelEvent, CheckpointId, TaskId};
+use crate::system::protocol::{ChannelEvent, CheckpointId, SourceEvent, TaskId};
 use crate::system::spec::{OperatorKind, Spec};
 use crate::system::world::{Action, RpcKey, RpcKind, StepEvent, Timer, UserRequestKind, World};
 use std::fmt::Write as _;
@@ -27,6 +27,13 @@ pub fn describe_rpc(spec: &Spec, rpc: &RpcKey) -> String {
         RpcKind::EndOfData => format!("end-of-data {task} -> coordinator"),
         RpcKind::TaskFinished => format!("finished {task} -> coordinator"),
         RpcKind::TaskFailed => format!("task-failed {task} -> coordinator"),
+        RpcKind::SourceEvent => match rpc.event {
+            Some(SourceEvent::AddSplit(split)) => {
+                format!("add-split {split} coordinator -> {task}")
+            }
+            _ => format!("no-more-splits coordinator -> {task}"),
+        },
+        RpcKind::SplitRequest => format!("split-request {task} -> coordinator"),
     }
 }
 
@@ -73,7 +80,11 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
                 .coordinator
                 .coordinator_snapshot
                 .unwrap_or(CheckpointId::NONE);
-            format!("coordinator finishes triggering {id}")
+            if spec.split_source.is_some() && world.source_coordinator.marked != Some(id) {
+                format!("the source coordinator checkpoints {id} and closes its gateways")
+            } else {
+                format!("coordinator finishes triggering {id}")
+            }
         }
         Action::Fire { timer } => {
             match timer {

@@ -269,7 +269,9 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
             }
             last_key = Some(key);
             // Only best-effort messages can be lost; execution-state updates (end of data,
-            // finished, failed) are retried and reconciled by the JobManager.
+            // finished, failed) are retried and reconciled by the JobManager. An operator event
+            // to a reader can be lost too (and fails the reader); a split request cannot
+            // (ARCHITECTURE.md).
             let losable = matches!(
                 key.kind,
                 RpcKind::Trigger
@@ -277,6 +279,7 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
                     | RpcKind::NotifyAborted
                     | RpcKind::Ack
                     | RpcKind::Decline
+                    | RpcKind::SourceEvent
             );
             if used.lost_rpcs < budget.lost_rpcs && losable {
                 actions.push(Action::LoseRpc { rpc: key });

@@ -7,6 +7,7 @@
 
 use super::step::Step;
 use super::{Rpc, StepEvent};
+use crate::system::coordinator::operator_coordinator::SourceCoordinator;
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::{Coordinator, CoordinatorContext, CoordinatorEvent, JobStatus};
 use crate::system::protocol::{Attempt, ChannelEvent, TaskId};
@@ -43,6 +44,11 @@ impl Step<'_> {
         let mut outputs = Vec::new();
         let recovered = self.world.coordinator.recover(&ctx, &mut outputs);
         self.world.coordinator = recovered;
+        // The new leader's operator coordinators are created anew, restored with the job.
+        self.world.source_coordinator = SourceCoordinator {
+            fresh: true,
+            ..SourceCoordinator::new(spec)
+        };
         self.world.ghost.coordinator_replaced();
         // The old leader's RPC endpoints are gone.
         self.world.rpcs.clear();
@@ -60,6 +66,10 @@ impl Step<'_> {
         self.world.coordinator =
             Coordinator::resumed_from(spec, self.world.now, savepoint.clone(), attempt);
         self.world.ghost.coordinator_replaced();
+        self.world.source_coordinator = SourceCoordinator {
+            fresh: true,
+            ..SourceCoordinator::new(spec)
+        };
         self.world.ghost.resumed_as_new_job(savepoint.id);
         self.world.ghost.failover_cause();
         self.note(StepEvent::Resumed { from: savepoint.id });
@@ -116,6 +126,7 @@ impl Step<'_> {
             queue.clear();
         }
         self.world.rpcs.retain(|rpc| !rpc.to_task());
+        self.restore_source_coordinator(checkpoint);
         let mut finished_on_restore = Vec::new();
         // Every task restarts: only those deployed finished (below) count as finished.
         self.world.ghost.finished = Default::default();

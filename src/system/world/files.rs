@@ -44,6 +44,7 @@ pub(super) fn started_from_retained(spec: &Spec, mut world: World) -> World {
             .collect(),
         expected: spec.all_tasks(),
         finished: Default::default(),
+        coordinator_state: None,
     };
     if mode == ClaimMode::NoClaim {
         world.files.unclaimed = shared_files(&retained).collect();

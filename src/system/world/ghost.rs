@@ -99,6 +99,13 @@ impl LastStep {
     pub const REUSED_SHARED_FILE: u32 = 1 << 27;
     /// A FULL_CHECKPOINT barrier was triggered (`forceFullSnapshot`).
     pub const FORCED_FULL_TRIGGERED: u32 = 1 << 28;
+    /// A split source's coordinator sent an event while its gateways were closed for a
+    /// checkpoint: the valve held it (bits 29+: operator coordinators).
+    pub const EVENT_HELD_BY_VALVE: u32 = 1 << 29;
+    /// A restore gave splits assigned after the restored checkpoint back to the enumerator.
+    pub const SPLITS_ADDED_BACK: u32 = 1 << 30;
+    /// An operator event to a reader was lost, and the reader failed (FLINK-21996).
+    pub const LOST_EVENT_FAILED_READER: u32 = 1 << 31;
 
     pub fn has(self, flag: u32) -> bool {
         self.0 & flag != 0

@@ -17,6 +17,7 @@ mod failover;
 mod files;
 pub mod ghost;
 mod rpc;
+mod sources;
 mod step;
 
 pub use enabled::{enabled, enabled_with, has_enabled, is_quiescent};
@@ -24,6 +25,7 @@ pub use external::{External, Writer};
 pub use files::{CheckpointFiles, RETAINED_CHECKPOINT};
 pub use rpc::{Rpc, RpcKey, RpcKind};
 
+use crate::system::coordinator::operator_coordinator::SourceCoordinator;
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::{Coordinator, CoordinatorEvent, JobStatus, UserRequest};
 use crate::system::protocol::{ChannelEvent, ChannelId, CheckpointId, Record, TaskId, Tick};
@@ -156,6 +158,9 @@ pub enum StepEvent {
         now: Tick,
     },
     TriggerPhaseDone,
+    /// A split source's coordinator took its checkpoint (`checkpointCoordinator`) and closed
+    /// its gateways.
+    CoordinatorCheckpointed(CheckpointId),
     UserRequested(UserRequestKind),
     Resumed {
         from: CheckpointId,
@@ -218,6 +223,8 @@ pub struct World {
     pub storage_fault_lands: bool,
     /// Checkpoint storage: whose state files were deleted.
     pub files: CheckpointFiles,
+    /// The split source's operator coordinator (`sources.rs`; empty without a split source).
+    pub source_coordinator: SourceCoordinator,
     pub ghost: Ghost,
     pub last: LastStep,
 }
@@ -269,6 +276,7 @@ impl World {
             storage_fault_armed: false,
             storage_fault_lands: false,
             files: CheckpointFiles::default(),
+            source_coordinator: SourceCoordinator::new(spec),
             ghost: Ghost::default(),
             last: LastStep::default(),
         };
@@ -326,6 +334,7 @@ fn apply_inner(
         storage_target: None,
     };
     step.perform(action).map_err(|()| NotEnabled(action))?;
+    step.settle_valve();
     step.finish_ready_tasks();
     for (_, id) in std::mem::take(&mut step.aborts_notified) {
         next.ghost.abort_notified.insert(id);

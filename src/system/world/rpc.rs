@@ -1,7 +1,7 @@
 //! RPCs between the coordinator and the tasks: what is in flight, how an action names one
 //! (`RpcKey`, stable across replays) and which connection it travels on (for per-pair FIFO).
 
-use crate::system::protocol::{Attempt, Barrier, CheckpointId, FailureReason, TaskId};
+use crate::system::protocol::{Attempt, Barrier, CheckpointId, FailureReason, SourceEvent, TaskId};
 use crate::system::task::SharedSnapshot;
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,19 @@ pub enum Rpc {
         task: TaskId,
         attempt: Attempt,
     },
+    /// An operator event from the split source's coordinator to a reader
+    /// (`TaskExecutorGateway.sendOperatorEventToTask`).
+    SourceEvent {
+        task: TaskId,
+        event: SourceEvent,
+    },
+    /// A reader's split request to the source's coordinator
+    /// (`JobMasterOperatorEventGateway.sendOperatorEventToCoordinator`, never lost: see
+    /// ARCHITECTURE.md).
+    SplitRequest {
+        task: TaskId,
+        attempt: Attempt,
+    },
 }
 
 /// The kind of an RPC.
@@ -60,6 +73,8 @@ pub enum RpcKind {
     EndOfData,
     TaskFinished,
     TaskFailed,
+    SourceEvent,
+    SplitRequest,
 }
 
 /// Names an RPC in flight by value (identical RPCs are interchangeable).
@@ -70,6 +85,9 @@ pub struct RpcKey {
     /// The checkpoint it is about (`NONE` for lifecycle RPCs).
     pub checkpoint: CheckpointId,
     pub attempt: Attempt,
+    /// Operator events: which one (absent from traces of every other kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<SourceEvent>,
 }
 
 impl Rpc {
@@ -99,12 +117,25 @@ impl Rpc {
             Rpc::TaskFailed { task, attempt } => {
                 (RpcKind::TaskFailed, task, CheckpointId::NONE, attempt)
             }
+            Rpc::SourceEvent { task, event } => {
+                return RpcKey {
+                    kind: RpcKind::SourceEvent,
+                    task,
+                    checkpoint: CheckpointId::NONE,
+                    attempt: Attempt::default(),
+                    event: Some(event),
+                };
+            }
+            Rpc::SplitRequest { task, attempt } => {
+                (RpcKind::SplitRequest, task, CheckpointId::NONE, attempt)
+            }
         };
         RpcKey {
             kind,
             task,
             checkpoint,
             attempt,
+            event: None,
         }
     }
 
@@ -126,7 +157,10 @@ impl Rpc {
     pub fn to_task(&self) -> bool {
         matches!(
             self,
-            Rpc::Trigger { .. } | Rpc::NotifyComplete { .. } | Rpc::NotifyAborted { .. }
+            Rpc::Trigger { .. }
+                | Rpc::NotifyComplete { .. }
+                | Rpc::NotifyAborted { .. }
+                | Rpc::SourceEvent { .. }
         )
     }
 }

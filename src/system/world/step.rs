@@ -204,6 +204,11 @@ impl Step<'_> {
         if self.world.coordinator.coordinator_snapshot.is_none() {
             return Err(());
         }
+        // A split source's coordinator checkpoints first (`OperatorCoordinatorCheckpoints`),
+        // in a step of its own; the trigger RPCs go out in the next.
+        if self.checkpoint_source_coordinator() {
+            return Ok(());
+        }
         self.note(StepEvent::TriggerPhaseDone);
         self.coordinator_step(CoordinatorInput::TriggerPhaseDone);
         Ok(())
@@ -259,9 +264,12 @@ impl Step<'_> {
 
     fn lose_rpc(&mut self, rpc: RpcKey) -> Result<(), ()> {
         let index = self.rpc_index(rpc)?;
-        self.world.rpcs.remove(index);
+        let lost = self.world.rpcs.remove(index);
         self.world.used.lost_rpcs += 1;
         self.note(StepEvent::RpcLost(rpc));
+        if let Rpc::SourceEvent { task, .. } = lost {
+            self.source_event_lost(task);
+        }
         Ok(())
     }
 
@@ -396,6 +404,8 @@ impl Step<'_> {
                 self.world.ghost.failover_cause();
                 self.coordinator_step(CoordinatorInput::TaskFailed { task, attempt })
             }
+            Rpc::SourceEvent { task, event } => self.task_step(task, TaskInput::SourceEvent(event)),
+            Rpc::SplitRequest { task, attempt } => self.deliver_split_request(task, attempt),
         }
     }
 
@@ -543,6 +553,7 @@ impl Step<'_> {
 
     pub(super) fn observe(&mut self, event: CoordinatorEvent) {
         if let CoordinatorEvent::Completed { id, .. } = event {
+            self.source_checkpoint_complete(id);
             // An incremental checkpoint that reuses a file an earlier checkpoint uploaded.
             let reused = self.world.coordinator.store.latest().is_some_and(|c| {
                 c.id == id
@@ -637,6 +648,7 @@ impl Step<'_> {
                 }
                 TaskOutput::EndOfData => self.send(Rpc::EndOfData { task, attempt }),
                 TaskOutput::Finished => self.send(Rpc::TaskFinished { task, attempt }),
+                TaskOutput::RequestSplit => self.send(Rpc::SplitRequest { task, attempt }),
                 TaskOutput::Fail => {
                     let aborted = self.handling_abort_of;
                     self.world.ghost.task_failed(aborted, &mut self.world.last);
