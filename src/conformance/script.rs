@@ -198,6 +198,7 @@ pub fn flink_reason(reason: FailureReason) -> &'static str {
         CheckpointSubsumed => "CHECKPOINT_SUBSUMED",
         CheckpointDeclined => "CHECKPOINT_DECLINED",
         CheckpointDeclinedTaskNotReady => "CHECKPOINT_DECLINED_TASK_NOT_READY",
+        CheckpointDeclinedTaskClosing => "CHECKPOINT_DECLINED_TASK_CLOSING",
         CheckpointDeclinedSubsumed => "CHECKPOINT_DECLINED_SUBSUMED",
         CheckpointDeclinedOnCancellationBarrier => "CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER",
         CheckpointDeclinedInputEndOfStream => "CHECKPOINT_DECLINED_INPUT_END_OF_STREAM",

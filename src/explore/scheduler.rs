@@ -312,9 +312,10 @@ fn lane(action: &Action) -> Option<Lane> {
                 Lane::Task(rpc.task.0)
             }
             RpcKind::Ack | RpcKind::Decline => Lane::Outbound(rpc.task.0, rpc.checkpoint.0),
-            RpcKind::EndOfData | RpcKind::TaskFinished | RpcKind::TaskFailed => {
-                Lane::Outbound(rpc.task.0, 0)
-            }
+            RpcKind::EndOfData
+            | RpcKind::TaskFinished
+            | RpcKind::TaskFailed
+            | RpcKind::TaskRunning => Lane::Outbound(rpc.task.0, 0),
         }),
         Action::FinishTriggering => Some(Lane::Coordinator),
         Action::Fire { .. } => Some(Lane::Clock),

@@ -272,7 +272,8 @@ fn relabel_rpc(r: &Relabeling, rpc: &Rpc) -> Rpc {
         | Rpc::Decline { task, .. }
         | Rpc::EndOfData { task, .. }
         | Rpc::TaskFinished { task, .. }
-        | Rpc::TaskFailed { task, .. } => *task = r.task(*task),
+        | Rpc::TaskFailed { task, .. }
+        | Rpc::TaskRunning { task, .. } => *task = r.task(*task),
     }
     rpc
 }

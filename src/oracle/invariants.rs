@@ -9,10 +9,11 @@
 use crate::oracle::reference::{self, Cut, Effective, ReferenceTask};
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::JobStatus;
+use crate::system::protocol::FailureReason;
 use crate::system::protocol::{ClaimMode, Digest, Lineage, TaskId};
 use crate::system::spec::{CheckpointMode, OperatorKind, Spec};
 use crate::system::task::operator::OperatorState;
-use crate::system::task::BarrierHandler;
+use crate::system::task::{BarrierHandler, TaskStatus};
 use crate::system::world::ghost::LastStep;
 use crate::system::world::{self, World, RETAINED_CHECKPOINT};
 use std::fmt::Write as _;
@@ -210,7 +211,7 @@ pub const SWEEP_RARE: &[&str] = &["possibly-inconsistent-write-restored"];
 
 /// The most properties one check can register, built-in and added (the model checker has one
 /// slot more, for its `healed-run-finishes`).
-pub const MAX_PROPERTIES: usize = 47;
+pub const MAX_PROPERTIES: usize = 55;
 
 /// The table. When one state violates several properties the first one in this order is
 /// reported, so the specific structural properties come before the broad exactly-once checks.
@@ -238,6 +239,12 @@ pub static PROPERTIES: &[Property] = &[
         kind: Kind::Safety,
         description: "at most max_concurrent non-forced checkpoints are pending",
         check: Check::Safety(pending_within_max_concurrent),
+    },
+    Property {
+        name: "planned-with-tasks-running",
+        kind: Kind::Safety,
+        description: "no pending checkpoint waits for a task that has not switched to RUNNING since the job (re)started (DefaultCheckpointPlanCalculator.checkTasksStarted)",
+        check: Check::Safety(planned_with_tasks_running),
     },
     Property {
         name: "request-order-respected",
@@ -513,6 +520,59 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Sometimes {
             reached: |_, w| w.last.has(LastStep::BUFFER_FLUSHED),
             applies: has_batch_flush,
+        },
+    },
+    Property {
+        name: "ready-to-finish-before-finished",
+        kind: Kind::Sometimes,
+        description: "a task is ready to finish (its mailbox closed after its final checkpoint) and has not finished yet",
+        check: Check::Sometimes {
+            reached: |_, w| {
+                w.tasks
+                    .iter()
+                    .any(|t| t.status == TaskStatus::Finishing)
+            },
+            applies: |s| s.lifecycle.finish_steps,
+        },
+    },
+    Property {
+        name: "trigger-declined-task-closing",
+        kind: Kind::Sometimes,
+        description: "a trigger RPC reaches a task that is ready to finish and is declined with CHECKPOINT_DECLINED_TASK_CLOSING",
+        check: Check::Sometimes {
+            reached: |_, w| {
+                w.rpcs.iter().any(|r| {
+                    matches!(
+                        r,
+                        world::Rpc::Decline {
+                            reason: FailureReason::CheckpointDeclinedTaskClosing,
+                            ..
+                        }
+                    )
+                })
+            },
+            applies: |s| s.lifecycle.finish_steps,
+        },
+    },
+    Property {
+        name: "task-redeployed",
+        kind: Kind::Sometimes,
+        description: "after a restore a task is deploying again while the restarted job runs",
+        check: Check::Sometimes {
+            reached: |_, w| {
+                w.coordinator.attempt.0 > 0
+                    && w.tasks.iter().any(|t| t.status == TaskStatus::Deploying)
+            },
+            applies: |s| s.lifecycle.deploy_steps && s.faults.task_crashes > 0,
+        },
+    },
+    Property {
+        name: "task-restored-as-finished",
+        kind: Kind::Sometimes,
+        description: "a restore deploys a task finished in the restored checkpoint as finished (FLIP-147)",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::RESTORED_FINISHED),
+            applies: |s| s.lifecycle.deploy_steps && s.faults.task_crashes > 0,
         },
     },
     Property {
@@ -976,6 +1036,27 @@ fn no_commit_before_complete(spec: &Spec, _: &Oracle, world: &World) -> Result<(
                 name(spec, *sink),
                 if max_completed.is_none() { "none".to_string() } else { max_completed.to_string() }
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Flink 2.3's plan calculator fails an attempt while any task it would wait for is not RUNNING
+/// in the JobManager's view, and that view only turns RUNNING after the task itself did. Judged
+/// with the world's records, not the coordinator's plan: the tasks each pending checkpoint must
+/// hear from (`ghost.awaited`) and each task's own status.
+fn planned_with_tasks_running(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    for (id, awaited) in &world.ghost.awaited {
+        if world.coordinator.pending(*id).is_none() {
+            continue;
+        }
+        for task in awaited.iter() {
+            if world.task(task).status == TaskStatus::Deploying {
+                return Err(format!(
+                    "checkpoint {id} is pending and waits for {}, which is still deploying",
+                    world::describe::task_name(spec, task)
+                ));
+            }
         }
     }
     Ok(())

@@ -137,6 +137,7 @@ fn rpc_arrow(spec: &Spec, rpc: &RpcKey) -> ChartItem {
         RpcKind::EndOfData => (false, "end of data".to_string(), ArrowKind::Control),
         RpcKind::TaskFinished => (false, "finished".to_string(), ArrowKind::Control),
         RpcKind::TaskFailed => (false, "task failed".to_string(), ArrowKind::Control),
+        RpcKind::TaskRunning => (false, "running".to_string(), ArrowKind::Control),
     };
     let _ = spec;
     let (from, to) = if to_task {

@@ -127,6 +127,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     // bounded check of a model too large to complete.
     ("linear@small", 8_491_221),
     ("unaligned-union@small", 2_424_314),
+    ("task-lifecycle@small", 2_982_351),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an

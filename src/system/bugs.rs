@@ -259,6 +259,10 @@ bugs! {
         "stop-with-savepoint with drain stops the sources as without drain: no operator ends its input or flushes before the terminating savepoint, and the job finishes with the buffered records never emitted",
         "Match: FLINK-21453 (apache/flink#15000, 'Do not ignore endOfInput when terminating a job with savepoint'): after FLINK-21132 stopped calling endInput for stop-with-savepoint, a stop with the drain flag (terminating, never to be resumed) no longer flushed the records operators buffered; the fix invokes endOfInput when the savepoint terminates. Today's form of the rule is SourceOperatorStreamTask stopping its source with StopMode.DRAIN, so endData(DRAIN) finishes every operator (StreamOperatorWrapper.finish) before the savepoint's barrier. The model places the decision at the source's stop.",
         "drain", "stop-with-savepoint-drain-respected", bfs(1_000_000);
+    TriggerBeforeTasksRunning = "trigger-before-tasks-running", "coordinator", "textbook",
+        "the plan calculator checks only that every task has an execution attempt, not that the tasks the checkpoint waits for are RUNNING: checkpoints are triggered into a job still deploying, and sources that are not running yet decline them",
+        "No Flink ticket found. Flink 2.3's DefaultCheckpointPlanCalculator.calculateCheckpointPlan runs checkAllTasksInitiated and then checkTasksStarted(plan.getTasksToWaitFor()), which fails the attempt with NOT_ALL_REQUIRED_TASKS_RUNNING while any task to wait for is not RUNNING in the JobManager's view; the bug drops the second check. The task-side TASK_NOT_READY decline (Task.triggerCheckpointBarrier, FLINK-3261) is what such a trigger then meets.",
+        "task-lifecycle", "planned-with-tasks-running", bfs(1_000_000);
 }
 
 impl fmt::Display for Bug {

@@ -60,6 +60,10 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         include_str!("../../models/short-timeout.toml"),
     ),
     (
+        "task-lifecycle",
+        include_str!("../../models/task-lifecycle.toml"),
+    ),
+    (
         "two-input-join",
         include_str!("../../models/two-input-join.toml"),
     ),
@@ -96,6 +100,8 @@ struct ModelFile {
     user: UserFile,
     #[serde(default)]
     network: NetworkFile,
+    #[serde(default)]
+    lifecycle: Lifecycle,
     #[serde(default)]
     bounds: BoundsFile,
     #[serde(default)]
@@ -274,6 +280,21 @@ struct UserFile {
 struct NetworkFile {
     #[serde(default)]
     rpc_order: RpcOrder,
+}
+
+/// The `[lifecycle]` table (`task/lifecycle.rs`): task lifecycle phases as steps of their own.
+/// Both off by default, so models without the table keep their state spaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// After a (re)start every task is DEPLOYING/INITIALIZING until its own deploy step; the
+    /// JobManager learns it runs from its RUNNING report (`updateTaskExecutionState`).
+    #[serde(default)]
+    pub deploy_steps: bool,
+    /// A task whose final checkpoint completed becomes ready to finish (`afterInvoke` closed
+    /// its mailbox) and finishes (EndOfPartition, the FINISHED report) in a later step.
+    #[serde(default)]
+    pub finish_steps: bool,
 }
 
 /// How RPCs between the coordinator and the tasks may be reordered.
@@ -617,6 +638,8 @@ pub struct Spec {
     pub user: UserBudget,
     pub bounds: Bounds,
     pub rpc_order: RpcOrder,
+    /// The `[lifecycle]` table.
+    pub lifecycle: Lifecycle,
     pub bugs: BugSet,
     /// The file's `[small]` table: the overrides of its small instance (`Spec::small_instance`).
     pub small: Option<SmallInstance>,
@@ -1180,6 +1203,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         user,
         bounds,
         rpc_order: model.network.rpc_order,
+        lifecycle: model.lifecycle,
         bugs,
         small,
     };

@@ -99,6 +99,9 @@ impl LastStep {
     pub const REUSED_SHARED_FILE: u32 = 1 << 27;
     /// A FULL_CHECKPOINT barrier was triggered (`forceFullSnapshot`).
     pub const FORCED_FULL_TRIGGERED: u32 = 1 << 28;
+    /// A restore deployed a task finished in the restored checkpoint as finished (bit 31:
+    /// task lifecycle).
+    pub const RESTORED_FINISHED: u32 = 1 << 31;
 
     pub fn has(self, flag: u32) -> bool {
         self.0 & flag != 0

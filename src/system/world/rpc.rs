@@ -46,6 +46,12 @@ pub enum Rpc {
         task: TaskId,
         attempt: Attempt,
     },
+    /// The task switched to RUNNING (`lifecycle.deploy_steps`; an execution-state update,
+    /// never lost).
+    TaskRunning {
+        task: TaskId,
+        attempt: Attempt,
+    },
 }
 
 /// The kind of an RPC.
@@ -60,6 +66,7 @@ pub enum RpcKind {
     EndOfData,
     TaskFinished,
     TaskFailed,
+    TaskRunning,
 }
 
 /// Names an RPC in flight by value (identical RPCs are interchangeable).
@@ -98,6 +105,9 @@ impl Rpc {
             }
             Rpc::TaskFailed { task, attempt } => {
                 (RpcKind::TaskFailed, task, CheckpointId::NONE, attempt)
+            }
+            Rpc::TaskRunning { task, attempt } => {
+                (RpcKind::TaskRunning, task, CheckpointId::NONE, attempt)
             }
         };
         RpcKey {
