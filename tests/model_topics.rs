@@ -575,7 +575,7 @@ static TOPICS: &[Topic] = &[
     },
     Topic {
         model: "task-lifecycle",
-        seeds: 3000,
+        seeds: 30000,
         situations: &[
             Situation {
                 what: "the plan refuses a checkpoint with NOT_ALL_REQUIRED_TASKS_RUNNING while a task is still deploying",
