@@ -166,7 +166,8 @@ pub struct Ghost {
 
 /// Whether Flink's `CheckpointFailureManager.checkFailureCounter` counts a failure with this
 /// reason against the tolerable number, stated here rather than taken from the failure manager
-/// under test.
+/// under test. Declines from tasks that do not run (CHECKPOINT_DECLINED_TASK_NOT_READY,
+/// CHECKPOINT_DECLINED_TASK_CLOSING: `[lifecycle]`) are among the uncounted ones.
 fn counted(reason: FailureReason) -> bool {
     use FailureReason::*;
     matches!(
