@@ -230,6 +230,14 @@ pub struct SetupError(pub String);
 /// (forward) or ALL_TO_ALL, its checkpoint configuration in milliseconds, full failover (the
 /// model's), and the failure manager's fail-job verdict carried out as a global failover.
 pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
+    if spec.lifecycle.deploy_steps || spec.lifecycle.finish_steps {
+        // ARCHITECTURE.md, "Not compared: the task lifecycle".
+        return Err(SetupError(
+            "[lifecycle] steps: the driver's tasks are RUNNING from the start and it has no \
+             execution-state update input"
+                .to_string(),
+        ));
+    }
     for edge in &spec.edges {
         if edge.from >= edge.to {
             return Err(SetupError(format!(
