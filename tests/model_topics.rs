@@ -18,7 +18,7 @@ use checkpoint_harness::sim::{self, Outcome, RunBounds};
 use checkpoint_harness::spec::{Spec, EMBEDDED_MODELS};
 use checkpoint_harness::task::handler::Phase;
 use checkpoint_harness::task::operator::OperatorState;
-use checkpoint_harness::task::BarrierHandler;
+use checkpoint_harness::task::{BarrierHandler, TaskStatus};
 use checkpoint_harness::world::{self, Action, RpcKind, StepEvent, Timer, UserRequestKind, World};
 
 /// One step of a run.
@@ -621,6 +621,58 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "task-lifecycle",
+        seeds: 30000,
+        situations: &[
+            Situation {
+                what: "the plan refuses a checkpoint with NOT_ALL_REQUIRED_TASKS_RUNNING while a task is still deploying",
+                reached: |s| {
+                    s.coordinator().any(|e| {
+                        matches!(
+                            e,
+                            CoordinatorEvent::RequestFailed {
+                                reason: FailureReason::NotAllRequiredTasksRunning,
+                                ..
+                            }
+                        )
+                    }) && s.after.tasks.iter().any(|t| t.status == TaskStatus::Deploying)
+                },
+            },
+            Situation {
+                what: "a task switches to RUNNING and reports it",
+                reached: |s| {
+                    matches!(s.action, Action::Emit { task } if s.before.task(task).status == TaskStatus::Deploying)
+                        && s.events.iter().any(|e| matches!(e, StepEvent::RpcSent(r) if r.key().kind == RpcKind::TaskRunning))
+                },
+            },
+            Situation {
+                what: "a task is ready to finish and finishes in a later step",
+                reached: |s| {
+                    matches!(s.action, Action::Emit { task } if s.before.task(task).status == TaskStatus::Finishing
+                        && s.after.task(task).status == TaskStatus::Finished)
+                },
+            },
+            Situation {
+                what: "a trigger RPC reaching a task ready to finish is declined with TASK_CLOSING, not counted",
+                reached: |s| {
+                    !s.aborted(&[FailureReason::CheckpointDeclinedTaskClosing]).is_empty()
+                        && s.after.coordinator.job == JobStatus::Running
+                },
+            },
+            Situation {
+                what: "after a crash the tasks deploy again and a checkpoint completes",
+                reached: |s| {
+                    s.after.coordinator.attempt.0 > 0
+                        && s.completed(SnapshotKind::Checkpoint)
+                },
+            },
+            Situation {
+                what: "a restore deploys a task finished in the checkpoint as finished",
+                reached: |s| s.after.last.has(LastStep::RESTORED_FINISHED),
+            },
+        ],
+    },
+    Topic {
         model: "coordinator-faults",
         seeds: 3000,
         situations: &[
@@ -978,6 +1030,7 @@ topic_tests! {
     async_sink_reaches_its_topic => "async-sink",
     savepoints_2pc_reaches_its_topic => "savepoints-2pc",
     drain_reaches_its_topic => "drain",
+    task_lifecycle_reaches_its_topic => "task-lifecycle",
     coordinator_faults_reaches_its_topic => "coordinator-faults",
     ha_failures_reaches_its_topic => "ha-failures",
     incremental_reaches_its_topic => "incremental",

@@ -257,6 +257,9 @@ fn input_of(
                     attempt: driver_attempt(rpc.attempt.0),
                     at,
                 }),
+                // Not compared: the driver's tasks are RUNNING from the start (ARCHITECTURE.md;
+                // models with `[lifecycle]` are not in the conformance set).
+                RpcKind::TaskRunning => None,
                 RpcKind::Trigger if before.task(rpc.task).status == TaskStatus::Finished => {
                     Some(Input::TriggerFailed {
                         task,

@@ -198,6 +198,7 @@ pub fn flink_reason(reason: FailureReason) -> &'static str {
         CheckpointSubsumed => "CHECKPOINT_SUBSUMED",
         CheckpointDeclined => "CHECKPOINT_DECLINED",
         CheckpointDeclinedTaskNotReady => "CHECKPOINT_DECLINED_TASK_NOT_READY",
+        CheckpointDeclinedTaskClosing => "CHECKPOINT_DECLINED_TASK_CLOSING",
         CheckpointDeclinedSubsumed => "CHECKPOINT_DECLINED_SUBSUMED",
         CheckpointDeclinedOnCancellationBarrier => "CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER",
         CheckpointDeclinedInputEndOfStream => "CHECKPOINT_DECLINED_INPUT_END_OF_STREAM",
@@ -247,6 +248,14 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
             "split-source {:?} needs an operator coordinator, which the driver does not register",
             spec.operators[source.operator].name
         )));
+    }
+    if spec.lifecycle.deploy_steps || spec.lifecycle.finish_steps {
+        // ARCHITECTURE.md, "Not compared: the task lifecycle".
+        return Err(SetupError(
+            "[lifecycle] steps: the driver's tasks are RUNNING from the start and it has no \
+             execution-state update input"
+                .to_string(),
+        ));
     }
     for edge in &spec.edges {
         if edge.from >= edge.to {

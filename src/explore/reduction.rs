@@ -20,6 +20,11 @@
 //! of the trigger phase, a lost event that fails its reader) couple the coordinator's actions
 //! with the tasks', which the argument below (under R the coordinator's actions touch no task)
 //! does not cover.
+//! **Not classified: lifecycle steps.** A model with a `[lifecycle]` step (`deploy_steps` or
+//! `finish_steps`) is never reduced either. Its deploy and finish steps (`Emit` on a deploying or
+//! finishing task) enable channel deliveries and change what the plan calculator and the trigger
+//! RPCs see, its RUNNING reports are not no-ops, and notifications to a finishing task are
+//! dropped although it has not finished; none of that is in the argument below.
 //!
 //! **N, a no-op RPC delivery, alone.** The first enabled RPC delivery whose step changes nothing
 //! but removing that RPC, here and in every state reachable from here. Which ones qualify is
@@ -165,11 +170,14 @@ impl Reduction {
     /// The reduction for a model (it may never apply: then every state is fully expanded).
     pub fn new(spec: &Spec) -> Reduction {
         let restore_free = model_restore_free(spec);
-        // Async sinks: not classified (module doc), so nothing is reduced.
+        // Async sinks, split sources and lifecycle steps: not classified (module doc), so
+        // nothing is reduced.
         let unclassified = spec
             .tasks
             .iter()
-            .any(|t| matches!(t.kind, OperatorKind::AsyncSink | OperatorKind::SplitSource));
+            .any(|t| matches!(t.kind, OperatorKind::AsyncSink | OperatorKind::SplitSource))
+            || spec.lifecycle.deploy_steps
+            || spec.lifecycle.finish_steps;
         Reduction {
             no_ops: model_no_ops(spec) && !unclassified,
             restore_free,
@@ -282,7 +290,9 @@ fn no_op_forever(spec: &Spec, world: &World, key: RpcKey, restore_free: bool) ->
                 || c.pending(key.checkpoint)
                     .is_some_and(|p| !p.not_yet_acked.contains(key.task))
         }
-        RpcKind::EndOfData | RpcKind::TaskFinished => key.attempt != c.attempt,
+        RpcKind::EndOfData | RpcKind::TaskFinished | RpcKind::TaskRunning => {
+            key.attempt != c.attempt
+        }
         RpcKind::Decline => !c.is_running() || settled(key.checkpoint),
         // A restore removes RPCs to tasks: only where none can happen any more.
         RpcKind::NotifyComplete | RpcKind::NotifyAborted if restore_free => {

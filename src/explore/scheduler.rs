@@ -316,7 +316,8 @@ fn lane(action: &Action) -> Option<Lane> {
             RpcKind::EndOfData
             | RpcKind::TaskFinished
             | RpcKind::TaskFailed
-            | RpcKind::SplitRequest => Lane::Outbound(rpc.task.0, 0),
+            | RpcKind::SplitRequest
+            | RpcKind::TaskRunning => Lane::Outbound(rpc.task.0, 0),
         }),
         Action::FinishTriggering => Some(Lane::Coordinator),
         Action::Fire { .. } => Some(Lane::Clock),

@@ -274,7 +274,8 @@ fn relabel_rpc(r: &Relabeling, rpc: &Rpc) -> Rpc {
         | Rpc::TaskFinished { task, .. }
         | Rpc::TaskFailed { task, .. }
         | Rpc::SourceEvent { task, .. }
-        | Rpc::SplitRequest { task, .. } => *task = r.task(*task),
+        | Rpc::SplitRequest { task, .. }
+        | Rpc::TaskRunning { task, .. } => *task = r.task(*task),
     }
     rpc
 }

@@ -9,6 +9,7 @@
 use crate::oracle::reference::{self, Cut, Effective, ReferenceTask};
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::JobStatus;
+use crate::system::protocol::FailureReason;
 use crate::system::protocol::{ClaimMode, Digest, Lineage, TaskId};
 use crate::system::spec::{CheckpointMode, OperatorKind, Spec};
 use crate::system::task::operator::OperatorState;
@@ -205,12 +206,17 @@ impl Oracle {
 /// does not fail a model whose sweep misses them; an exhaustive check still demands them):
 /// `possibly-inconsistent-write-restored` needs a storage fault armed twice, a completion while
 /// it is armed, a JobManager failover and a restore, in that order; measured on ha-failures, 5
-/// runs in 3,000.
-pub const SWEEP_RARE: &[&str] = &["possibly-inconsistent-write-restored"];
+/// runs in 3,000. `task-restored-as-finished` needs the crash after a checkpoint that recorded
+/// the source finished and before the sink finished; measured on task-lifecycle, 2 runs in
+/// 5,000 (its exhaustive `task-lifecycle@small` check reaches it).
+pub const SWEEP_RARE: &[&str] = &[
+    "possibly-inconsistent-write-restored",
+    "task-restored-as-finished",
+];
 
 /// The most properties one check can register, built-in and added (the model checker has one
 /// slot more, for its `healed-run-finishes`).
-pub const MAX_PROPERTIES: usize = 47;
+pub const MAX_PROPERTIES: usize = 55;
 
 /// The table. When one state violates several properties the first one in this order is
 /// reported, so the specific structural properties come before the broad exactly-once checks.
@@ -238,6 +244,12 @@ pub static PROPERTIES: &[Property] = &[
         kind: Kind::Safety,
         description: "at most max_concurrent non-forced checkpoints are pending",
         check: Check::Safety(pending_within_max_concurrent),
+    },
+    Property {
+        name: "planned-with-tasks-running",
+        kind: Kind::Safety,
+        description: "no pending checkpoint waits for a task that has not switched to RUNNING since the job (re)started (DefaultCheckpointPlanCalculator.checkTasksStarted)",
+        check: Check::Safety(planned_with_tasks_running),
     },
     Property {
         name: "request-order-respected",
@@ -346,6 +358,12 @@ pub static PROPERTIES: &[Property] = &[
         kind: Kind::Safety,
         description: "the external output never holds a record more often than the reference output (exactly-once mode); once the job finished it holds exactly (at-least-once: at least) the reference output",
         check: Check::Safety(end_to_end_exactly_once),
+    },
+    Property {
+        name: "finished-tasks-stay-finished",
+        kind: Kind::Safety,
+        description: "a task the world saw finish in this job run, also one deployed finished from the restored checkpoint (FLIP-147), never runs, deploys or reads its input again",
+        check: Check::Safety(finished_tasks_stay_finished),
     },
     Property {
         name: "quiescent-job-finished",
@@ -546,6 +564,59 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Sometimes {
             reached: |_, w| w.last.has(LastStep::LOST_EVENT_FAILED_READER),
             applies: |s| s.split_source.is_some() && s.faults.lost_rpcs > 0,
+        },
+    },
+    Property {
+        name: "ready-to-finish-before-finished",
+        kind: Kind::Sometimes,
+        description: "a task is ready to finish (its mailbox closed after its final checkpoint) and has not finished yet",
+        check: Check::Sometimes {
+            reached: |_, w| {
+                w.tasks
+                    .iter()
+                    .any(|t| t.status == TaskStatus::Finishing)
+            },
+            applies: |s| s.lifecycle.finish_steps,
+        },
+    },
+    Property {
+        name: "trigger-declined-task-closing",
+        kind: Kind::Sometimes,
+        description: "a trigger RPC reaches a task that is ready to finish and is declined with CHECKPOINT_DECLINED_TASK_CLOSING",
+        check: Check::Sometimes {
+            reached: |_, w| {
+                w.rpcs.iter().any(|r| {
+                    matches!(
+                        r,
+                        world::Rpc::Decline {
+                            reason: FailureReason::CheckpointDeclinedTaskClosing,
+                            ..
+                        }
+                    )
+                })
+            },
+            applies: |s| s.lifecycle.finish_steps,
+        },
+    },
+    Property {
+        name: "task-redeployed",
+        kind: Kind::Sometimes,
+        description: "after a restore a task is deploying again while the restarted job runs",
+        check: Check::Sometimes {
+            reached: |_, w| {
+                w.coordinator.attempt.0 > 0
+                    && w.tasks.iter().any(|t| t.status == TaskStatus::Deploying)
+            },
+            applies: |s| s.lifecycle.deploy_steps && s.faults.task_crashes > 0,
+        },
+    },
+    Property {
+        name: "task-restored-as-finished",
+        kind: Kind::Sometimes,
+        description: "a restore deploys a task finished in the restored checkpoint as finished (FLIP-147)",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::RESTORED_FINISHED),
+            applies: |s| s.lifecycle.deploy_steps && s.faults.task_crashes > 0,
         },
     },
     Property {
@@ -1069,6 +1140,45 @@ fn no_commit_before_complete(spec: &Spec, _: &Oracle, world: &World) -> Result<(
                 "sink {} committed the transaction of {transaction} but the newest completed checkpoint is {}",
                 name(spec, *sink),
                 if max_completed.is_none() { "none".to_string() } else { max_completed.to_string() }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Flink 2.3's plan calculator fails an attempt while any task it would wait for is not RUNNING
+/// in the JobManager's view, and that view only turns RUNNING after the task itself did. Judged
+/// with the world's records, not the coordinator's plan: the tasks each pending checkpoint must
+/// hear from (`ghost.awaited`) and each task's own status.
+fn planned_with_tasks_running(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    for (id, awaited) in &world.ghost.awaited {
+        if world.coordinator.pending(*id).is_none() {
+            continue;
+        }
+        for task in awaited.iter() {
+            if world.task(task).status == TaskStatus::Deploying {
+                return Err(format!(
+                    "checkpoint {id} is pending and waits for {}, which is still deploying",
+                    world::describe::task_name(spec, task)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Judged from the world's record of the tasks it saw finish in the current job run
+/// (`ghost.finished`: reset by a restore to the tasks deployed finished) and each task's status.
+fn finished_tasks_stay_finished(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    for task in world.ghost.finished.iter() {
+        let status = world.task(task).status;
+        if matches!(
+            status,
+            TaskStatus::Running | TaskStatus::Deploying | TaskStatus::Finishing
+        ) {
+            return Err(format!(
+                "{} finished in this job run but is {status:?} again",
+                world::describe::task_name(spec, task)
             ));
         }
     }

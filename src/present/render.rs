@@ -139,6 +139,7 @@ fn rpc_arrow(spec: &Spec, rpc: &RpcKey) -> ChartItem {
         RpcKind::TaskFailed => (false, "task failed".to_string(), ArrowKind::Control),
         RpcKind::SourceEvent => (true, source_event_label(rpc), ArrowKind::Control),
         RpcKind::SplitRequest => (false, "split request".to_string(), ArrowKind::Control),
+        RpcKind::TaskRunning => (false, "running".to_string(), ArrowKind::Control),
     };
     let _ = spec;
     let (from, to) = if to_task {

@@ -267,6 +267,10 @@ bugs! {
         "a lost operator event leaves its reader running: the enumerator counts the split as assigned, the reader never gets it and waits for it forever (or a later restore no longer gives it back)",
         "Match: FLINK-21996 ('Transient RPC failure without TaskManager failure can lead to split assignment loss', apache/flink#15601 and #15605): an OperatorEvent lost in transport while the task stayed up lost the split assignment; the fix made SubtaskGatewayImpl fail the target task when an event's send future fails ('An OperatorEvent from an OperatorCoordinator to a task was lost. Triggering task failover to ensure consistency.'), and held the coordinator's checkpoint until the events sent before it were acknowledged.",
         "split-source", "completed-checkpoint-consistent|quiescent-job-finished|healed-run-finishes|restored-splits-owned-once", bfs(3_000_000);
+    TriggerBeforeTasksRunning = "trigger-before-tasks-running", "coordinator", "textbook",
+        "the plan calculator checks only that every task has an execution attempt, not that the tasks the checkpoint waits for are RUNNING: checkpoints are triggered into a job still deploying, and sources that are not running yet decline them",
+        "No Flink ticket found. Flink 2.3's DefaultCheckpointPlanCalculator.calculateCheckpointPlan runs checkAllTasksInitiated and then checkTasksStarted(plan.getTasksToWaitFor()), which fails the attempt with NOT_ALL_REQUIRED_TASKS_RUNNING while any task to wait for is not RUNNING in the JobManager's view; the bug drops the second check. The task-side TASK_NOT_READY decline (Task.triggerCheckpointBarrier, FLINK-3261) is what such a trigger then meets.",
+        "task-lifecycle", "planned-with-tasks-running", bfs(1_000_000);
 }
 
 impl fmt::Display for Bug {

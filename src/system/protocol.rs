@@ -340,6 +340,7 @@ pub enum FailureReason {
     CheckpointSubsumed,
     CheckpointDeclined,
     CheckpointDeclinedTaskNotReady,
+    CheckpointDeclinedTaskClosing,
     CheckpointDeclinedSubsumed,
     CheckpointDeclinedOnCancellationBarrier,
     CheckpointDeclinedInputEndOfStream,
@@ -353,7 +354,7 @@ pub enum FailureReason {
 
 impl FailureReason {
     /// Every reason, in declaration order.
-    pub const ALL: [FailureReason; 19] = {
+    pub const ALL: [FailureReason; 20] = {
         use FailureReason::*;
         [
             PeriodicSchedulerShutdown,
@@ -366,6 +367,7 @@ impl FailureReason {
             CheckpointSubsumed,
             CheckpointDeclined,
             CheckpointDeclinedTaskNotReady,
+            CheckpointDeclinedTaskClosing,
             CheckpointDeclinedSubsumed,
             CheckpointDeclinedOnCancellationBarrier,
             CheckpointDeclinedInputEndOfStream,

@@ -63,6 +63,10 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         include_str!("../../models/split-source.toml"),
     ),
     (
+        "task-lifecycle",
+        include_str!("../../models/task-lifecycle.toml"),
+    ),
+    (
         "two-input-join",
         include_str!("../../models/two-input-join.toml"),
     ),
@@ -99,6 +103,8 @@ struct ModelFile {
     user: UserFile,
     #[serde(default)]
     network: NetworkFile,
+    #[serde(default)]
+    lifecycle: Lifecycle,
     #[serde(default)]
     bounds: BoundsFile,
     #[serde(default)]
@@ -280,6 +286,21 @@ struct UserFile {
 struct NetworkFile {
     #[serde(default)]
     rpc_order: RpcOrder,
+}
+
+/// The `[lifecycle]` table (`task/lifecycle.rs`): task lifecycle phases as steps of their own.
+/// Both off by default, so models without the table keep their state spaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// After a (re)start every task is DEPLOYING/INITIALIZING until its own deploy step; the
+    /// JobManager learns it runs from its RUNNING report (`updateTaskExecutionState`).
+    #[serde(default)]
+    pub deploy_steps: bool,
+    /// A task whose final checkpoint completed becomes ready to finish (`afterInvoke` closed
+    /// its mailbox) and finishes (EndOfPartition, the FINISHED report) in a later step.
+    #[serde(default)]
+    pub finish_steps: bool,
 }
 
 /// How RPCs between the coordinator and the tasks may be reordered.
@@ -631,6 +652,8 @@ pub struct Spec {
     pub user: UserBudget,
     pub bounds: Bounds,
     pub rpc_order: RpcOrder,
+    /// The `[lifecycle]` table.
+    pub lifecycle: Lifecycle,
     pub bugs: BugSet,
     /// The file's `[small]` table: the overrides of its small instance (`Spec::small_instance`).
     pub small: Option<SmallInstance>,
@@ -1294,6 +1317,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         user,
         bounds,
         rpc_order: model.network.rpc_order,
+        lifecycle: model.lifecycle,
         bugs,
         small,
         split_source,

@@ -104,6 +104,9 @@ pub struct Coordinator {
     /// Tasks the coordinator knows have finished / reported end of data.
     pub finished_tasks: TaskSet,
     pub end_of_data_tasks: TaskSet,
+    /// `lifecycle.deploy_steps`: tasks of this attempt whose RUNNING report arrived (the
+    /// JobManager's view of their execution state; empty otherwise).
+    pub reported_running: TaskSet,
     pub end_of_data_requested: bool,
     /// Submission counter for the queue's tie-break.
     pub request_seq: u32,
@@ -252,6 +255,11 @@ pub enum CoordinatorInput {
         task: TaskId,
         attempt: Attempt,
     },
+    /// A task reports it switched to RUNNING (`lifecycle.deploy_steps`).
+    TaskRunning {
+        task: TaskId,
+        attempt: Attempt,
+    },
     /// The delay of a parked (non-atomic) restart elapsed: the tasks are restored now.
     RestartTasks,
 }
@@ -352,6 +360,7 @@ impl Coordinator {
             next_id: CheckpointId(1),
             failure_manager: FailureManager::default(),
             finished_tasks: TaskSet::default(),
+            reported_running: TaskSet::default(),
             end_of_data_tasks: TaskSet::default(),
             end_of_data_requested: false,
             request_seq: 0,
@@ -546,6 +555,12 @@ impl Coordinator {
             CoordinatorInput::TaskFailed { task, attempt } => {
                 if attempt == self.attempt && self.is_running() && self.parked_restart.is_none() {
                     self.on_task_failed(ctx, task, &mut out);
+                }
+            }
+            CoordinatorInput::TaskRunning { task, attempt } => {
+                // `Execution.switchToRunning`: the JobManager's view of the execution state.
+                if attempt == self.attempt {
+                    self.reported_running.insert(task);
                 }
             }
             CoordinatorInput::RestartTasks => {
@@ -776,7 +791,7 @@ impl Coordinator {
                 .filter(|t| TaskSet(ctx.spec.task(*t).predecessors.0 & running.0).is_empty())
                 .fold(0u64, |bits, t| bits | (1 << t.0)),
         );
-        if running.is_empty() || to_trigger.is_empty() {
+        if running.is_empty() || to_trigger.is_empty() || !self.tasks_started(ctx, running) {
             return self.request_failed(
                 ctx,
                 request,
@@ -1178,6 +1193,18 @@ impl Coordinator {
 
     /// A global failover is queued on the timer / main thread and has not restarted the tasks
     /// yet: a plan calculated now would come after the tasks' cancellation.
+    /// `DefaultCheckpointPlanCalculator.checkTasksStarted(plan.getTasksToWaitFor())` (Flink
+    /// 2.3): every task the checkpoint waits for is RUNNING in the JobManager's view, i.e. its
+    /// RUNNING report arrived. Only models with `lifecycle.deploy_steps` have tasks that are
+    /// not running yet; the others pass.
+    fn tasks_started(&self, ctx: &CoordinatorContext, to_wait_for: TaskSet) -> bool {
+        // BUG trigger-before-tasks-running: only `checkAllTasksInitiated` (every task has an
+        // execution attempt) is checked, not that the tasks to wait for run.
+        !ctx.spec.lifecycle.deploy_steps
+            || ctx.spec.has_bug(Bug::TriggerBeforeTasksRunning)
+            || TaskSet(to_wait_for.0 & !self.reported_running.0).is_empty()
+    }
+
     fn failover_queued(&self) -> bool {
         self.parked_restart.is_some()
             || self
@@ -1480,6 +1507,7 @@ impl Coordinator {
         }
         self.attempt = Attempt(self.attempt.0.wrapping_add(1));
         self.finished_tasks = TaskSet::default();
+        self.reported_running = TaskSet::default();
         self.end_of_data_tasks = TaskSet::default();
         self.end_of_data_requested = false;
         if matches!(

@@ -14,6 +14,7 @@
 //! or reported as data.
 
 pub mod handler;
+mod lifecycle;
 pub mod operator;
 mod split_reader;
 pub mod tracker;
@@ -36,6 +37,10 @@ pub enum TaskStatus {
     Finished,
     /// Crashed; waiting for the job's failover to restart it.
     Crashed,
+    /// `lifecycle.deploy_steps`: (re)deployed, restoring, not yet RUNNING (`lifecycle.rs`).
+    Deploying,
+    /// `lifecycle.finish_steps`: ready to finish, its mailbox closed; it finishes next.
+    Finishing,
 }
 
 /// The barrier handler a task uses, chosen by the checkpointing mode (`InputProcessorUtil`).
@@ -224,6 +229,8 @@ pub enum TaskOutput {
     EndOfData,
     /// Report that the task finished.
     Finished,
+    /// Report that the task switched to RUNNING (`lifecycle.deploy_steps`).
+    Running,
     /// The task fails itself (an aborted stop-with-savepoint); the job fails over.
     Fail,
     /// Observability only: the task took its snapshot for this checkpoint (unaligned: the
@@ -375,6 +382,11 @@ impl Task {
     /// The step function.
     pub fn step(&mut self, ctx: &TaskContext, input: TaskInput) -> Outputs {
         let mut out = Outputs::new();
+        if let TaskInput::Trigger(barrier) = &input {
+            if let Some(decline) = self.not_running_decline(barrier.id) {
+                return vec![decline];
+            }
+        }
         if !self.is_running() {
             return out;
         }

@@ -5,6 +5,7 @@
 use crate::system::coordinator::CoordinatorEvent;
 use crate::system::protocol::{ChannelEvent, CheckpointId, SourceEvent, TaskId};
 use crate::system::spec::{OperatorKind, Spec};
+use crate::system::task::TaskStatus;
 use crate::system::world::{Action, RpcKey, RpcKind, StepEvent, Timer, UserRequestKind, World};
 use std::fmt::Write as _;
 
@@ -34,6 +35,7 @@ pub fn describe_rpc(spec: &Spec, rpc: &RpcKey) -> String {
             _ => format!("no-more-splits coordinator -> {task}"),
         },
         RpcKind::SplitRequest => format!("split-request {task} -> coordinator"),
+        RpcKind::TaskRunning => format!("running {task} -> coordinator"),
     }
 }
 
@@ -66,6 +68,12 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
                 task_name(spec, c.from),
                 task_name(spec, c.to)
             )
+        }
+        Action::Emit { task } if world.task(*task).status == TaskStatus::Deploying => {
+            format!("{} is deployed and switches to RUNNING", task_name(spec, *task))
+        }
+        Action::Emit { task } if world.task(*task).status == TaskStatus::Finishing => {
+            format!("{} finishes (ready to finish before)", task_name(spec, *task))
         }
         Action::Emit { task } if spec.task(*task).kind == OperatorKind::AsyncSink => {
             format!("the oldest send of {} completes", task_name(spec, *task))
@@ -336,6 +344,8 @@ pub fn summarize(spec: &Spec, world: &World) -> StepSummary {
             match task.status {
                 TaskStatus::Finished => return "fin".to_string(),
                 TaskStatus::Crashed => return "down".to_string(),
+                TaskStatus::Deploying => return "deploy".to_string(),
+                TaskStatus::Finishing => return "closing".to_string(),
                 TaskStatus::Running => {}
             }
             match &task.handler {

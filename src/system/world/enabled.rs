@@ -174,7 +174,10 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
     // Sources, and async sinks whose oldest send may complete.
     for task in spec.task_ids() {
         let live = world.task(task);
-        if live.can_emit(spec.task(task)) || live.has_outstanding_sends() {
+        if live.can_emit(spec.task(task))
+            || live.has_outstanding_sends()
+            || live.lifecycle_step_due()
+        {
             actions.push(Action::Emit { task });
         }
     }

@@ -155,6 +155,10 @@ impl Step<'_> {
                 _ => self.world.tasks[task.0 as usize] = Task::new(spec, task),
             }
         }
+        super::lifecycle::deploy_all(spec, &mut self.world.tasks);
+        if !finished_on_restore.is_empty() {
+            self.world.last.set(LastStep::RESTORED_FINISHED);
+        }
         for task in finished_on_restore {
             self.broadcast(task, ChannelEvent::EndOfData);
             self.broadcast(task, ChannelEvent::EndOfPartition);

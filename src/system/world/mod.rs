@@ -16,6 +16,7 @@ mod external;
 mod failover;
 mod files;
 pub mod ghost;
+mod lifecycle;
 mod rpc;
 mod sources;
 mod step;
@@ -264,7 +265,7 @@ impl Options {
 impl World {
     /// The initial world: a freshly submitted job.
     pub fn initial(spec: &Spec) -> World {
-        let world = World {
+        let mut world = World {
             now: 0,
             coordinator: Coordinator::new(spec, 0),
             tasks: spec.task_ids().map(|t| Task::new(spec, t)).collect(),
@@ -281,8 +282,9 @@ impl World {
             last: LastStep::default(),
         };
         if spec.checkpointing.start_from_retained {
-            return files::started_from_retained(spec, world);
+            world = files::started_from_retained(spec, world);
         }
+        lifecycle::deploy_all(spec, &mut world.tasks);
         world
     }
 

@@ -59,6 +59,12 @@ pub enum Rpc {
         task: TaskId,
         attempt: Attempt,
     },
+    /// The task switched to RUNNING (`lifecycle.deploy_steps`; an execution-state update,
+    /// never lost).
+    TaskRunning {
+        task: TaskId,
+        attempt: Attempt,
+    },
 }
 
 /// The kind of an RPC.
@@ -75,6 +81,7 @@ pub enum RpcKind {
     TaskFailed,
     SourceEvent,
     SplitRequest,
+    TaskRunning,
 }
 
 /// Names an RPC in flight by value (identical RPCs are interchangeable).
@@ -128,6 +135,9 @@ impl Rpc {
             }
             Rpc::SplitRequest { task, attempt } => {
                 (RpcKind::SplitRequest, task, CheckpointId::NONE, attempt)
+            }
+            Rpc::TaskRunning { task, attempt } => {
+                (RpcKind::TaskRunning, task, CheckpointId::NONE, attempt)
             }
         };
         RpcKey {

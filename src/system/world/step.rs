@@ -69,6 +69,9 @@ impl Step<'_> {
 
     /// A source emits its next record; an async sink's oldest send in flight completes.
     fn emit(&mut self, task: TaskId) -> Result<(), ()> {
+        if self.world.task(task).lifecycle_step_due() {
+            return self.lifecycle_step(task);
+        }
         if self.spec.task(task).kind == OperatorKind::AsyncSink {
             if !self.world.task(task).has_outstanding_sends() {
                 return Err(());
@@ -395,6 +398,9 @@ impl Step<'_> {
             Rpc::EndOfData { task, attempt } => {
                 self.coordinator_step(CoordinatorInput::EndOfData { task, attempt })
             }
+            Rpc::TaskRunning { task, attempt } => {
+                self.coordinator_step(CoordinatorInput::TaskRunning { task, attempt })
+            }
             Rpc::TaskFinished { task, attempt } => {
                 self.coordinator_step(CoordinatorInput::TaskFinished { task, attempt })
             }
@@ -649,6 +655,7 @@ impl Step<'_> {
                 TaskOutput::EndOfData => self.send(Rpc::EndOfData { task, attempt }),
                 TaskOutput::Finished => self.send(Rpc::TaskFinished { task, attempt }),
                 TaskOutput::RequestSplit => self.send(Rpc::SplitRequest { task, attempt }),
+                TaskOutput::Running => self.send(Rpc::TaskRunning { task, attempt }),
                 TaskOutput::Fail => {
                     let aborted = self.handling_abort_of;
                     self.world.ghost.task_failed(aborted, &mut self.world.last);
@@ -684,10 +691,7 @@ impl Step<'_> {
                     .flat_map(|o| o.targets.iter())
                     .all(|c| self.world.channels[c.0 as usize].is_empty());
             if ready {
-                self.note(StepEvent::Finished(task));
-                self.world.ghost.finished.insert(task);
-                let outputs = self.world.tasks[task.0 as usize].finish();
-                self.task_outputs(task, outputs);
+                self.ready_to_finish(task);
             }
         }
     }
