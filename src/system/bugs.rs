@@ -259,6 +259,10 @@ bugs! {
         "stop-with-savepoint with drain stops the sources as without drain: no operator ends its input or flushes before the terminating savepoint, and the job finishes with the buffered records never emitted",
         "Match: FLINK-21453 (apache/flink#15000, 'Do not ignore endOfInput when terminating a job with savepoint'): after FLINK-21132 stopped calling endInput for stop-with-savepoint, a stop with the drain flag (terminating, never to be resumed) no longer flushed the records operators buffered; the fix invokes endOfInput when the savepoint terminates. Today's form of the rule is SourceOperatorStreamTask stopping its source with StopMode.DRAIN, so endData(DRAIN) finishes every operator (StreamOperatorWrapper.finish) before the savepoint's barrier. The model places the decision at the source's stop.",
         "drain", "stop-with-savepoint-drain-respected", bfs(1_000_000);
+    TransactionalIdGapNotFilled = "transactional-id-gap-not-filled", "sink", "textbook",
+        "a Kafka-style sink skips initialising the transactional ids of checkpoints it never saw, so the abort of lingering transactions on restore stops at the gap and leaves a later one open",
+        "No Flink ticket found for this exact bug. KafkaWriter.getTransactionalProducer initialises every id from lastCheckpointId + 1 to the new one ('in case checkpoints have been aborted, Flink would create non-consecutive transaction ids; this loop ensures that all gaps are filled with initialized (empty) transactions'), because TransactionAborter probes ids upward and stops at the first never-used one ('we assume that transaction ids are consecutively used'); a lingering open transaction blocks read-committed consumers until the broker's transaction timeout.",
+        "transactions", "no-lingering-transaction", bfs(2_000_000);
 }
 
 impl fmt::Display for Bug {
