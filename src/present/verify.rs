@@ -128,6 +128,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("linear@small", 8_491_221),
     ("unaligned-union@small", 2_424_314),
     ("diamond@small", 5_981_283),
+    ("transactions@small", 2_799_159),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an
