@@ -15,6 +15,13 @@
 //! `failed_sends`) and its yielding (deliveries and RPCs to it disabled while it flushes) are not
 //! covered by the argument below, so they are treated as dependent on everything.
 //!
+//! **Transaction identity** (`transactions.identity`) adds no action. Its effects ride on
+//! existing ones: a record delivered into a sink with identity sends the record into its open
+//! transaction in the external system, so it fails V below (checked by applying it) and is never
+//! in a reduced set; the producer's `initTransactions`, the abort of lingering transactions and
+//! the broker's commits happen inside restores, snapshots and notifications, which are never
+//! reduced. The argument below therefore covers these models unchanged.
+//!
 //! **N, a no-op RPC delivery, alone.** The first enabled RPC delivery whose step changes nothing
 //! but removing that RPC, here and in every state reachable from here. Which ones qualify is
 //! decided by kind, from the coordinator's and tasks' step functions:
