@@ -252,3 +252,20 @@ fn kafka_writer_fills_the_transactional_id_gap_of_an_aborted_checkpoint() {
         assert_eq!(run.id_known(2), gap_filled, "bugs {bugs:?}");
     }
 }
+
+/// The `[transactions]` table: unknown keys are rejected, and identity needs a two-phase-commit
+/// sink; errors name the file and the key.
+#[test]
+fn the_transactions_table_is_validated() {
+    let base = Spec::embedded("transactions").expect("embedded").text;
+    let unknown = base.replace("identity = true", "identity = true\nids = \"kafka\"");
+    let error = Spec::parse("x.toml", &unknown).expect_err("unknown key");
+    assert_eq!(error.file, "x.toml");
+    assert!(error.reason.contains("ids"), "{error:?}");
+    let no_sink = base.replace("two-phase-commit-sink", "at-least-once-sink");
+    let error = Spec::parse("x.toml", &no_sink).expect_err("no two-phase-commit sink");
+    assert_eq!(error.key, "transactions.identity", "{error:?}");
+    assert!(Spec::parse("x.toml", &base).is_ok());
+    let off = base.replace("identity = true", "identity = false");
+    assert!(!Spec::parse("x.toml", &off).expect("valid").transactions.identity);
+}
