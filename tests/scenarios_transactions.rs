@@ -267,5 +267,10 @@ fn the_transactions_table_is_validated() {
     assert_eq!(error.key, "transactions.identity", "{error:?}");
     assert!(Spec::parse("x.toml", &base).is_ok());
     let off = base.replace("identity = true", "identity = false");
-    assert!(!Spec::parse("x.toml", &off).expect("valid").transactions.identity);
+    assert!(
+        !Spec::parse("x.toml", &off)
+            .expect("valid")
+            .transactions
+            .identity
+    );
 }
