@@ -262,7 +262,7 @@ bugs! {
     TransactionalIdGapNotFilled = "transactional-id-gap-not-filled", "sink", "textbook",
         "a Kafka-style sink skips initialising the transactional ids of checkpoints it never saw, so the abort of lingering transactions on restore stops at the gap and leaves a later one open",
         "No Flink ticket found for this exact bug. KafkaWriter.getTransactionalProducer initialises every id from lastCheckpointId + 1 to the new one ('in case checkpoints have been aborted, Flink would create non-consecutive transaction ids; this loop ensures that all gaps are filled with initialized (empty) transactions'), because TransactionAborter probes ids upward and stops at the first never-used one ('we assume that transaction ids are consecutively used'); a lingering open transaction blocks read-committed consumers until the broker's transaction timeout.",
-        "transactions", "no-lingering-transaction", bfs(3_000_000);
+        "transactions", "no-lingering-transaction", bfs(12_000_000);
 }
 
 impl fmt::Display for Bug {
