@@ -19,7 +19,9 @@ use checkpoint_harness::spec::{Spec, EMBEDDED_MODELS};
 use checkpoint_harness::task::handler::Phase;
 use checkpoint_harness::task::operator::OperatorState;
 use checkpoint_harness::task::{BarrierHandler, TaskStatus};
-use checkpoint_harness::world::{self, Action, RpcKind, StepEvent, Timer, UserRequestKind, World};
+use checkpoint_harness::world::{
+    self, Action, RpcKind, StepEvent, Timer, TxnState, UserRequestKind, World,
+};
 
 /// One step of a run.
 struct Step<'a> {
@@ -673,6 +675,55 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "transactions",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a snapshot initialises the transactional id of a checkpoint the sink never saw (a gap) beside its new producer's",
+                reached: |s| {
+                    s.restored().is_none()
+                        && s.after.external.broker.ids.len()
+                            >= s.before.external.broker.ids.len() + 2
+                },
+            },
+            Situation {
+                what: "a pre-committed transaction commits and the records the external system holds for it become visible",
+                reached: |s| {
+                    s.after.external.records.len() > s.before.external.records.len()
+                        && s.after
+                            .external
+                            .broker
+                            .txns
+                            .iter()
+                            .any(|t| t.state == TxnState::Committed)
+                },
+            },
+            Situation {
+                what: "a restart's producer fences (aborts) an ongoing transaction of the earlier attempt",
+                reached: |s| {
+                    !s.before.external.broker.fenced_ongoing && s.after.external.broker.fenced_ongoing
+                },
+            },
+            Situation {
+                what: "one transactional id holds transactions of two epochs (the id is reused after a restart)",
+                reached: |s| {
+                    let txns = &s.after.external.broker.txns;
+                    txns.windows(2).any(|w| {
+                        w[0].sink == w[1].sink
+                            && w[0].id.name == w[1].id.name
+                            && w[0].id.epoch != w[1].id.epoch
+                    })
+                },
+            },
+            Situation {
+                what: "a restored sink's recoverAndCommit commits a transaction the external system committed already (a no-op)",
+                reached: |s| {
+                    !s.before.external.broker.recommitted && s.after.external.broker.recommitted
+                },
+            },
+        ],
+    },
+    Topic {
         model: "coordinator-faults",
         seeds: 3000,
         situations: &[
@@ -1037,4 +1088,5 @@ topic_tests! {
     retained_checkpoints_reaches_its_topic => "retained-checkpoints",
     short_timeout_reaches_its_topic => "short-timeout",
     split_source_reaches_its_topic => "split-source",
+    transactions_reaches_its_topic => "transactions",
 }

@@ -55,7 +55,7 @@ use checkpoint_harness::protocol::{
 };
 use checkpoint_harness::spec::Spec;
 use checkpoint_harness::task::handler::{Effects, HandlerEffect, Phase, SingleHandler};
-use checkpoint_harness::task::operator::{OperatorState, Transaction};
+use checkpoint_harness::task::operator::{OperatorState, Transaction, TxnId};
 use checkpoint_harness::task::tracker::Tracker;
 use checkpoint_harness::task::{
     BarrierHandler, Task, TaskContext, TaskInput, TaskOutput, TaskSnapshot, TaskStatus,
@@ -554,6 +554,7 @@ fn transaction(n: u32, records: &[Record]) -> Transaction {
     Transaction {
         checkpoint: cp(n),
         records: records.to_vec(),
+        id: TxnId::NONE,
     }
 }
 

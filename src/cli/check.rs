@@ -449,9 +449,10 @@ fn print_check_summary(
     if matches!(summary.verdict, Verdict::Partial { .. }) && summary.shard.is_none() {
         if let Some(small) = &spec.small {
             println!(
-                "this model declares a small instance that completes ({}): {}",
+                "this model declares a small instance that completes ({}): {} check {}@small",
                 small.summary(),
-                format!("{} check {}@small", super::common::program(), spec.file)
+                super::common::program(),
+                spec.file
             );
         }
     }

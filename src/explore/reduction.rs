@@ -26,6 +26,13 @@
 //! RPCs see, its RUNNING reports are not no-ops, and notifications to a finishing task are
 //! dropped although it has not finished; none of that is in the argument below.
 //!
+//! **Transaction identity** (`transactions.identity`) adds no action. Its effects ride on
+//! existing ones: a record delivered into a sink with identity sends the record into its open
+//! transaction in the external system, so it fails V below (checked by applying it) and is never
+//! in a reduced set; the producer's `initTransactions`, the abort of lingering transactions and
+//! the broker's commits happen inside restores, snapshots and notifications, which are never
+//! reduced. The argument below therefore covers these models unchanged.
+//!
 //! **N, a no-op RPC delivery, alone.** The first enabled RPC delivery whose step changes nothing
 //! but removing that RPC, here and in every state reachable from here. Which ones qualify is
 //! decided by kind, from the coordinator's and tasks' step functions:

@@ -366,6 +366,18 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Safety(finished_tasks_stay_finished),
     },
     Property {
+        name: "no-commit-of-fenced-transaction",
+        kind: Kind::Safety,
+        description: "transaction identity: the external system never sees a commit of a transaction it aborted (fenced by a newer producer of its id: the data is lost, KafkaCommitter's signalFailedWithKnownReason) nor a send by a fenced producer",
+        check: Check::Safety(no_commit_of_fenced_transaction),
+    },
+    Property {
+        name: "no-lingering-transaction",
+        kind: Kind::Safety,
+        description: "transaction identity: once the job finished, the external system holds no ongoing transaction (an aborted attempt's transactions were aborted on restore; a lingering one blocks read-committed consumers)",
+        check: Check::Safety(no_lingering_transaction),
+    },
+    Property {
         name: "quiescent-job-finished",
         kind: Kind::Liveness,
         description: "a state where nothing can happen any more (within the time horizon) is a finished job: no stuck alignment, no trigger that stopped",
@@ -617,6 +629,24 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Sometimes {
             reached: |_, w| w.last.has(LastStep::RESTORED_FINISHED),
             applies: |s| s.lifecycle.deploy_steps && s.faults.task_crashes > 0,
+        },
+    },
+    Property {
+        name: "transaction-fenced",
+        kind: Kind::Sometimes,
+        description: "transaction identity: a newer producer's initTransactions aborts (fences) an ongoing transaction of an earlier attempt with the same transactional id",
+        check: Check::Sometimes {
+            reached: |_, w| w.external.broker.fenced_ongoing,
+            applies: |s| s.transactions.identity && s.faults.task_crashes > 0,
+        },
+    },
+    Property {
+        name: "recommit-was-no-op",
+        kind: Kind::Sometimes,
+        description: "transaction identity: a restored sink's recoverAndCommit commits a transaction the external system had committed already, as a no-op (FLINK-16419's situation)",
+        check: Check::Sometimes {
+            reached: |_, w| w.external.broker.recommitted,
+            applies: |s| s.transactions.identity && s.faults.task_crashes > 0,
         },
     },
     Property {
@@ -1039,6 +1069,49 @@ fn sink_writes_cover_cut(spec: &Spec, _: &Oracle, world: &World) -> Result<(), S
         }
     }
     Ok(())
+}
+
+/// Judged from the external system's record alone (the broker's flags), never from the sinks.
+fn no_commit_of_fenced_transaction(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    let broker = &world.external.broker;
+    if broker.fenced_commit {
+        return Err("a commit reached a transaction the external system had aborted (fenced): its records are lost".into());
+    }
+    if broker.fenced_send {
+        return Err("a fenced producer sent a record into a transaction".into());
+    }
+    Ok(())
+}
+
+/// Judged from the external system's record: once the job finished nothing may be ongoing.
+fn no_lingering_transaction(_: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
+    if !world.job_done() {
+        return Ok(());
+    }
+    let lingering: Vec<String> = world
+        .external
+        .broker
+        .txns
+        .iter()
+        .filter(|t| t.state == crate::system::world::TxnState::Ongoing)
+        .map(|t| {
+            format!(
+                "sink {} transactional id {} epoch {} ({} records)",
+                t.sink.0,
+                t.id.name,
+                t.id.epoch,
+                t.records.len()
+            )
+        })
+        .collect();
+    if lingering.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the job finished but the external system holds ongoing transactions: {}",
+            lingering.join(", ")
+        ))
+    }
 }
 
 fn end_to_end_exactly_once(spec: &Spec, oracle: &Oracle, world: &World) -> Result<(), String> {

@@ -823,6 +823,7 @@ impl Effective {
                 current,
                 pending,
                 absorbed,
+                ..
             } => {
                 effective.stateful = true;
                 effective.digest = match written {

@@ -271,6 +271,10 @@ bugs! {
         "the plan calculator checks only that every task has an execution attempt, not that the tasks the checkpoint waits for are RUNNING: checkpoints are triggered into a job still deploying, and sources that are not running yet decline them",
         "No Flink ticket found. Flink 2.3's DefaultCheckpointPlanCalculator.calculateCheckpointPlan runs checkAllTasksInitiated and then checkTasksStarted(plan.getTasksToWaitFor()), which fails the attempt with NOT_ALL_REQUIRED_TASKS_RUNNING while any task to wait for is not RUNNING in the JobManager's view; the bug drops the second check. The task-side TASK_NOT_READY decline (Task.triggerCheckpointBarrier, FLINK-3261) is what such a trigger then meets.",
         "task-lifecycle", "planned-with-tasks-running", bfs(1_000_000);
+    TransactionalIdGapNotFilled = "transactional-id-gap-not-filled", "sink", "textbook",
+        "a Kafka-style sink skips initialising the transactional ids of checkpoints it never saw, so the abort of lingering transactions on restore stops at the gap and leaves a later one open",
+        "No Flink ticket found for this exact bug. KafkaWriter.getTransactionalProducer initialises every id from lastCheckpointId + 1 to the new one ('in case checkpoints have been aborted, Flink would create non-consecutive transaction ids; this loop ensures that all gaps are filled with initialized (empty) transactions'), because TransactionAborter probes ids upward and stops at the first never-used one ('we assume that transaction ids are consecutively used'); a lingering open transaction blocks read-committed consumers until the broker's transaction timeout.",
+        "transactions", "no-lingering-transaction", bfs(12_000_000);
 }
 
 impl fmt::Display for Bug {

@@ -67,6 +67,10 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         include_str!("../../models/task-lifecycle.toml"),
     ),
     (
+        "transactions",
+        include_str!("../../models/transactions.toml"),
+    ),
+    (
         "two-input-join",
         include_str!("../../models/two-input-join.toml"),
     ),
@@ -107,6 +111,9 @@ struct ModelFile {
     lifecycle: Lifecycle,
     #[serde(default)]
     bounds: BoundsFile,
+    /// Transaction identity in the external system (`system/task/transactions.rs`).
+    #[serde(default)]
+    transactions: TransactionsFile,
     #[serde(default)]
     bugs: Vec<String>,
     /// The small instance the exhaustive checker completes on (`system/instance.rs`).
@@ -279,6 +286,23 @@ struct UserFile {
     stop_with_savepoint: u32,
     #[serde(default)]
     drain: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransactionsFile {
+    #[serde(default)]
+    identity: bool,
+}
+
+/// How the two-phase-commit sinks' transactions are identified in the external system.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Transactions {
+    /// Kafka-style transactional ids (`KafkaWriter`, `TransactionalIdFactory`:
+    /// `prefix-subtaskId-checkpointId`) with producer epochs and fencing in the external system,
+    /// idempotent `recoverAndCommit` and the `TransactionAborter` on restore. Off: the external
+    /// system keys a transaction by (sink, pre-committing checkpoint) and knows nothing else.
+    pub identity: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -654,6 +678,8 @@ pub struct Spec {
     pub rpc_order: RpcOrder,
     /// The `[lifecycle]` table.
     pub lifecycle: Lifecycle,
+    /// Transaction identity in the external system (`[transactions]`).
+    pub transactions: Transactions,
     pub bugs: BugSet,
     /// The file's `[small]` table: the overrides of its small instance (`Spec::small_instance`).
     pub small: Option<SmallInstance>,
@@ -1318,10 +1344,30 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         bounds,
         rpc_order: model.network.rpc_order,
         lifecycle: model.lifecycle,
+        transactions: Transactions {
+            identity: model.transactions.identity,
+        },
         bugs,
         small,
         split_source,
     };
+    if spec.transactions.identity
+        && !spec
+            .operators
+            .iter()
+            .any(|o| o.kind == OperatorKind::TwoPhaseCommitSink)
+    {
+        return Err(error(
+            "transactions.identity".into(),
+            "transaction identity is a two-phase-commit sink's: the model has none".into(),
+        ));
+    }
+    if spec.transactions.identity && spec.checkpointing.start_from_retained {
+        return Err(error(
+            "transactions.identity".into(),
+            "not modelled with checkpointing.start_from_retained (the retained checkpoint's sinks carry no transactional ids)".into(),
+        ));
+    }
     // The small instance must be a valid model too, so that `small_instance` cannot fail later.
     if let Some(table) = &spec.small {
         let instance = spec.small_instance_text(table);

@@ -18,6 +18,7 @@ mod lifecycle;
 pub mod operator;
 mod split_reader;
 pub mod tracker;
+pub mod transactions;
 
 use crate::system::bugs::Bug;
 use crate::system::protocol::{
@@ -26,7 +27,7 @@ use crate::system::protocol::{
 };
 use crate::system::spec::{CheckpointMode, OperatorKind, Spec, TaskSpec};
 use handler::{HandlerEffect, SingleHandler};
-use operator::{OperatorState, Transaction};
+use operator::{OperatorState, Transaction, TxnId};
 use tracker::Tracker;
 
 /// Whether a subtask is running.
@@ -225,6 +226,14 @@ pub enum TaskOutput {
     Commit(Vec<Transaction>),
     /// An at-least-once sink's direct write to the external output.
     Write(Record),
+    /// A record sent into the open transaction with this identity (`transactions.identity`).
+    SendToTransaction { id: TxnId, record: Record },
+    /// `initTransactions` for this transactional id and epoch: the external system fences the
+    /// older epochs' open transaction of the id (`transactions.identity`).
+    InitTransactionalId(TxnId),
+    /// `TransactionAborter.abortLingeringTransactions`: abort the lingering transactions of this
+    /// sink from this id upward, until an id that was never used, with this epoch.
+    AbortLingering { from: TxnId },
     /// Report end of data to the coordinator.
     EndOfData,
     /// Report that the task finished.
@@ -255,7 +264,10 @@ impl Task {
         let task_spec = spec.task(task);
         Task {
             status: TaskStatus::Running,
-            operator: OperatorState::initial(task_spec, spec.key_space),
+            operator: transactions::first_producer(
+                spec,
+                OperatorState::initial(task_spec, spec.key_space),
+            ),
             handler: BarrierHandler::new(spec, task_spec.inputs.len()),
             end_of_data_inputs: InputSet::default(),
             capture: None,
@@ -553,6 +565,9 @@ impl Task {
         let processed = self.operator.process(side, record);
         out.extend(processed.emitted.into_iter().map(TaskOutput::Emit));
         out.extend(processed.written.into_iter().map(TaskOutput::Write));
+        if let Some((id, record)) = processed.sent {
+            out.push(TaskOutput::SendToTransaction { id, record });
+        }
     }
 
     /// Trigger RPC: sources (and tasks whose inputs all ended) snapshot at once; a task whose
@@ -743,11 +758,20 @@ impl Task {
     ) -> OperatorState {
         match &mut self.operator {
             OperatorState::TwoPhaseCommitSink {
-                current, pending, ..
+                current,
+                pending,
+                open,
+                ..
             } => {
+                let txn = if *open == TxnId::NONE {
+                    TxnId::NONE
+                } else {
+                    transactions::precommit(ctx.spec, open, id, out)
+                };
                 let transaction = Transaction {
                     checkpoint: id,
                     records: std::mem::take(current),
+                    id: txn,
                 };
                 // BUG commit-before-complete: the pre-commit already commits.
                 if ctx.spec.has_bug(Bug::CommitBeforeComplete) {

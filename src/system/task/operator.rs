@@ -15,6 +15,39 @@ use crate::system::spec::{OperatorKind, TaskSpec};
 pub struct Transaction {
     pub checkpoint: CheckpointId,
     pub records: Vec<Record>,
+    /// Its transactional id and producer epoch (`KafkaCommittable`: transactional id, producer
+    /// id and epoch); `TxnId::NONE` unless the model has `transactions.identity`.
+    pub id: TxnId,
+}
+
+/// A transaction's identity in the external system: the checkpoint id in its transactional id
+/// (`TransactionalIdFactory.buildTransactionalId(prefix, subtaskId, checkpointId)`, the sink
+/// subtask being the owner) and the producer epoch that began it. The model's epoch is the job
+/// attempt that opened the producer: it increases with every restart, as the epoch Kafka bumps
+/// on every `initTransactions` of an id does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TxnId {
+    pub name: CheckpointId,
+    pub epoch: u8,
+}
+
+/// `NONE` hashes to nothing, so that the models without transaction identity hash as they did
+/// before it existed (symmetry sorts lanes by hash and the hang check samples states by hash:
+/// their pinned counts stay put). Equal values still hash equally.
+impl std::hash::Hash for TxnId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if *self != TxnId::NONE {
+            self.name.hash(state);
+            self.epoch.hash(state);
+        }
+    }
+}
+
+impl TxnId {
+    pub const NONE: TxnId = TxnId {
+        name: CheckpointId::NONE,
+        epoch: 0,
+    };
 }
 
 /// The state of one subtask's operator.
@@ -48,6 +81,8 @@ pub enum OperatorState {
         current: Vec<Record>,
         pending: Vec<Transaction>,
         absorbed: Digest,
+        /// The open transaction's identity (`transactions.identity`; else `TxnId::NONE`).
+        open: TxnId,
     },
     /// Writes straight to the external output; the digest counts what this lineage wrote.
     AtLeastOnceSink {
@@ -87,6 +122,9 @@ pub struct Processed {
     pub emitted: Vec<Record>,
     /// Records an at-least-once sink writes straight to the external output.
     pub written: Vec<Record>,
+    /// A record a two-phase-commit sink with transaction identity sends into its open
+    /// transaction in the external system (invisible until the transaction commits).
+    pub sent: Option<(TxnId, Record)>,
 }
 
 /// The stateless map's transformation (deterministic; the reference applies the same function).
@@ -121,6 +159,7 @@ impl OperatorState {
                 current: Vec::new(),
                 pending: Vec::new(),
                 absorbed: Digest::default(),
+                open: TxnId::NONE,
             },
             OperatorKind::AtLeastOnceSink => OperatorState::AtLeastOnceSink {
                 absorbed: Digest::default(),
@@ -181,10 +220,16 @@ impl OperatorState {
                 insert_sorted(own, record);
             }
             OperatorState::TwoPhaseCommitSink {
-                current, absorbed, ..
+                current,
+                absorbed,
+                open,
+                ..
             } => {
                 insert_sorted(current, record);
                 absorbed.add(record.lineage);
+                if *open != TxnId::NONE {
+                    out.sent = Some((*open, record));
+                }
             }
             OperatorState::AtLeastOnceSink { absorbed } => {
                 absorbed.add(record.lineage);

@@ -1,8 +1,18 @@
 //! The external system the sinks write to: committed two-phase-commit transactions (commits are
 //! idempotent) and the visible records with their writers. It survives every failure.
+//!
+//! With `transactions.identity` it is a Kafka-like broker as well ([`Broker`]): it remembers
+//! every transactional id it has seen with the epoch of its latest `initTransactions`, and every
+//! transaction by (sink, id, epoch) as ongoing, committed or aborted. Initialising an id with a
+//! newer epoch fences the older producer: its ongoing transaction of that id is aborted. A commit
+//! of an ongoing transaction makes the records the broker holds for it visible; a commit of a
+//! committed one is a no-op (Kafka's double commit does not fail; FLINK-16419's recommit on
+//! recovery of a transaction known committed); a commit of an aborted (fenced) one fails, and
+//! the broker records it (`KafkaCommitter`: `ProducerFencedException` / `InvalidTxnStateException`
+//! -> `signalFailedWithKnownReason`, "most likely signals data loss").
 
 use crate::system::protocol::{CheckpointId, Record, TaskId};
-use crate::system::task::operator::Transaction;
+use crate::system::task::operator::{Transaction, TxnId};
 
 /// Who wrote a record to the external output: the sink subtask and, for a two-phase-commit sink,
 /// the checkpoint that pre-committed the transaction.
@@ -19,10 +29,66 @@ pub struct External {
     pub committed: Vec<(TaskId, CheckpointId)>,
     /// Visible records with their writer, sorted.
     pub records: Vec<(Record, Writer)>,
+    /// Transaction identity (`transactions.identity`); empty otherwise.
+    pub broker: Broker,
+}
+
+/// A transaction's state in the broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TxnState {
+    Ongoing,
+    Committed,
+    /// Aborted by a newer epoch's `initTransactions` of its id (fenced).
+    Aborted,
+}
+
+/// One transaction the broker knows, with the records sent into it (sorted).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BrokerTxn {
+    pub sink: TaskId,
+    pub id: TxnId,
+    pub state: TxnState,
+    pub records: Vec<Record>,
+}
+
+/// The broker's record of transactional ids and transactions (see the module doc).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Broker {
+    /// Every transactional id initialised so far, (sink, checkpoint id) with the latest epoch,
+    /// sorted.
+    pub ids: Vec<((TaskId, CheckpointId), u8)>,
+    /// Every transaction that received a record, by (sink, id), sorted.
+    pub txns: Vec<BrokerTxn>,
+    /// A commit attempt found its transaction aborted (fenced): it failed, its data is lost.
+    pub fenced_commit: bool,
+    /// A record was sent by a fenced producer (an epoch older than its id's latest).
+    pub fenced_send: bool,
+    /// A commit found its transaction already committed and was a no-op.
+    pub recommitted: bool,
+    /// An ongoing transaction of an older epoch was aborted (fenced) by a newer producer.
+    pub fenced_ongoing: bool,
+}
+
+/// An empty broker hashes to nothing, so that the models without transaction identity hash as
+/// they did before it existed (state sampling by hash stays put). Equal values hash equally.
+impl std::hash::Hash for Broker {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if *self != Broker::default() {
+            self.ids.hash(state);
+            self.txns.hash(state);
+            self.fenced_commit.hash(state);
+            self.fenced_send.hash(state);
+            self.recommitted.hash(state);
+            self.fenced_ongoing.hash(state);
+        }
+    }
 }
 
 impl External {
     pub(super) fn commit(&mut self, sink: TaskId, transaction: Transaction) {
+        if transaction.id != TxnId::NONE {
+            return self.commit_identified(sink, transaction);
+        }
         let key = (sink, transaction.checkpoint);
         let at = match self.committed.binary_search(&key) {
             Ok(_) => return, // Already committed: committing again is a no-op.
@@ -42,5 +108,119 @@ impl External {
         let entry = (record, writer);
         let at = self.records.partition_point(|e| *e <= entry);
         self.records.insert(at, entry);
+    }
+
+    /// A commit by transactional id and epoch: the broker's own records become visible. The
+    /// sink's copy of them (`transaction.records`) is not read.
+    fn commit_identified(&mut self, sink: TaskId, transaction: Transaction) {
+        let writer = Writer {
+            sink,
+            transaction: Some(transaction.checkpoint),
+        };
+        if let Err(at) = self
+            .committed
+            .binary_search(&(sink, transaction.checkpoint))
+        {
+            self.committed.insert(at, (sink, transaction.checkpoint));
+        }
+        let broker = &mut self.broker;
+        let Some(txn) = broker
+            .txns
+            .iter_mut()
+            .find(|t| t.sink == sink && t.id == transaction.id)
+        else {
+            // Nothing was ever sent into it: an empty transaction commits as a no-op.
+            return;
+        };
+        match txn.state {
+            TxnState::Committed => broker.recommitted = true,
+            TxnState::Aborted => broker.fenced_commit = true,
+            TxnState::Ongoing => {
+                txn.state = TxnState::Committed;
+                let records = txn.records.clone();
+                for record in records {
+                    self.insert(record, writer);
+                }
+            }
+        }
+    }
+
+    /// `initTransactions` of a transactional id with an epoch: the id is registered with the
+    /// newest epoch, and an ongoing transaction of an older epoch is aborted (fenced). Returns
+    /// whether the id had been used before (Kafka: the new epoch is not 0).
+    pub(super) fn init_transactional_id(&mut self, sink: TaskId, id: TxnId) -> bool {
+        let broker = &mut self.broker;
+        let key = (sink, id.name);
+        let used = match broker.ids.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(at) => {
+                let epoch = &mut broker.ids[at].1;
+                *epoch = (*epoch).max(id.epoch);
+                true
+            }
+            Err(at) => {
+                broker.ids.insert(at, (key, id.epoch));
+                false
+            }
+        };
+        for txn in &mut broker.txns {
+            if txn.sink == sink
+                && txn.id.name == id.name
+                && txn.id.epoch < id.epoch
+                && txn.state == TxnState::Ongoing
+            {
+                txn.state = TxnState::Aborted;
+                broker.fenced_ongoing = true;
+            }
+        }
+        used
+    }
+
+    /// `TransactionAborter`: from `from` upward, initialise each id with `from`'s epoch (which
+    /// aborts its lingering transaction) until one that was never used.
+    pub(super) fn abort_lingering(&mut self, sink: TaskId, from: TxnId) {
+        let mut id = from;
+        while self.init_transactional_id(sink, id) {
+            id.name = CheckpointId(id.name.0 + 1);
+        }
+    }
+
+    /// A record sent into a transaction: invisible until it commits. A send by a fenced producer
+    /// fails (the broker records it and keeps nothing).
+    pub(super) fn send(&mut self, sink: TaskId, id: TxnId, record: Record) {
+        let broker = &mut self.broker;
+        let latest = broker
+            .ids
+            .binary_search_by(|(k, _)| k.cmp(&(sink, id.name)))
+            .map(|at| broker.ids[at].1);
+        if latest.is_ok_and(|epoch| epoch > id.epoch) {
+            broker.fenced_send = true;
+            return;
+        }
+        if latest.is_err() {
+            // The producer's id is registered by its `initTransactions`; a first send registers
+            // it too, so that the broker's record never misses an id with data.
+            broker.ids.push(((sink, id.name), id.epoch));
+            broker.ids.sort();
+        }
+        let at = broker.txns.partition_point(|t| (t.sink, t.id) < (sink, id));
+        match broker.txns.get_mut(at) {
+            Some(txn) if txn.sink == sink && txn.id == id => {
+                if txn.state == TxnState::Ongoing {
+                    let pos = txn.records.partition_point(|r| *r <= record);
+                    txn.records.insert(pos, record);
+                } else {
+                    broker.fenced_send = true;
+                }
+            }
+            _ => broker.txns.insert(
+                at,
+                BrokerTxn {
+                    sink,
+                    id,
+                    state: TxnState::Ongoing,
+                    records: vec![record],
+                },
+            ),
+        }
     }
 }

@@ -10,7 +10,7 @@ use super::{Rpc, StepEvent};
 use crate::system::coordinator::operator_coordinator::SourceCoordinator;
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::{Coordinator, CoordinatorContext, CoordinatorEvent, JobStatus};
-use crate::system::protocol::{Attempt, ChannelEvent, TaskId};
+use crate::system::protocol::{Attempt, ChannelEvent, CheckpointId, TaskId};
 use crate::system::task::{Task, TaskStatus};
 use crate::system::world::ghost::LastStep;
 
@@ -81,6 +81,14 @@ impl Step<'_> {
         Ok(())
     }
 
+    /// A deployed sink with transaction identity opens its producer with this attempt's epoch
+    /// (`KafkaWriter`: abort lingering transactions, then the producer of `restored + 1`).
+    fn open_producer(&mut self, task: TaskId, restored: CheckpointId) {
+        let epoch = self.world.coordinator.attempt.0;
+        let outputs = self.world.tasks[task.0 as usize].open_producer(self.spec, restored, epoch);
+        self.task_outputs(task, outputs);
+    }
+
     pub(super) fn crash(&mut self, task: TaskId) {
         self.world.tasks[task.0 as usize] = Task::crashed(self.spec, task);
         let attempt = self.world.coordinator.attempt;
@@ -143,6 +151,7 @@ impl Step<'_> {
                             .push_back(ChannelEvent::Record(record));
                     }
                     self.task_outputs(task, outputs);
+                    self.open_producer(task, c.id);
                 }
                 (None, Some(c)) if c.finished.contains(task) => {
                     // FLIP-147: a task finished in the checkpoint is deployed finished.
@@ -152,7 +161,10 @@ impl Step<'_> {
                     finished_on_restore.push(task);
                     self.world.ghost.finished.insert(task);
                 }
-                _ => self.world.tasks[task.0 as usize] = Task::new(spec, task),
+                _ => {
+                    self.world.tasks[task.0 as usize] = Task::new(spec, task);
+                    self.open_producer(task, CheckpointId::NONE);
+                }
             }
         }
         super::lifecycle::deploy_all(spec, &mut self.world.tasks);

@@ -22,7 +22,7 @@ mod sources;
 mod step;
 
 pub use enabled::{enabled, enabled_with, has_enabled, is_quiescent};
-pub use external::{External, Writer};
+pub use external::{Broker, BrokerTxn, External, TxnState, Writer};
 pub use files::{CheckpointFiles, RETAINED_CHECKPOINT};
 pub use rpc::{Rpc, RpcKey, RpcKind};
 
@@ -31,6 +31,7 @@ use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::{Coordinator, CoordinatorEvent, JobStatus, UserRequest};
 use crate::system::protocol::{ChannelEvent, ChannelId, CheckpointId, Record, TaskId, Tick};
 use crate::system::spec::Spec;
+use crate::system::task::operator::{OperatorState, TxnId};
 use crate::system::task::Task;
 use crate::system::world::ghost::{Ghost, LastStep};
 use serde::{Deserialize, Serialize};
@@ -285,6 +286,16 @@ impl World {
             world = files::started_from_retained(spec, world);
         }
         lifecycle::deploy_all(spec, &mut world.tasks);
+        // With transaction identity, each sink's first producer initialises its id (`KafkaWriter`
+        // opens the producer of checkpoint 1 when it starts).
+        for (task, state) in world.tasks.iter().enumerate() {
+            if let OperatorState::TwoPhaseCommitSink { open, .. } = &state.operator {
+                if *open != TxnId::NONE {
+                    let sink = TaskId(task as u8);
+                    world.external.init_transactional_id(sink, *open);
+                }
+            }
+        }
         world
     }
 

@@ -629,6 +629,15 @@ impl Step<'_> {
                         self.world.external.commit(task, transaction);
                     }
                 }
+                TaskOutput::SendToTransaction { id, record } => {
+                    self.world.external.send(task, id, record)
+                }
+                TaskOutput::InitTransactionalId(id) => {
+                    self.world.external.init_transactional_id(task, id);
+                }
+                TaskOutput::AbortLingering { from } => {
+                    self.world.external.abort_lingering(task, from)
+                }
                 TaskOutput::Write(record) => {
                     self.note(StepEvent::Written { sink: task, record });
                     self.world.external.insert(
