@@ -240,7 +240,7 @@ fn every_saved_trace_conforms_unless_it_injects_a_coordinator_bug() {
 
 /// Models with a split source are excluded from the comparison, explicitly: the driver registers
 /// no operator coordinator (no `OperatorCoordinatorCheckpointContext`), so Flink's pipeline has
-/// no coordinator checkpoint phase, no events and no valve to compare with (ARCHITECTURE.md).
+/// no coordinator checkpoint phase, no events and no valve to compare with (docs/fidelity.md).
 #[test]
 fn split_source_models_are_not_compared() {
     let spec = Spec::embedded("split-source").expect("embedded");

@@ -102,11 +102,21 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
                 ))
             }
             Verdict::NotExpressible(why) => {
+                // The key of what `script::setup` refused, checked in its order.
+                let key = if spec.checkpointing.start_from_retained {
+                    "checkpointing.start_from_retained"
+                } else if spec.split_source.is_some() {
+                    "operators"
+                } else if spec.lifecycle.deploy_steps || spec.lifecycle.finish_steps {
+                    "lifecycle"
+                } else {
+                    "edges"
+                };
                 return Err(InputError::new(
                     &spec.file,
-                    "edges",
+                    key,
                     format!("the driver cannot express this model: {why}"),
-                ))
+                ));
             }
         }
     }

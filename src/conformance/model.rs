@@ -257,7 +257,7 @@ fn input_of(
                     attempt: driver_attempt(rpc.attempt.0),
                     at,
                 }),
-                // Not compared: the driver's tasks are RUNNING from the start (ARCHITECTURE.md;
+                // Not compared: the driver's tasks are RUNNING from the start (docs/fidelity.md;
                 // models with `[lifecycle]` are not in the conformance set).
                 RpcKind::TaskRunning => None,
                 RpcKind::Trigger if before.task(rpc.task).status == TaskStatus::Finished => {

@@ -242,7 +242,7 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
         ));
     }
     if let Some(source) = &spec.split_source {
-        // Not compared (ARCHITECTURE.md): the driver registers no OperatorCoordinatorCheckpointContext,
+        // Not compared (docs/fidelity.md): the driver registers no OperatorCoordinatorCheckpointContext,
         // so its pipeline has no coordinator checkpoint phase, no events and no valve to compare.
         return Err(SetupError(format!(
             "split-source {:?} needs an operator coordinator, which the driver does not register",
@@ -250,7 +250,7 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
         )));
     }
     if spec.lifecycle.deploy_steps || spec.lifecycle.finish_steps {
-        // ARCHITECTURE.md, "Not compared: the task lifecycle".
+        // docs/fidelity.md, "Not compared: the task lifecycle".
         return Err(SetupError(
             "[lifecycle] steps: the driver's tasks are RUNNING from the start and it has no \
              execution-state update input"

@@ -274,7 +274,7 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
             // Only best-effort messages can be lost; execution-state updates (end of data,
             // finished, failed) are retried and reconciled by the JobManager. An operator event
             // to a reader can be lost too (and fails the reader); a split request cannot
-            // (ARCHITECTURE.md).
+            // (docs/fidelity.md).
             let losable = matches!(
                 key.kind,
                 RpcKind::Trigger

@@ -54,7 +54,7 @@ pub enum Rpc {
     },
     /// A reader's split request to the source's coordinator
     /// (`JobMasterOperatorEventGateway.sendOperatorEventToCoordinator`, never lost: see
-    /// ARCHITECTURE.md).
+    /// docs/fidelity.md).
     SplitRequest {
         task: TaskId,
         attempt: Attempt,
