@@ -647,16 +647,6 @@ impl ModelResult {
             && self.unreached.is_empty()
             && self.small.as_ref().is_none_or(|s| s.check.passed())
     }
-
-    /// The check that failed, the small instance's first (it is exhaustive), with the model it
-    /// ran on: what a failure's trace, rerun command and annotation name.
-    pub fn failed_check(&self) -> Option<(&str, &CheckResult)> {
-        match &self.small {
-            Some(small) if !small.check.passed() => Some((&small.model, &small.check)),
-            _ if !self.check.passed() => Some((&self.model, &self.check)),
-            _ => None,
-        }
-    }
 }
 
 /// A model's small instance (`MODEL@small`) and its exhaustive check.
@@ -1517,5 +1507,40 @@ mod tests {
         .is_empty());
         assert!(unreached(&sim(&reached, true), &bounded_check(&[])).is_empty());
         assert!(unreached(&sim(&[("job-finished", 1)], false), &bounded_check(&[])).is_empty());
+    }
+
+    /// A model passes only if its small instance's exhaustive check passed too (a violation or a
+    /// vacuous instance fails it, whatever the full model's bounded check found).
+    #[test]
+    fn a_failed_small_instance_fails_its_model() {
+        let model = |small: Option<CheckResult>| ModelResult {
+            model: "m".into(),
+            file: "m.toml".into(),
+            sim: sim(&[("job-finished", 600)], false),
+            check: bounded_check(&["job-finished"]),
+            unreached: Vec::new(),
+            small: small.map(|check| SmallResult {
+                model: "m@small".into(),
+                file: "m.toml@small".into(),
+                scope: "records <= 1".into(),
+                why: "w".into(),
+                check,
+            }),
+            seconds: 0.0,
+        };
+        let with_verdict = |verdict: Verdict| CheckResult {
+            verdict,
+            ..bounded_check(&["job-finished"])
+        };
+        assert!(model(None).passed());
+        assert!(model(Some(with_verdict(Verdict::Pass))).passed());
+        let violated = Verdict::Violated {
+            invariant: "end-to-end-exactly-once",
+        };
+        assert!(!model(Some(with_verdict(violated))).passed());
+        let vacuous = Verdict::Vacuous {
+            unreached: vec!["job-finished"],
+        };
+        assert!(!model(Some(with_verdict(vacuous))).passed());
     }
 }
