@@ -223,7 +223,7 @@ fn every_saved_trace_conforms_unless_it_injects_a_coordinator_bug() {
             Verdict::Conforms { .. } => {}
             // Split sources, starts from a retained checkpoint and lifecycle steps are not
             // compared (`script::setup`, docs/fidelity.md).
-            Verdict::NotExpressible(_)
+            Verdict::NotExpressible { .. }
                 if spec.split_source.is_some()
                     || spec.checkpointing.start_from_retained
                     || spec.lifecycle.deploy_steps
@@ -246,6 +246,7 @@ fn split_source_models_are_not_compared() {
     let spec = Spec::embedded("split-source").expect("embedded");
     let refused = conformance::script::setup(&spec).expect_err("not expressible");
     assert!(refused.0.contains("operator coordinator"), "{}", refused.0);
+    assert_eq!(refused.1, "operators", "the key `conform` names");
     assert!(CONFORMING.iter().all(|(name, _)| *name != "split-source"));
 }
 
@@ -257,6 +258,7 @@ fn models_started_from_a_retained_checkpoint_are_not_compared() {
     assert!(spec.checkpointing.start_from_retained);
     let refused = conformance::script::setup(&spec).expect_err("not expressible");
     assert!(refused.0.contains("retained checkpoint"), "{}", refused.0);
+    assert_eq!(refused.1, "checkpointing.start_from_retained");
     assert!(CONFORMING.iter().all(|(name, _)| *name != "incremental"));
 }
 

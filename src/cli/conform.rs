@@ -101,17 +101,7 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
                     format!("Flink's configuration builder rejects this model: {why}"),
                 ))
             }
-            Verdict::NotExpressible(why) => {
-                // The key of what `script::setup` refused, checked in its order.
-                let key = if spec.checkpointing.start_from_retained {
-                    "checkpointing.start_from_retained"
-                } else if spec.split_source.is_some() {
-                    "operators"
-                } else if spec.lifecycle.deploy_steps || spec.lifecycle.finish_steps {
-                    "lifecycle"
-                } else {
-                    "edges"
-                };
+            Verdict::NotExpressible { key, why } => {
                 return Err(InputError::new(
                     &spec.file,
                     key,

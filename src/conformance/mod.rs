@@ -61,7 +61,10 @@ pub enum Verdict {
     /// The driver (Flink's configuration builder) refused the model's setup.
     SetupRejected(String),
     /// The model cannot be expressed as a driver setup.
-    NotExpressible(String),
+    NotExpressible {
+        key: &'static str,
+        why: String,
+    },
 }
 
 impl Verdict {
@@ -159,7 +162,7 @@ pub fn compare(
     let projection = model::project(spec, actions);
     let setup = match script::setup(spec) {
         Ok(setup) => setup,
-        Err(e) => return Ok(Verdict::NotExpressible(e.0)),
+        Err(script::SetupError(why, key)) => return Ok(Verdict::NotExpressible { key, why }),
     };
     let inputs: Vec<Value> = projection.inputs.iter().map(|i| i.to_json()).collect();
     let answers = driver.run(&setup, &inputs)?;

@@ -221,9 +221,9 @@ pub fn flink_kind(kind: SnapshotKind) -> &'static str {
     }
 }
 
-/// Why a model cannot be set up in the driver.
+/// Why a model cannot be set up in the driver, and the model-file key that makes it so.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetupError(pub String);
+pub struct SetupError(pub String, pub &'static str);
 
 /// The setup line for a model: its operators as job vertices (in the model's order, which must
 /// be topological, so that the driver's task indices are the model's), its edges as POINTWISE
@@ -239,15 +239,19 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
              which the driver cannot hand to Flink's coordinator: incremental checkpoints, shared \
              state and claim modes are not compared"
                 .into(),
+            "checkpointing.start_from_retained",
         ));
     }
     if let Some(source) = &spec.split_source {
         // Not compared (docs/fidelity.md): the driver registers no OperatorCoordinatorCheckpointContext,
         // so its pipeline has no coordinator checkpoint phase, no events and no valve to compare.
-        return Err(SetupError(format!(
+        return Err(SetupError(
+            format!(
             "split-source {:?} needs an operator coordinator, which the driver does not register",
             spec.operators[source.operator].name
-        )));
+        ),
+            "operators",
+        ));
     }
     if spec.lifecycle.deploy_steps || spec.lifecycle.finish_steps {
         // docs/fidelity.md, "Not compared: the task lifecycle".
@@ -255,15 +259,19 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
             "[lifecycle] steps: the driver's tasks are RUNNING from the start and it has no \
              execution-state update input"
                 .to_string(),
+            "lifecycle",
         ));
     }
     for edge in &spec.edges {
         if edge.from >= edge.to {
-            return Err(SetupError(format!(
+            return Err(SetupError(
+                format!(
                 "edge {} -> {} goes against the operators' order; the driver needs vertices in \
                  topological order",
                 spec.operators[edge.from].name, spec.operators[edge.to].name
-            )));
+            ),
+                "edges",
+            ));
         }
     }
     let vertices: Vec<Value> = spec

@@ -882,7 +882,7 @@ pub fn conformance(plan: &Plan, limit: Duration, clock: &dyn Clock) -> Conforman
                 }
                 Ok(
                     flink_conformance::Verdict::SetupRejected(why)
-                    | flink_conformance::Verdict::NotExpressible(why),
+                    | flink_conformance::Verdict::NotExpressible { why, .. },
                 ) => {
                     model.not_compared = Some(why);
                     break;
