@@ -483,6 +483,31 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "split-source-savepoint",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a savepoint completes while the tracker records an assignment up to its id, and keeps it (no coordinator is notified)",
+                reached: |s| {
+                    s.after.last.has(LastStep::SAVEPOINT_COMPLETED)
+                        && s.after.savepoint.as_ref().is_some_and(|sp| {
+                            s.after
+                                .source_coordinator
+                                .by_checkpoint
+                                .iter()
+                                .any(|&(c, _, _)| c <= sp.id)
+                        })
+                },
+            },
+            Situation {
+                what: "a restore after a completed savepoint gives the split assigned before it back to the enumerator",
+                reached: |s| {
+                    s.after.last.has(LastStep::SPLITS_ADDED_BACK) && s.before.savepoint.is_some()
+                },
+            },
+        ],
+    },
+    Topic {
         model: "async-sink",
         seeds: 3000,
         situations: &[
@@ -1088,5 +1113,6 @@ topic_tests! {
     retained_checkpoints_reaches_its_topic => "retained-checkpoints",
     short_timeout_reaches_its_topic => "short-timeout",
     split_source_reaches_its_topic => "split-source",
+    split_source_savepoint_reaches_its_topic => "split-source-savepoint",
     transactions_reaches_its_topic => "transactions",
 }

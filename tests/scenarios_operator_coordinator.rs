@@ -4,7 +4,8 @@
 //! replayed through the world (`world::apply` over scripted actions, each checked against
 //! `world::enabled_with`). Named after the Flink tests they restate (`OperatorCoordinatorHolderTest`,
 //! `SplitAssignmentTrackerTest`, `SourceCoordinatorTest`) and, for the lost event, after the rule
-//! FLINK-21996 put into `SubtaskGatewayImpl`.
+//! FLINK-21996 put into `SubtaskGatewayImpl`, and for a savepoint's completion (on the
+//! `split-source-savepoint` model) after `CheckpointCoordinator.cleanupAfterCompletedCheckpoint`.
 //!
 //! Not restated: `OperatorCoordinatorHolderTest#triggeringFailsIfOtherTriggeringInProgress` (the
 //! model never triggers two checkpoints at once: `isTriggering`), the tests of a coordinator whose
@@ -381,4 +382,73 @@ fn split_source_models_are_validated() {
         "{}",
         error.reason
     );
+}
+
+/// A savepoint on `split-source-savepoint` (one reader, task 0; the sink, task 1): reader 0 is
+/// assigned the only split, then a savepoint is taken to completion and reader 0 crashes.
+/// Returns the run after the failover, the checkpoint the savepoint was.
+fn savepoint_then_crash(bugs: &[Bug]) -> (Run, CheckpointId) {
+    let spec = Spec::embedded("split-source-savepoint")
+        .expect("embedded")
+        .with_bugs(BugSet::of(bugs));
+    let mut run = Run::of(spec);
+    let sink = TaskId(1);
+    run.request(READER0);
+    run.deliver(RpcKind::SplitRequest, READER0);
+    run.deliver(RpcKind::SourceEvent, READER0);
+    assert_eq!(run.reader_splits(READER0), vec![(0, 0)]);
+    run.take(Action::User {
+        request: world::UserRequestKind::Savepoint,
+    });
+    let id = run
+        .world
+        .coordinator
+        .coordinator_snapshot
+        .expect("the savepoint's coordinator checkpoint runs first");
+    run.take(Action::FinishTriggering);
+    run.take(Action::FinishTriggering);
+    run.deliver(RpcKind::Trigger, READER0);
+    while run.world.task(sink).last_checkpoint_id < id {
+        let channel = run
+            .spec
+            .channel_ids()
+            .find(|c| !run.world.channels[c.0 as usize].is_empty())
+            .expect("the barrier in flight");
+        run.take(Action::Deliver { channel });
+    }
+    run.deliver(RpcKind::Ack, READER0);
+    run.deliver(RpcKind::Ack, sink);
+    assert!(run.world.last.has(LastStep::SAVEPOINT_COMPLETED));
+    assert!(
+        run.world.coordinator.store.latest().is_none(),
+        "never stored"
+    );
+    run.take(Action::Crash { task: READER0 });
+    run.deliver(RpcKind::TaskFailed, READER0);
+    assert!(run.world.last.has(LastStep::RESTORED));
+    (run, id)
+}
+
+#[test]
+fn checkpoint_coordinator_savepoint_completion_notifies_no_operator_coordinator() {
+    // `CheckpointCoordinator.cleanupAfterCompletedCheckpoint` sends `notifyCheckpointComplete` to
+    // the tasks and to every operator coordinator only for a checkpoint that is not a savepoint
+    // or is synchronous: the tracker keeps the assignment it recorded for the savepoint.
+    let (run, id) = savepoint_then_crash(&[]);
+    assert!(run.rpc(RpcKind::NotifyComplete, READER0).is_none());
+    // No checkpoint was completed: the failover restores none, and `subtaskReset(reader, -1)`
+    // gives the split back to the enumerator, which assigns it anew.
+    assert!(run.world.last.has(LastStep::SPLITS_ADDED_BACK));
+    assert_eq!(run.world.source_coordinator.unassigned, 0b1);
+    assert!(run.reader_splits(READER0).is_empty());
+    assert!(id > CheckpointId::NONE);
+    assert_eq!(run.violation(), None);
+}
+
+#[test]
+fn a_savepoint_that_notifies_the_operator_coordinators_loses_the_split() {
+    let (run, _) = savepoint_then_crash(&[Bug::SavepointNotifiesOperatorCoordinators]);
+    assert!(!run.world.last.has(LastStep::SPLITS_ADDED_BACK));
+    assert_eq!(run.world.source_coordinator.unassigned, 0);
+    assert_eq!(run.violation(), Some("restored-splits-owned-once"));
 }

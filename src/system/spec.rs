@@ -63,6 +63,10 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         include_str!("../../models/split-source.toml"),
     ),
     (
+        "split-source-savepoint",
+        include_str!("../../models/split-source-savepoint.toml"),
+    ),
+    (
         "task-lifecycle",
         include_str!("../../models/task-lifecycle.toml"),
     ),

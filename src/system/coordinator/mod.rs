@@ -314,6 +314,12 @@ pub enum CoordinatorOutput {
         id: CheckpointId,
         latest_completed: CheckpointId,
     },
+    /// `notifyCheckpointComplete(id)` on every operator coordinator (a split source's), sent
+    /// with the tasks' completion notifications and only when they are: never for a savepoint
+    /// that is not synchronous.
+    NotifyOperatorCoordinators {
+        id: CheckpointId,
+    },
     /// Global failover: restart every task from this checkpoint (or from scratch).
     Restore {
         checkpoint: Option<CompletedCheckpoint>,
@@ -1107,8 +1113,19 @@ impl Coordinator {
                     );
                 }
             }
+            // `cleanupAfterCompletedCheckpoint` -> `sendAcknowledgeMessages`: the plan's tasks,
+            // then every operator coordinator; Flink 2.3 skips both for a savepoint that is not
+            // synchronous (its completion commits no side effect and forgets no split assignment).
             for task in pending.tasks_to_commit.iter() {
                 out.push(CoordinatorOutput::NotifyComplete { task, id });
+            }
+            out.push(CoordinatorOutput::NotifyOperatorCoordinators { id });
+        }
+        if kind.is_savepoint() && !kind.is_synchronous() {
+            // BUG savepoint-notifies-operator-coordinators: a savepoint's completion reaches
+            // the operator coordinators.
+            if ctx.spec.has_bug(Bug::SavepointNotifiesOperatorCoordinators) {
+                out.push(CoordinatorOutput::NotifyOperatorCoordinators { id });
             }
         }
         // Finalizing disposes the pending checkpoint (its clean-up schedules a trigger request)

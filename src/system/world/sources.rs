@@ -73,8 +73,9 @@ impl Step<'_> {
         self.send_source_events(events);
     }
 
-    /// `notifyCheckpointComplete` on the coordinator (every completed checkpoint or savepoint,
-    /// as `CheckpointCoordinator.sendAcknowledgeMessages` does).
+    /// `notifyCheckpointComplete` on the coordinator: every completed checkpoint and synchronous
+    /// savepoint (`CheckpointCoordinator.sendAcknowledgeMessages`; Flink 2.3's
+    /// `cleanupAfterCompletedCheckpoint` does not call it for other savepoints).
     pub(super) fn source_checkpoint_complete(&mut self, id: CheckpointId) {
         self.world.source_coordinator.checkpoint_complete(id);
     }

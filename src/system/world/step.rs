@@ -492,6 +492,9 @@ impl Step<'_> {
                 CoordinatorOutput::NotifyComplete { task, id } => {
                     self.send(Rpc::NotifyComplete { task, id })
                 }
+                CoordinatorOutput::NotifyOperatorCoordinators { id } => {
+                    self.source_checkpoint_complete(id)
+                }
                 CoordinatorOutput::NotifyAborted {
                     task,
                     id,
@@ -559,7 +562,6 @@ impl Step<'_> {
 
     pub(super) fn observe(&mut self, event: CoordinatorEvent) {
         if let CoordinatorEvent::Completed { id, .. } = event {
-            self.source_checkpoint_complete(id);
             // An incremental checkpoint that reuses a file an earlier checkpoint uploaded.
             let reused = self.world.coordinator.store.latest().is_some_and(|c| {
                 c.id == id
