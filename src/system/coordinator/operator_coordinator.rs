@@ -12,11 +12,17 @@
 //!   returned for a reset subtask if made after the restored checkpoint
 //!   (`getAndRemoveUncheckpointedAssignment` -> `SplitEnumerator.addSplitsBack`, `subtaskReset`).
 //! - The subtask gateways' valve (`SubtaskGatewayImpl.markForCheckpoint` / `closeGateways` /
-//!   `openGatewayAndUnmarkCheckpoint`): from the coordinator's checkpoint until the barriers were
-//!   injected at the sources (`afterSourceBarrierInjection`) or the triggering was aborted
-//!   (`abortCurrentTriggering`), events are held and then sent in order; a reset subtask's held
-//!   events are dropped ("from the coordinator's perspective these events are lost, because
-//!   they were sent to a failed subtask after its latest complete checkpoint").
+//!   `openGatewayAndUnmarkCheckpoint`): from the coordinator's checkpoint until the trigger RPCs
+//!   went out or the triggering ended, events are held and then sent in order, behind the
+//!   trigger RPC on the same connection; a reset subtask's held events are dropped ("from the
+//!   coordinator's perspective these events are lost, because they were sent to a failed
+//!   subtask after its latest complete checkpoint"). This is the rule of Flink 1.11-1.15
+//!   (`afterSourceBarrierInjection`, `abortCurrentTriggering`); Flink 2.3's
+//!   `OperatorCoordinatorHolder` opens a subtask's gateway later, when that subtask's
+//!   `AcknowledgeCheckpointEvent` (sent after its snapshot) arrives or the checkpoint completes
+//!   or aborts. Either way the reader handles the event after its snapshot of that checkpoint,
+//!   which is what the valve is for; the difference (docs/fidelity.md) is only how long an event
+//!   waits.
 //!
 //! A lost event fails its target task (`SubtaskGatewayImpl.sendEvent`: "An OperatorEvent from an
 //! OperatorCoordinator to a task was lost. Triggering task failover", FLINK-21996); that is the
@@ -113,8 +119,8 @@ impl SourceCoordinator {
         }
     }
 
-    /// `afterSourceBarrierInjection` or `abortCurrentTriggering`: the valve opens and releases
-    /// what it held, in order.
+    /// The trigger RPCs went out or the triggering ended: the valve opens and releases what it
+    /// held, in order (see the module doc for Flink 2.3's later opening).
     pub fn open_valve(&mut self) -> Vec<(TaskId, SourceEvent)> {
         self.marked = None;
         std::mem::take(&mut self.held)

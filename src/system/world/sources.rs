@@ -59,9 +59,9 @@ impl Step<'_> {
     }
 
     /// After every step: once the checkpoint the gateways are closed for is no longer being
-    /// triggered, its barriers were injected (the trigger RPCs went out,
-    /// `afterSourceBarrierInjection`) or its triggering was aborted (`abortCurrentTriggering`):
-    /// either way the valve opens and sends what it held, behind the trigger RPCs.
+    /// triggered, its trigger RPCs went out or its triggering was aborted: either way the valve
+    /// opens and sends what it held, behind the trigger RPCs (the rule of Flink 1.11-1.15; Flink
+    /// 2.3 opens later, see `coordinator/operator_coordinator.rs`).
     pub(super) fn settle_valve(&mut self) {
         let Some(marked) = self.world.source_coordinator.marked else {
             return;
