@@ -120,6 +120,18 @@ impl Run {
             .collect()
     }
 
+    /// Delivers channel heads until `task` has taken its snapshot of checkpoint `id`.
+    fn deliver_until_snapshot(&mut self, task: TaskId, id: CheckpointId) {
+        while self.world.task(task).last_checkpoint_id < id {
+            let channel = self
+                .spec
+                .channel_ids()
+                .find(|c| !self.world.channels[c.0 as usize].is_empty())
+                .expect("a barrier in flight");
+            self.take(Action::Deliver { channel });
+        }
+    }
+
     /// Completes checkpoint `id`: both phases of the trigger, then every barrier and ack.
     fn complete(&mut self, id: CheckpointId) {
         self.take(Action::FinishTriggering);
@@ -130,14 +142,7 @@ impl Run {
             self.deliver(RpcKind::Trigger, reader);
         }
         let sink = TaskId(2);
-        while self.world.task(sink).last_checkpoint_id < id {
-            let channel = self
-                .spec
-                .channel_ids()
-                .find(|c| !self.world.channels[c.0 as usize].is_empty())
-                .expect("a barrier in flight");
-            self.take(Action::Deliver { channel });
-        }
+        self.deliver_until_snapshot(sink, id);
         for task in [READER0, READER1, sink] {
             self.deliver(RpcKind::Ack, task);
         }
@@ -408,14 +413,7 @@ fn savepoint_then_crash(bugs: &[Bug]) -> (Run, CheckpointId) {
     run.take(Action::FinishTriggering);
     run.take(Action::FinishTriggering);
     run.deliver(RpcKind::Trigger, READER0);
-    while run.world.task(sink).last_checkpoint_id < id {
-        let channel = run
-            .spec
-            .channel_ids()
-            .find(|c| !run.world.channels[c.0 as usize].is_empty())
-            .expect("the barrier in flight");
-        run.take(Action::Deliver { channel });
-    }
+    run.deliver_until_snapshot(sink, id);
     run.deliver(RpcKind::Ack, READER0);
     run.deliver(RpcKind::Ack, sink);
     assert!(run.world.last.has(LastStep::SAVEPOINT_COMPLETED));
