@@ -29,7 +29,9 @@ use crate::system::coordinator::{CoordinatorEvent, JobStatus};
 use crate::system::protocol::{Alignment, FailureReason};
 use crate::system::spec::Spec;
 use crate::system::task::TaskStatus;
-use crate::system::world::{self, Action, Rpc, RpcKind, StepEvent, Timer, UserRequestKind, World};
+use crate::system::world::{
+    self, Action, CoordinatorCall, Rpc, RpcKind, StepEvent, Timer, UserRequestKind, World,
+};
 
 /// A world run projected onto the driver's schema.
 #[derive(Clone, Debug, Default)]
@@ -327,6 +329,19 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
                 )),
                 _ => {}
             },
+            StepEvent::CoordinatorCheckpointed(id) => observation
+                .operator_coordinator
+                .push(format!("checkpoint cp{}", id.0)),
+            StepEvent::OperatorCoordinator(call) => {
+                observation.operator_coordinator.push(match call {
+                    CoordinatorCall::Complete(id) => format!("complete cp{}", id.0),
+                    CoordinatorCall::Aborted(id) => format!("aborted cp{}", id.0),
+                    CoordinatorCall::Reset(id) => format!("reset cp{}", id.0),
+                    CoordinatorCall::SubtaskReset { task, restored } => {
+                        format!("subtask-reset t{} cp{}", task.0, restored.0)
+                    }
+                })
+            }
             StepEvent::Coordinator(event) => match event {
                 CoordinatorEvent::Completed { id, .. } => {
                     observation.outcomes.push(format!("completed cp{}", id.0))

@@ -8,6 +8,8 @@
 //! - the requests' outcomes (completed id, or failure reason), as a sorted list: the model does
 //!   not name requests, and the outcomes of different requests reach different callers;
 //! - fail-job verdicts of the failure manager, and restores (which checkpoint);
+//! - with a split source, the calls on its operator coordinator, in order (its checkpoint,
+//!   completion and abort notifications, `resetToCheckpoint`, `subtaskReset`);
 //! - after the input: the pending checkpoints (id, kind, acknowledged and awaited tasks), the
 //!   store's ids, and the failure manager's consecutive-failure counter.
 //!
@@ -37,6 +39,9 @@ pub struct Observation {
     pub fail_job: Vec<String>,
     /// `restore cpN` / `restore nothing`, in order.
     pub restores: Vec<String>,
+    /// Calls on the operator coordinator, in order: `checkpoint cpN`, `complete cpN`,
+    /// `aborted cpN`, `reset cpN`, `subtask-reset tK cpN` (`cp0`: no checkpoint).
+    pub operator_coordinator: Vec<String>,
     /// `cpN kind acked={..} awaited={..}`, ascending by id.
     pub pending: Vec<String>,
     pub store: Vec<u32>,
@@ -57,8 +62,13 @@ impl Observation {
         if self.refused.is_some() != other.refused.is_some() {
             return Some(("refused", show(&self.refused), show(&other.refused)));
         }
-        let fields: [(&'static str, String, String); 7] = [
+        let fields: [(&'static str, String, String); 8] = [
             ("rpcs", show(&self.rpcs), show(&other.rpcs)),
+            (
+                "operator_coordinator",
+                show(&self.operator_coordinator),
+                show(&other.operator_coordinator),
+            ),
             ("outcomes", show(&self.outcomes), show(&other.outcomes)),
             ("fail_job", show(&self.fail_job), show(&other.fail_job)),
             ("restores", show(&self.restores), show(&other.restores)),
@@ -82,6 +92,7 @@ impl Observation {
             .collect();
         let _ = writeln!(out, "rpcs:     {}", rpcs.join(", "));
         let _ = writeln!(out, "outcomes: {}", self.outcomes.join(", "));
+        let _ = writeln!(out, "op-coord: {}", self.operator_coordinator.join(", "));
         // Every line always, so that two descriptions line up side by side.
         let failover: Vec<&str> = self
             .fail_job
@@ -158,6 +169,13 @@ impl Observation {
                     _ => "outcome ?".to_string(),
                 };
                 observation.outcomes.push(text);
+            } else if let Some(c) = output.get("coordinator") {
+                let id = number(c, "id");
+                let call = c.get("call").and_then(Value::as_str).unwrap_or("?");
+                observation.operator_coordinator.push(match call {
+                    "subtask_reset" => format!("subtask-reset t{} cp{id}", number(c, "task")),
+                    other => format!("{} cp{id}", other.replace('_', "-")),
+                });
             } else if output.get("fail_job").is_some() {
                 observation.fail_job.push("fail job".to_string());
             } else if let Some(r) = output.get("restore") {

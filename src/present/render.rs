@@ -348,7 +348,10 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     CoordinatorEvent::RequestFailed { .. }
                     | CoordinatorEvent::FailureReported { .. } => {}
                 },
-                StepEvent::RpcSent(_) | StepEvent::Sent { .. } | StepEvent::TriggerPhaseDone => {}
+                StepEvent::RpcSent(_)
+                | StepEvent::Sent { .. }
+                | StepEvent::TriggerPhaseDone
+                | StepEvent::OperatorCoordinator(_) => {}
                 StepEvent::CoordinatorCheckpointed(id) => items.push(note(
                     0,
                     format!("source coordinator checkpoints {id}"),

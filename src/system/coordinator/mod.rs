@@ -320,6 +320,11 @@ pub enum CoordinatorOutput {
     NotifyOperatorCoordinators {
         id: CheckpointId,
     },
+    /// `notifyCheckpointAborted(id)` on every operator coordinator: every abort of a pending
+    /// checkpoint (`sendAbortedMessages`), also where the tasks are not notified.
+    NotifyOperatorCoordinatorsAborted {
+        id: CheckpointId,
+    },
     /// Global failover: restart every task from this checkpoint (or from scratch).
     Restore {
         checkpoint: Option<CompletedCheckpoint>,
@@ -1178,6 +1183,7 @@ impl Coordinator {
                 });
             }
         }
+        out.push(CoordinatorOutput::NotifyOperatorCoordinatorsAborted { id });
         if reason == FailureReason::CheckpointExpired {
             self.recent_expired.push(id);
             if self.recent_expired.len() > RECENT_EXPIRED {
@@ -1364,6 +1370,9 @@ impl Coordinator {
                     });
                 }
             }
+            // The operator coordinators are notified synchronously in any case (the tasks'
+            // notifications go to executions a restart may already have reset).
+            out.push(CoordinatorOutput::NotifyOperatorCoordinatorsAborted { id: pending.id });
         }
         if self.coordinator_snapshot.take().is_some() {
             self.is_triggering = false;

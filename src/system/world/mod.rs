@@ -163,6 +163,8 @@ pub enum StepEvent {
     /// A split source's coordinator took its checkpoint (`checkpointCoordinator`) and closed
     /// its gateways.
     CoordinatorCheckpointed(CheckpointId),
+    /// Another call on a split source's operator coordinator (what conformance compares).
+    OperatorCoordinator(CoordinatorCall),
     UserRequested(UserRequestKind),
     Resumed {
         from: CheckpointId,
@@ -186,6 +188,23 @@ pub enum StepEvent {
     CoordinatorFailedOver,
     StorageFaultArmed,
     Coordinator(CoordinatorEvent),
+}
+
+/// A call on a split source's operator coordinator (`OperatorCoordinatorCheckpointContext`)
+/// besides its checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CoordinatorCall {
+    /// `notifyCheckpointComplete(id)`.
+    Complete(CheckpointId),
+    /// `notifyCheckpointAborted(id)`.
+    Aborted(CheckpointId),
+    /// `resetToCheckpoint(id, state)`: a new leader (or a resumed job) restores a checkpoint.
+    Reset(CheckpointId),
+    /// `subtaskReset(subtask, restored)` (`CheckpointId::NONE`: no checkpoint restored).
+    SubtaskReset {
+        task: TaskId,
+        restored: CheckpointId,
+    },
 }
 
 /// Faults and user requests used so far.

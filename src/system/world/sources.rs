@@ -5,7 +5,7 @@
 //! leader or a resumed job). Models without a split source never reach any of this.
 
 use super::step::Step;
-use super::{Rpc, StepEvent};
+use super::{CoordinatorCall, Rpc, StepEvent};
 use crate::system::bugs::Bug;
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::protocol::{Attempt, CheckpointId, SourceEvent, TaskId};
@@ -77,7 +77,20 @@ impl Step<'_> {
     /// savepoint (`CheckpointCoordinator.sendAcknowledgeMessages`; Flink 2.3's
     /// `cleanupAfterCompletedCheckpoint` does not call it for other savepoints).
     pub(super) fn source_checkpoint_complete(&mut self, id: CheckpointId) {
-        self.world.source_coordinator.checkpoint_complete(id);
+        if self.spec.split_source.is_some() {
+            self.world.source_coordinator.checkpoint_complete(id);
+            self.note(StepEvent::OperatorCoordinator(CoordinatorCall::Complete(
+                id,
+            )));
+        }
+    }
+
+    /// `notifyCheckpointAborted` on the coordinator: nothing for the tracker (the valve opens
+    /// when the triggering ends, `settle_valve`); noted for conformance.
+    pub(super) fn source_checkpoint_aborted(&mut self, id: CheckpointId) {
+        if self.spec.split_source.is_some() {
+            self.note(StepEvent::OperatorCoordinator(CoordinatorCall::Aborted(id)));
+        }
     }
 
     /// An operator event was lost: its send future fails and the gateway fails the target task
@@ -98,19 +111,33 @@ impl Step<'_> {
     /// every reader subtask is reset (`subtaskReset`, full failover restarting every region):
     /// splits assigned to it after the restored checkpoint go back to the enumerator.
     pub(super) fn restore_source_coordinator(&mut self, checkpoint: Option<&CompletedCheckpoint>) {
-        let Some(source) = &self.spec.split_source else {
+        let spec = self.spec;
+        let Some(source) = &spec.split_source else {
             return;
         };
         let coordinator = &mut self.world.source_coordinator;
         if coordinator.fresh {
-            coordinator
-                .reset_to_checkpoint(self.spec, checkpoint.and_then(|c| c.coordinator_state));
+            coordinator.reset_to_checkpoint(spec, checkpoint.and_then(|c| c.coordinator_state));
+            // A new coordinator with nothing to restore is not reset
+            // (`restoreInitialCheckpointIfPresent`).
+            if let Some(c) = checkpoint {
+                self.note(StepEvent::OperatorCoordinator(CoordinatorCall::Reset(c.id)));
+            }
             return;
         }
         let restored = checkpoint.map_or(CheckpointId::NONE, |c| c.id);
         let mut back = 0u16;
         for &reader in &source.readers {
-            back |= coordinator.subtask_reset(reader, restored);
+            back |= self
+                .world
+                .source_coordinator
+                .subtask_reset(reader, restored);
+            self.note(StepEvent::OperatorCoordinator(
+                CoordinatorCall::SubtaskReset {
+                    task: reader,
+                    restored,
+                },
+            ));
         }
         if back != 0 {
             self.world.last.set(LastStep::SPLITS_ADDED_BACK);

@@ -495,6 +495,9 @@ impl Step<'_> {
                 CoordinatorOutput::NotifyOperatorCoordinators { id } => {
                     self.source_checkpoint_complete(id)
                 }
+                CoordinatorOutput::NotifyOperatorCoordinatorsAborted { id } => {
+                    self.source_checkpoint_aborted(id)
+                }
                 CoordinatorOutput::NotifyAborted {
                     task,
                     id,

@@ -17,6 +17,7 @@ import org.apache.flink.runtime.checkpoint.CheckpointsCleaner;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpoint;
 import org.apache.flink.runtime.checkpoint.DefaultCheckpointPlanCalculator;
 import org.apache.flink.runtime.checkpoint.NoOpCheckpointStatsTracker;
+import org.apache.flink.runtime.checkpoint.OperatorCoordinatorCheckpointContext;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.checkpoint.TaskStateSnapshot;
 import org.apache.flink.runtime.checkpoint.VertexFinishedStateChecker;
@@ -38,6 +39,7 @@ import org.apache.flink.runtime.executiongraph.failover.RestartPipelinedRegionFa
 import org.apache.flink.runtime.io.network.partition.JobMasterPartitionTracker;
 import org.apache.flink.runtime.io.network.partition.ResultPartitionType;
 import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.runtime.operators.coordination.OperatorCoordinator;
 import org.apache.flink.runtime.jobgraph.JobType;
 import org.apache.flink.runtime.jobmanager.slots.TaskManagerGateway;
 import org.apache.flink.runtime.messages.checkpoint.AcknowledgeCheckpoint;
@@ -99,6 +101,8 @@ final class JobMaster {
     final DefaultExecutionGraph graph;
     final CheckpointFailureManager failureManager;
     final CheckpointCoordinator coordinator;
+    /** The operator coordinators this JobManager's CheckpointCoordinator checkpoints. */
+    private final List<OperatorCoordinatorCheckpointContext> operatorCoordinators;
     final VertexEndOfDataListener endOfData;
     final FailoverStrategy failover;
     final Reflect.RequestQueueHandle requests;
@@ -167,10 +171,11 @@ final class JobMaster {
                 }
             }
         });
+        this.operatorCoordinators = s.coordinators();
         this.coordinator = new CheckpointCoordinator(
                 Script.JOB_ID,
                 s.chkConfig,
-                Collections.emptyList(),
+                operatorCoordinators,
                 s.counter,
                 s.store,
                 s.storage,
@@ -445,7 +450,7 @@ final class JobMaster {
         endOfData.restoreVertices(vertices);
         CheckpointCoordinator cc = graph.getCheckpointCoordinator();
         if (cc == null) {
-            return; // no operator coordinators to notify in this driver
+            return;
         }
         cc.abortPendingCheckpoints(new CheckpointException(CheckpointFailureReason.JOB_FAILOVER_REGION));
         Set<ExecutionJobVertex> jobVertices = new HashSet<>();
@@ -459,6 +464,17 @@ final class JobMaster {
         } else {
             OptionalLong id = cc.restoreLatestCheckpointedStateToSubtasks(jobVertices);
             s.restored("to_subtasks", id.isPresent() ? id.getAsLong() : null, jobVertices);
+            // SchedulerBase.notifyCoordinatorsOfSubtaskRestore: the checkpoint coordinator does
+            // not reset operator coordinators in a local failover, the scheduler tells them
+            // which subtasks were restored (in ascending order here; Flink's follows a set).
+            long restoredId = id.isPresent() ? id.getAsLong() : OperatorCoordinator.NO_CHECKPOINT;
+            for (ExecutionVertex ev : sorted(vertices)) {
+                if (s.coordinatorVertex >= 0 && ev.getJobvertexId().equals(s.vertexIds[s.coordinatorVertex])) {
+                    for (OperatorCoordinatorCheckpointContext c : operatorCoordinators) {
+                        c.subtaskReset(ev.getParallelSubtaskIndex(), restoredId);
+                    }
+                }
+            }
         }
     }
 

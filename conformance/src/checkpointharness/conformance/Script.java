@@ -12,6 +12,7 @@ import org.apache.flink.runtime.checkpoint.CheckpointPlan;
 import org.apache.flink.runtime.checkpoint.CheckpointRetentionPolicy;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpoint;
 import org.apache.flink.runtime.checkpoint.JobManagerTaskRestore;
+import org.apache.flink.runtime.checkpoint.OperatorCoordinatorCheckpointContext;
 import org.apache.flink.runtime.checkpoint.PendingCheckpoint;
 import org.apache.flink.runtime.checkpoint.SavepointType;
 import org.apache.flink.runtime.checkpoint.SnapshotType;
@@ -40,6 +41,7 @@ import org.apache.flink.util.clock.ManualClock;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -83,6 +85,8 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
     final boolean autoDrain;
     final boolean failJobFailover;
     final boolean regionFailover;
+    /** The vertex with an operator coordinator ({@link RecordingCoordinator}), or -1. */
+    final int coordinatorVertex;
     final long restartDelay;
     /** Restarts still to be delayed until a {@code restart} input (the model's non-atomic ones). */
     int delayedRestarts;
@@ -223,6 +227,8 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
             throw new BadInput("setup.failover must be region|full");
         }
         this.regionFailover = fo.equals("region");
+        JsonNode oc = setup.path("operator_coordinator");
+        this.coordinatorVertex = oc.isMissingNode() || oc.isNull() ? -1 : vertexRef(oc, byName);
         this.restartDelay = setup.path("restart_delay").asLong(0L);
         this.delayedRestarts = setup.path("delayed_restarts").asInt(0);
     }
@@ -675,6 +681,29 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
     }
 
     // ================================================================== outputs
+
+    /** The operator coordinators a JobManager's CheckpointCoordinator checkpoints. */
+    List<OperatorCoordinatorCheckpointContext> coordinators() {
+        if (coordinatorVertex < 0) {
+            return Collections.emptyList();
+        }
+        return Collections.singletonList(new RecordingCoordinator(this, coordinatorVertex));
+    }
+
+    /** A call on the operator coordinator: {@code id} -1 (NO_CHECKPOINT) is null, task -1 absent. */
+    void coordinatorCall(String call, long id, int task) {
+        ObjectNode b = M.createObjectNode();
+        b.put("call", call);
+        if (id < 0) {
+            b.putNull("id");
+        } else {
+            b.put("id", id);
+        }
+        if (task >= 0) {
+            b.put("task", task);
+        }
+        emit("coordinator", b);
+    }
 
     private void emit(String key, ObjectNode body) {
         ObjectNode o = M.createObjectNode();
