@@ -20,7 +20,7 @@ use checkpoint_harness::task::handler::Phase;
 use checkpoint_harness::task::operator::OperatorState;
 use checkpoint_harness::task::{BarrierHandler, TaskStatus};
 use checkpoint_harness::world::{
-    self, Action, RpcKind, StepEvent, Timer, TxnState, UserRequestKind, World,
+    self, Action, CoordinatorCall, RpcKind, StepEvent, Timer, TxnState, UserRequestKind, World,
 };
 
 /// One step of a run.
@@ -497,6 +497,14 @@ static TOPICS: &[Topic] = &[
                                 .iter()
                                 .any(|&(c, _, _)| c <= sp.id)
                         })
+                },
+            },
+            Situation {
+                what: "a new leader's coordinator is reset to the latest checkpoint (resetToCheckpoint)",
+                reached: |s| {
+                    s.events.iter().any(|e| {
+                        matches!(e, StepEvent::OperatorCoordinator(CoordinatorCall::Reset(_)))
+                    })
                 },
             },
             Situation {
