@@ -145,6 +145,10 @@ fn cct_test_periodic_scheduling_with_inactive_tasks() {
         .tasks
         .iter()
         .all(|t| t.status == TaskStatus::Deploying));
+    // The sink's RUNNING report arms the trigger (Flink's test starts the scheduler by hand);
+    // the source is still deploying.
+    run.step_of(SINK);
+    run.deliver_rpc(RpcKind::TaskRunning, SINK);
     run.fire_periodic();
     assert!(run.world.coordinator.pending.is_empty());
     assert_eq!(
@@ -155,9 +159,40 @@ fn cct_test_periodic_scheduling_with_inactive_tasks() {
     assert_eq!(run.world.coordinator.job, JobStatus::Running);
     assert_eq!(run.world.coordinator.failure_manager.count, 0);
     assert!(run.world.coordinator.periodic_due.is_some(), "re-armed");
-    run.deploy_all();
+    run.step_of(SOURCE);
+    run.deliver_rpc(RpcKind::TaskRunning, SOURCE);
     run.fire_periodic();
     assert_eq!(run.world.coordinator.pending.len(), 1);
+    assert_eq!(run.violation, None);
+}
+
+/// Flink 2.3's scheduler start with tasks that deploy as steps of their own
+/// (`ExecutionTrackingCheckpointCoordinatorDeActivator` and `DefaultExecutionGraph.
+/// updateStateInternal`'s fallback, compared with the real coordinator by `conform`): while every
+/// task deploys no periodic trigger is armed; the first RUNNING report arms it; the last one
+/// makes the activator start the scheduler once more.
+#[test]
+fn the_periodic_trigger_waits_for_the_first_running_report() {
+    let mut run = Run::new(&[]);
+    assert!(!run.world.coordinator.periodic_scheduling);
+    assert!(run.world.coordinator.periodic_due.is_none());
+    assert_eq!(
+        run.violation, None,
+        "not armed is right while every task deploys"
+    );
+    run.step_of(SOURCE);
+    assert!(
+        run.world.coordinator.periodic_due.is_none(),
+        "the report is still in flight"
+    );
+    run.deliver_rpc(RpcKind::TaskRunning, SOURCE);
+    assert!(run.world.coordinator.periodic_scheduling);
+    assert!(run.world.coordinator.periodic_due.is_some());
+    assert!(!run.world.coordinator.activator_started);
+    run.step_of(SINK);
+    run.deliver_rpc(RpcKind::TaskRunning, SINK);
+    assert!(run.world.coordinator.activator_started);
+    assert!(run.world.coordinator.periodic_due.is_some());
     assert_eq!(run.violation, None);
 }
 
@@ -250,6 +285,8 @@ fn a_trigger_to_a_task_that_does_not_run_is_declined() {
 #[test]
 fn a_task_not_ready_decline_is_not_counted() {
     let mut run = Run::new(&[Bug::TriggerBeforeTasksRunning]);
+    run.step_of(SINK);
+    run.deliver_rpc(RpcKind::TaskRunning, SINK);
     run.fire_periodic();
     assert_eq!(run.world.coordinator.pending.len(), 1);
     assert_eq!(run.violation, Some("planned-with-tasks-running"));

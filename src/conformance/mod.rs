@@ -164,7 +164,11 @@ pub fn compare(
         Ok(setup) => setup,
         Err(script::SetupError(why, key)) => return Ok(Verdict::NotExpressible { key, why }),
     };
-    let inputs: Vec<Value> = projection.inputs.iter().map(|i| i.to_json()).collect();
+    let inputs: Vec<Value> = projection
+        .inputs
+        .iter()
+        .map(|i| i.to_json_for(spec))
+        .collect();
     let answers = driver.run(&setup, &inputs)?;
     if let Some(error) = answers[0].get("error") {
         return Ok(Verdict::SetupRejected(

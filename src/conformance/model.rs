@@ -259,8 +259,12 @@ fn input_of(
                     attempt: driver_attempt(rpc.attempt.0),
                     at,
                 }),
-                // Not compared: the driver's tasks are RUNNING from the start (docs/fidelity.md;
-                // models with `[lifecycle]` are not in the conformance set).
+                // `[lifecycle] deploy_steps`: the TaskManager's RUNNING report of the current
+                // attempt (the driver's `running` has no attempt; an earlier attempt's report
+                // is one Flink's graph no longer has an execution for, and the model drops it).
+                RpcKind::TaskRunning if rpc.attempt == before.coordinator.attempt => {
+                    Some(Input::Running { task, at })
+                }
                 RpcKind::TaskRunning => None,
                 RpcKind::Trigger if before.task(rpc.task).status == TaskStatus::Finished => {
                     Some(Input::TriggerFailed {

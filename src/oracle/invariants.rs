@@ -296,7 +296,7 @@ pub static PROPERTIES: &[Property] = &[
     Property {
         name: "periodic-trigger-armed",
         kind: Kind::Safety,
-        description: "while the job runs with periodic checkpointing, the periodic trigger is armed",
+        description: "while the job runs with periodic checkpointing, the periodic trigger is armed (with tasks deploying as steps of their own, from the first RUNNING report on)",
         check: Check::Safety(periodic_trigger_armed),
     },
     Property {
@@ -1388,8 +1388,14 @@ fn no_spurious_failure(_: &Spec, _: &Oracle, world: &World) -> Result<(), String
 
 fn periodic_trigger_armed(spec: &Spec, _: &Oracle, world: &World) -> Result<(), String> {
     let c = &world.coordinator;
+    // Tasks deploying as steps of their own (`lifecycle.deploy_steps`): Flink 2.3's scheduler
+    // starts at the first RUNNING report the JobManager receives (its execution-tracking
+    // activator stopped it when the executions went SCHEDULED).
+    let awaiting_first_running_report =
+        spec.lifecycle.deploy_steps && c.reported_running.is_empty();
     // A parked restart is Flink's RESTARTING: the job is not running then.
     if c.job == JobStatus::Running
+        && !awaiting_first_running_report
         && c.parked_restart.is_none()
         && spec.checkpointing.interval.is_some()
         && (!c.periodic_scheduling || c.periodic_due.is_none())

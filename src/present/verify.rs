@@ -133,7 +133,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("drain@small", 21_010_354),
     ("ha-failures@small", 4_883_533),
     ("alignment-timeout@small", 29_102_685),
-    ("task-lifecycle@small", 2_982_351),
+    ("task-lifecycle@small", 3_173_494),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an

@@ -118,6 +118,14 @@ pub struct Coordinator {
     /// whose notifications go to the new, not yet deployed attempts, i.e. nowhere. Found by
     /// conformance with real Flink (`conformance/README.md`).
     pub failed_over: bool,
+    /// `lifecycle.deploy_steps`: the job is RUNNING but the scheduler activator has not started
+    /// the periodic scheduler yet, because some task is neither RUNNING nor FINISHED in the
+    /// JobManager's view (see `start_scheduler`).
+    pub scheduler_awaits_tasks: bool,
+    /// `lifecycle.deploy_steps`: the execution-tracking activator has seen every task of this
+    /// job run RUNNING (it then starts the scheduler once, see
+    /// `start_scheduler_on_running_report`).
+    pub activator_started: bool,
     /// Work queued on Flink's timer thread (which is also the JobManager main thread in the
     /// conformance driver) during this step, run in order at its end (always empty between
     /// steps).
@@ -376,13 +384,15 @@ impl Coordinator {
             end_of_data_requested: false,
             request_seq: 0,
             failed_over: false,
+            scheduler_awaits_tasks: false,
+            activator_started: false,
             timer_queue: Vec::new(),
             parked_restart: None,
             step_faults: StepFaults::default(),
             registry: SharedStateRegistry::default(),
             force_full: false,
         };
-        coordinator.start_scheduler(spec, now);
+        coordinator.start_scheduler_on_deploy(spec, now);
         coordinator
     }
 
@@ -572,6 +582,7 @@ impl Coordinator {
                 // `Execution.switchToRunning`: the JobManager's view of the execution state.
                 if attempt == self.attempt {
                     self.reported_running.insert(task);
+                    self.start_scheduler_on_running_report(ctx, &mut out);
                 }
             }
             CoordinatorInput::RestartTasks => {
@@ -594,6 +605,7 @@ impl Coordinator {
     /// `startScheduler`: the first periodic trigger fires after the base interval (Flink draws a
     /// random delay in [minPause, baseInterval]; a fixed one keeps runs deterministic).
     fn start_scheduler(&mut self, spec: &Spec, now: Tick) {
+        self.scheduler_awaits_tasks = false;
         self.periodic_scheduling = spec.checkpointing.interval.is_some();
         self.periodic_due = spec
             .checkpointing
@@ -605,6 +617,45 @@ impl Coordinator {
     fn stop_scheduler(&mut self) {
         self.periodic_scheduling = false;
         self.periodic_due = None;
+        self.scheduler_awaits_tasks = false;
+    }
+
+    /// The scheduler's start when the job (re)starts and deploys its tasks. With
+    /// `lifecycle.deploy_steps` the tasks deploy as steps of their own, and Flink 2.3's
+    /// execution-tracking activator stops the scheduler it started at RUNNING as soon as the
+    /// executions go SCHEDULED (until the job run's first failover; after it, the failover
+    /// itself stopped it): the scheduler waits for the first RUNNING report
+    /// (`start_scheduler_on_running_report`). Found by conformance with real Flink, whose
+    /// scheduler arms no periodic trigger while every task deploys.
+    fn start_scheduler_on_deploy(&mut self, spec: &Spec, now: Tick) {
+        if spec.lifecycle.deploy_steps && self.reported_running.is_empty() {
+            self.stop_scheduler();
+            self.scheduler_awaits_tasks = spec.checkpointing.interval.is_some();
+        } else {
+            self.start_scheduler(spec, now);
+        }
+    }
+
+    /// A RUNNING report (`lifecycle.deploy_steps`). `DefaultExecutionGraph.updateStateInternal`
+    /// starts a periodic scheduler that is not started when a task switches to RUNNING (its
+    /// fallback for the activator); and until the job run's first failover the activator sees
+    /// the last task RUNNING and starts the scheduler once more (`startCheckpointScheduler`
+    /// stops it first: pending checkpoints and queued requests fail with
+    /// CHECKPOINT_COORDINATOR_SUSPEND, and the trigger is armed anew).
+    fn start_scheduler_on_running_report(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
+        if !ctx.spec.lifecycle.deploy_steps || !self.is_running() {
+            return;
+        }
+        if self.scheduler_awaits_tasks {
+            self.start_scheduler(ctx.spec, ctx.now);
+        }
+        let all = TaskSet(self.reported_running.0 | self.finished_tasks.0) == ctx.spec.all_tasks();
+        if all && self.activator_stops_scheduler(ctx.spec) && !self.activator_started {
+            self.activator_started = true;
+            self.abort_all(ctx, FailureReason::CheckpointCoordinatorSuspend, true, out);
+            self.fail_queue(FailureReason::CheckpointCoordinatorSuspend, out);
+            self.start_scheduler(ctx.spec, ctx.now);
+        }
     }
 
     fn on_periodic_timer(&mut self, ctx: &CoordinatorContext, out: &mut Outputs) {
@@ -1561,7 +1612,11 @@ impl Coordinator {
             newer_pending: plan.newest_pending > restored_id,
         }));
         out.push(CoordinatorOutput::Restore { checkpoint });
-        self.start_scheduler(ctx.spec, ctx.now);
+        if plan.scheduler_kept {
+            self.start_scheduler(ctx.spec, ctx.now);
+        } else {
+            self.start_scheduler_on_deploy(ctx.spec, ctx.now);
+        }
     }
 }
 

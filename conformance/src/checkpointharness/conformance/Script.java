@@ -85,6 +85,8 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
     final boolean autoDrain;
     final boolean failJobFailover;
     final boolean regionFailover;
+    /** Setup {@code running}: the first deployment's tasks report RUNNING at once. */
+    final boolean initiallyRunning;
     /** The vertex with an operator coordinator ({@link RecordingCoordinator}), or -1. */
     final int coordinatorVertex;
     final long restartDelay;
@@ -229,6 +231,7 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
         this.regionFailover = fo.equals("region");
         JsonNode oc = setup.path("operator_coordinator");
         this.coordinatorVertex = oc.isMissingNode() || oc.isNull() ? -1 : vertexRef(oc, byName);
+        this.initiallyRunning = setup.path("running").asBoolean(true);
         this.restartDelay = setup.path("restart_delay").asLong(0L);
         this.delayedRestarts = setup.path("delayed_restarts").asInt(0);
     }
@@ -309,7 +312,7 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
         try {
             jm = new JobMaster(this);
             jm.restoreInitial(false);
-            jm.startScheduling(true);
+            jm.startScheduling(initiallyRunning);
         } catch (BadInput e) {
             throw e;
         } catch (Throwable t) {
