@@ -724,6 +724,28 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "transactions-retry",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a commit attempt fails transiently and its retry in the same call commits it",
+                reached: |s| !s.before.external.broker.retried && s.after.external.broker.retried,
+            },
+            Situation {
+                what: "a committer out of retries fails its task ('Failed to commit ... after N retries')",
+                reached: |s| !s.before.external.broker.gave_up && s.after.external.broker.gave_up,
+            },
+            Situation {
+                what: "after a committer gave up, a restore commits the restored committables (recoverAndCommit)",
+                reached: |s| {
+                    s.before.external.broker.gave_up
+                        && s.restored_checkpoint().is_some()
+                        && s.after.external.committed.len() > s.before.external.committed.len()
+                },
+            },
+        ],
+    },
+    Topic {
         model: "coordinator-faults",
         seeds: 3000,
         situations: &[

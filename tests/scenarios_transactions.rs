@@ -2,7 +2,9 @@
 //! `TransactionAborter`, `KafkaCommitter`) restated on a two-phase-commit sink with
 //! `transactions.identity` and replayed through the world (`world::apply` over scripted actions,
 //! each checked against `world::enabled`). Named after the connector tests they restate:
-//! `KafkaSinkITCase` (flink-connector-kafka).
+//! `KafkaSinkITCase` (flink-connector-kafka); the failed-commit ones after flink-runtime's
+//! `CommitterOperatorTest` (the `transactions-retry` model: commits that fail transiently,
+//! `faults.failed_commits`, retried up to `transactions.commit_retries`).
 //!
 //! The rules: a writer restored from checkpoint N aborts lingering transactions from N + 1
 //! upward until an id that was never used, then opens the producer of N + 1; a snapshot of M
@@ -25,6 +27,8 @@ struct Run {
     spec: Spec,
     oracle: Oracle,
     world: World,
+    /// Every action taken, in order.
+    actions: Vec<Action>,
 }
 
 impl Run {
@@ -32,11 +36,33 @@ impl Run {
         let spec = Spec::embedded("transactions")
             .expect("embedded")
             .with_bugs(BugSet::of(bugs));
+        Run::of(spec)
+    }
+
+    /// The embedded `transactions-retry` model with this many commit retries.
+    fn retrying(retries: u32, bugs: &[Bug]) -> Run {
+        let text = Spec::embedded("transactions-retry")
+            .expect("embedded")
+            .text
+            .replace("commit_retries = 1", &format!("commit_retries = {retries}"));
+        let spec = Spec::parse("transactions-retry.toml", &text)
+            .expect("valid")
+            .with_bugs(BugSet::of(bugs));
+        Run::of(spec)
+    }
+
+    fn of(spec: Spec) -> Run {
         Run {
             oracle: Oracle::new(&spec),
             world: World::initial(&spec),
             spec,
+            actions: Vec::new(),
         }
+    }
+
+    fn apply(&mut self, action: Action) {
+        self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
+        self.actions.push(action);
     }
 
     /// Takes the first enabled action that `pick` accepts; panics with the enabled list if none.
@@ -45,7 +71,7 @@ impl Run {
         let Some(action) = enabled.iter().copied().find(|a| pick(a)) else {
             panic!("{what}: not enabled; enabled: {enabled:?}");
         };
-        self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
+        self.apply(action);
     }
 
     /// Delivers every channel head and RPC, and ends trigger phases, until none is left (no
@@ -61,7 +87,7 @@ impl Run {
             }) else {
                 return;
             };
-            self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
+            self.apply(action);
         }
         panic!("settle did not settle");
     }
@@ -79,6 +105,26 @@ impl Run {
                 }
             )
         });
+    }
+
+    /// The record into the sink, then checkpoint 1 up to the sink's snapshot (its transaction
+    /// pre-committed and pending), its acknowledgements not yet delivered.
+    fn precommit_first(&mut self) {
+        self.emit();
+        self.settle();
+        self.periodic();
+        self.take("the trigger phase ends", |a| *a == Action::FinishTriggering);
+        self.take(
+            "the trigger RPC reaches the source",
+            |a| matches!(a, Action::DeliverRpc { rpc } if rpc.kind == RpcKind::Trigger),
+        );
+        self.take("the barrier reaches the sink", |a| {
+            matches!(a, Action::Deliver { .. })
+        });
+    }
+
+    fn fail_next_commit(&mut self) {
+        self.take("a commit failure", |a| *a == Action::FailCommit);
     }
 
     fn crash_sink(&mut self) {
@@ -106,7 +152,7 @@ impl Run {
             else {
                 break;
             };
-            self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
+            self.apply(action);
             assert_eq!(self.violation(), None, "after {action:?}");
         }
         assert!(self.world.job_done(), "the job finishes");
@@ -273,4 +319,133 @@ fn the_transactions_table_is_validated() {
             .transactions
             .identity
     );
+}
+
+/// `CommitterOperatorTest#testNumberOfRetries` (`numRetries` 0 and 1): a commit request that
+/// asks to be retried later (`retryLater`) is retried in the same call up to
+/// `sink.committer.retries` times; with no retries left the committer throws ("Failed to
+/// commit"), which fails the task. Restated: one failed attempt of transaction 1's commit; with
+/// one retry the retry commits it at once, with none the sink fails and its restore from
+/// checkpoint 1 commits it again (`recoverAndCommit`); either way the job ends exactly once.
+#[test]
+fn committer_operator_test_test_number_of_retries() {
+    for retries in [0, 1] {
+        let mut run = Run::retrying(retries, &[]);
+        run.precommit_first();
+        run.fail_next_commit();
+        run.settle();
+        let broker = &run.world.external.broker;
+        assert_eq!(broker.retried, retries > 0, "retries {retries}");
+        assert_eq!(broker.gave_up, retries == 0, "retries {retries}");
+        assert_eq!(
+            run.world.external.records.len(),
+            1,
+            "retries {retries}: committed, by the retry or by the restored sink's recoverAndCommit"
+        );
+        run.finish();
+        assert_eq!(run.violation(), None);
+    }
+}
+
+/// A restored committer commits its restored committables again, and that commit can fail as
+/// well (`CommitterOperator.initializeState` calls `commitAndEmitCheckpoints`, whose failure
+/// fails the task again). Restated: with one retry, two failed attempts in a row fail the sink on
+/// checkpoint 1's notification (the committer gives up); the job restores checkpoint 1, its
+/// recoverAndCommit commits transaction 1, and the job finishes with the record exactly once.
+#[test]
+fn committer_out_of_retries_fails_the_task_and_the_restore_commits_again() {
+    let mut run = Run::retrying(1, &[]);
+    run.precommit_first();
+    run.fail_next_commit();
+    run.fail_next_commit();
+    run.settle();
+    assert!(run.world.external.broker.gave_up);
+    assert_eq!(
+        run.world.external.records.len(),
+        1,
+        "recommitted on restore"
+    );
+    assert_eq!(run.world.coordinator.attempt.0, 1, "one failover");
+    run.finish();
+    assert_eq!(run.violation(), None);
+}
+
+/// The injected bug `failed-commit-dropped`: a transient failure is taken as final and the
+/// committable discarded (as `signalFailedWithKnownReason` does), so checkpoint 1's record never
+/// becomes visible: the next checkpoint's cut, or the finished job, lacks it.
+#[test]
+fn a_dropped_failed_commit_loses_its_records() {
+    let mut run = Run::retrying(1, &[Bug::FailedCommitDropped]);
+    run.precommit_first();
+    run.fail_next_commit();
+    run.settle();
+    assert!(run.world.external.records.is_empty(), "dropped");
+    assert!(!run.world.external.broker.retried);
+    for _ in 0..2000 {
+        if run.world.job_done() || run.violation().is_some() {
+            break;
+        }
+        let enabled = world::enabled(&run.spec, &run.world);
+        let Some(action) = enabled.iter().copied().find(|a| {
+            matches!(
+                a,
+                Action::Deliver { .. }
+                    | Action::DeliverRpc { .. }
+                    | Action::FinishTriggering
+                    | Action::Emit { .. }
+                    | Action::Fire { .. }
+            )
+        }) else {
+            break;
+        };
+        run.apply(action);
+    }
+    // The next checkpoint's cut finds the sink accounting for less than the reference (the
+    // record is neither pending nor visible), or the finished job lacks it.
+    let violation = run.violation();
+    assert!(
+        matches!(
+            violation,
+            Some("completed-checkpoint-consistent" | "end-to-end-exactly-once")
+        ),
+        "{violation:?}"
+    );
+}
+
+/// `faults.failed_commits` and `transactions.commit_retries` are a two-phase-commit sink's:
+/// refused without one, naming the key; `commit_retries` defaults to Flink's 10.
+#[test]
+fn failed_commits_need_a_two_phase_commit_sink() {
+    let base = Spec::embedded("transactions-retry").expect("embedded").text;
+    let no_sink = base
+        .replace("two-phase-commit-sink", "at-least-once-sink")
+        .replace("commit_retries = 1\n", "");
+    let error = Spec::parse("x.toml", &no_sink).expect_err("no two-phase-commit sink");
+    assert_eq!(error.key, "faults.failed_commits", "{error:?}");
+    let default = base.replace("commit_retries = 1\n", "");
+    assert_eq!(
+        Spec::parse("x.toml", &default)
+            .expect("valid")
+            .transactions
+            .commit_retries,
+        10
+    );
+}
+
+/// Conformance: a failed commit is nothing the coordinator sees, its out-of-retries task failure
+/// is a task-failure report; the driver takes the model and the whole run projects onto it.
+#[test]
+fn a_failed_commit_projects_onto_the_driver_as_a_task_failure() {
+    let mut run = Run::retrying(1, &[]);
+    run.precommit_first();
+    run.fail_next_commit();
+    run.fail_next_commit();
+    run.finish();
+    assert!(checkpoint_harness::conformance::script::setup(&run.spec).is_ok());
+    let projection = checkpoint_harness::conformance::model::project(&run.spec, &run.actions);
+    assert_eq!(projection.stopped, None);
+    assert!(projection.inputs.iter().any(|i| matches!(
+        i,
+        checkpoint_harness::conformance::script::Input::TaskFailed { .. }
+    )));
 }

@@ -288,7 +288,8 @@ fn input_of(
         | Action::Crash { .. }
         | Action::LoseRpc { .. }
         | Action::DeclineSnapshot { .. }
-        | Action::FailStorageWrite => None,
+        | Action::FailStorageWrite
+        | Action::FailCommit => None,
     })
 }
 

@@ -85,6 +85,9 @@ impl ActionClass {
             Action::LoseRpc { .. } => ActionClass::LoseRpc,
             Action::DeclineSnapshot { .. } => ActionClass::DeclineSnapshot,
             Action::FailStorageWrite => ActionClass::StorageFailure,
+            // A failed commit fails its task once out of retries: weighed as a crash (as a fatal
+            // send failure is), so that no new class shifts every model's swarm draws.
+            Action::FailCommit => ActionClass::Crash,
         }
     }
 
@@ -326,7 +329,8 @@ fn lane(action: &Action) -> Option<Lane> {
         | Action::FailoverCoordinator
         | Action::LoseRpc { .. }
         | Action::DeclineSnapshot { .. }
-        | Action::FailStorageWrite => None,
+        | Action::FailStorageWrite
+        | Action::FailCommit => None,
     }
 }
 

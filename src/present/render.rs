@@ -277,6 +277,11 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     format!("commit txn {transaction} ({records} records)"),
                     NoteKind::Commit,
                 )),
+                StepEvent::CommitFailed { sink, transaction } => items.push(note(
+                    1 + sink.0 as usize,
+                    format!("commit of txn {transaction} fails (retry later)"),
+                    NoteKind::Fault,
+                )),
                 StepEvent::Finished(task) => items.push(note(
                     1 + task.0 as usize,
                     "finished".into(),

@@ -71,6 +71,10 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         include_str!("../../models/transactions.toml"),
     ),
     (
+        "transactions-retry",
+        include_str!("../../models/transactions-retry.toml"),
+    ),
+    (
         "two-input-join",
         include_str!("../../models/two-input-join.toml"),
     ),
@@ -273,6 +277,8 @@ struct FaultsFile {
     non_atomic_restarts: u32,
     #[serde(default)]
     failed_sends: u32,
+    #[serde(default)]
+    failed_commits: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -293,6 +299,8 @@ struct UserFile {
 struct TransactionsFile {
     #[serde(default)]
     identity: bool,
+    #[serde(default)]
+    commit_retries: Option<u32>,
 }
 
 /// How the two-phase-commit sinks' transactions are identified in the external system.
@@ -303,7 +311,15 @@ pub struct Transactions {
     /// idempotent `recoverAndCommit` and the `TransactionAborter` on restore. Off: the external
     /// system keys a transaction by (sink, pre-committing checkpoint) and knows nothing else.
     pub identity: bool,
+    /// How often the committer retries a commit request the external system answered with
+    /// `retryLater` before it gives up and fails the task (`sink.committer.retries`, Flink's
+    /// default 10; `CheckpointCommittableManagerImpl.commit` retries in the same call). Only
+    /// matters with `faults.failed_commits`.
+    pub commit_retries: u8,
 }
+
+/// Flink's default of `sink.committer.retries` (`SinkOptions.COMMITTER_RETRIES`).
+pub const DEFAULT_COMMIT_RETRIES: u8 = 10;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -614,6 +630,11 @@ pub struct FaultBudget {
     /// Fatal failures of an async sink's outstanding send (`AsyncSinkWriter`'s fatal exception
     /// fails the task): a `Crash` of a sink with sends in flight spends this budget first.
     pub failed_sends: u8,
+    /// Transient failures of a two-phase-commit sink's commit attempts: the external system is
+    /// unavailable and answers `retryLater` (`Committer.CommitRequest.retryLater`), so the
+    /// committer retries (`transactions.commit_retries`) or, out of retries, fails the task and
+    /// the restored sink commits again (`recoverAndCommit`). Each one strikes one attempt.
+    pub failed_commits: u8,
 }
 
 impl FaultBudget {
@@ -625,6 +646,7 @@ impl FaultBudget {
             + self.storage_failures as u32
             + self.possibly_inconsistent_writes as u32
             + self.failed_sends as u32
+            + self.failed_commits as u32
     }
 }
 
@@ -1199,6 +1221,11 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         )?,
         non_atomic_restarts: small("faults.non_atomic_restarts", f.non_atomic_restarts, 0, 20)?,
         failed_sends: small("faults.failed_sends", f.failed_sends, 0, 50)?,
+        failed_commits: small("faults.failed_commits", f.failed_commits, 0, 20)?,
+    };
+    let commit_retries = match model.transactions.commit_retries {
+        None => DEFAULT_COMMIT_RETRIES,
+        Some(n) => small("transactions.commit_retries", n, 0, 50)?,
     };
     if faults.possibly_inconsistent_writes > 0 && faults.storage_failures == 0 {
         return Err(error(
@@ -1346,6 +1373,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         lifecycle: model.lifecycle,
         transactions: Transactions {
             identity: model.transactions.identity,
+            commit_retries,
         },
         bugs,
         small,
@@ -1360,6 +1388,22 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         return Err(error(
             "transactions.identity".into(),
             "transaction identity is a two-phase-commit sink's: the model has none".into(),
+        ));
+    }
+    let has_two_phase_sink = spec
+        .operators
+        .iter()
+        .any(|o| o.kind == OperatorKind::TwoPhaseCommitSink);
+    if spec.faults.failed_commits > 0 && !has_two_phase_sink {
+        return Err(error(
+            "faults.failed_commits".into(),
+            "a failed commit is a two-phase-commit sink's: the model has none".into(),
+        ));
+    }
+    if model.transactions.commit_retries.is_some() && !has_two_phase_sink {
+        return Err(error(
+            "transactions.commit_retries".into(),
+            "commit retries are a two-phase-commit sink's committer's: the model has none".into(),
         ));
     }
     if spec.transactions.identity && spec.checkpointing.start_from_retained {

@@ -132,6 +132,9 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
             "FAULT the armed storage fault becomes possibly inconsistent: a store add it fails lands in HA storage".to_string()
         }
         Action::FailStorageWrite => "FAULT the next checkpoint-storage write fails".to_string(),
+        Action::FailCommit => {
+            "FAULT the external system is unavailable for the next commit attempt".to_string()
+        }
     }
 }
 
@@ -181,6 +184,10 @@ pub fn describe_events(spec: &Spec, events: &[StepEvent]) -> Vec<String> {
                 records,
             } => format!(
                 "{} commits the transaction of {transaction} ({records} records)",
+                task_name(spec, *sink)
+            ),
+            StepEvent::CommitFailed { sink, transaction } => format!(
+                "{}'s commit of the transaction of {transaction} fails transiently (retryLater)",
                 task_name(spec, *sink)
             ),
             StepEvent::Finished(task) => format!("{} finishes", task_name(spec, *task)),

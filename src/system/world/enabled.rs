@@ -299,6 +299,15 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
         if arm || make_landing {
             actions.push(Action::FailStorageWrite);
         }
+        // A commit failure is offered only while some sink has a transaction awaiting its
+        // commit (an outage no commit meets changes nothing but the state count).
+        if world.external.broker.failed_commits < budget.failed_commits
+            && spec
+                .task_ids()
+                .any(|t| world.task(t).is_running() && world.task(t).has_pending_commits())
+        {
+            actions.push(Action::FailCommit);
+        }
     }
 }
 

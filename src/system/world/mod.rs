@@ -90,6 +90,10 @@ pub enum Action {
     /// possibly inconsistent: a completed-checkpoint store add it strikes reaches HA storage
     /// although it reports a failure.
     FailStorageWrite,
+    /// Fault: the external system is unavailable for the next commit attempt of a
+    /// two-phase-commit sink, which fails transiently (`retryLater`); armed faults add up, one
+    /// per attempt (`faults.failed_commits`).
+    FailCommit,
 }
 
 /// Serializable mirror of [`UserRequest`].
@@ -120,6 +124,7 @@ impl Action {
                 | Action::LoseRpc { .. }
                 | Action::DeclineSnapshot { .. }
                 | Action::FailStorageWrite
+                | Action::FailCommit
         )
     }
 
@@ -176,6 +181,11 @@ pub enum StepEvent {
         sink: TaskId,
         transaction: CheckpointId,
         records: usize,
+    },
+    /// A commit attempt failed transiently (the external system was unavailable).
+    CommitFailed {
+        sink: TaskId,
+        transaction: CheckpointId,
     },
     Written {
         sink: TaskId,
