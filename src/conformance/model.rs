@@ -278,7 +278,7 @@ fn input_of(
         Action::FinishTriggering if before.coordinator.parked_restart.is_some() => {
             Some(Input::Restart { at })
         }
-        Action::ResumeFromSavepoint => {
+        Action::ResumeFromSavepoint | Action::ResumeFromOlder { .. } => {
             return Err("the job was resumed from a savepoint; the driver has no such input".into())
         }
         Action::FinishTriggering

@@ -79,7 +79,9 @@ impl ActionClass {
             Action::DeliverRpc { .. } => ActionClass::Rpc,
             Action::FinishTriggering => ActionClass::Trigger,
             Action::Fire { .. } => ActionClass::Timer,
-            Action::User { .. } | Action::ResumeFromSavepoint => ActionClass::User,
+            Action::User { .. } | Action::ResumeFromSavepoint | Action::ResumeFromOlder { .. } => {
+                ActionClass::User
+            }
             Action::Crash { .. } => ActionClass::Crash,
             Action::FailoverCoordinator => ActionClass::CoordinatorFailover,
             Action::LoseRpc { .. } => ActionClass::LoseRpc,
@@ -324,7 +326,7 @@ fn lane(action: &Action) -> Option<Lane> {
         }),
         Action::FinishTriggering => Some(Lane::Coordinator),
         Action::Fire { .. } => Some(Lane::Clock),
-        Action::User { .. } | Action::ResumeFromSavepoint => None,
+        Action::User { .. } | Action::ResumeFromSavepoint | Action::ResumeFromOlder { .. } => None,
         Action::Crash { .. }
         | Action::FailoverCoordinator
         | Action::LoseRpc { .. }

@@ -153,6 +153,14 @@ impl Oracle {
     ) -> std::borrow::Cow<'a, [Lineage]> {
         match &world.ghost.drained {
             Some(savepoint) => reference::drained_output(spec, world, savepoint).into(),
+            None if !world.ghost.older_resumes.0.is_empty() => {
+                // A resume from an older checkpoint produces again what the stopped run
+                // committed after it (`reference::superseded`).
+                let mut output = self.full_output.clone();
+                output.extend(reference::superseded(spec, world).into_iter().flatten());
+                output.sort();
+                output.into()
+            }
             None => std::borrow::Cow::Borrowed(&self.full_output),
         }
     }
@@ -668,6 +676,15 @@ pub static PROPERTIES: &[Property] = &[
         },
     },
     Property {
+        name: "resumed-from-older-checkpoint",
+        kind: Kind::Sometimes,
+        description: "a job stopped with a savepoint is resumed from an older retained checkpoint, a new run reusing the ids after it",
+        check: Check::Sometimes {
+            reached: |_, w| !w.ghost.older_resumes.0.is_empty(),
+            applies: |s| s.user.resume_older > 0,
+        },
+    },
+    Property {
         name: "job-finished",
         kind: Kind::Sometimes,
         description: "the job finishes with all of its output committed",
@@ -794,13 +811,19 @@ fn restored_state_exactly_once(spec: &Spec, _: &Oracle, world: &World) -> Result
     compare_cut(spec, &cut).map_err(|detail| format!("after the restore: {detail}"))?;
     // Recovered two-phase-commit sinks have committed everything their state wrote.
     if spec.exactly_once() {
+        let superseded = reference::superseded(spec, world);
         for task in spec.task_ids() {
             let live = world.task(task);
             if !live.is_running() {
                 continue; // Finished on restore: it owns no state to compare.
             }
             if let OperatorState::TwoPhaseCommitSink { absorbed, .. } = &live.operator {
-                let committed = written_by(world, task);
+                let mut committed = written_by(world, task);
+                if let Some(old) = superseded.get(task.0 as usize) {
+                    // What a resume from an older checkpoint superseded is the stopped run's.
+                    let (kept, _) = multiset_diff(&committed, old);
+                    committed = kept;
+                }
                 if Digest::of(&committed) != *absorbed {
                     return Err(format!(
                         "after the restore: sink {} restored a state that wrote {} records, but the external output holds {} committed records from it {}",

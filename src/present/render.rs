@@ -256,6 +256,12 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     text: format!("resume from savepoint {from}"),
                     kind: NoteKind::Restore,
                 }),
+                StepEvent::ResumedOlder { from } => items.push(ChartItem::Note {
+                    first: 0,
+                    last: last_lane,
+                    text: format!("resume from older checkpoint {from}"),
+                    kind: NoteKind::Restore,
+                }),
                 StepEvent::Snapshotted {
                     task,
                     id,

@@ -124,6 +124,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("async-sink", 4_328_295),
     ("incremental", 351_824),
     ("transactions", 2_799_159),
+    ("transactions-resume", 5_613_934),
     ("transactions-retry", 7_926_501),
     // Small instances (`MODEL@small`, `system/instance.rs`): checked exhaustively beside the
     // bounded check of a model too large to complete.

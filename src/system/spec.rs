@@ -71,6 +71,10 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         include_str!("../../models/transactions.toml"),
     ),
     (
+        "transactions-resume",
+        include_str!("../../models/transactions-resume.toml"),
+    ),
+    (
         "transactions-retry",
         include_str!("../../models/transactions-retry.toml"),
     ),
@@ -292,6 +296,8 @@ struct UserFile {
     stop_with_savepoint: u32,
     #[serde(default)]
     drain: bool,
+    #[serde(default)]
+    resume_older: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -659,6 +665,10 @@ pub struct UserBudget {
     /// Stop-with-savepoint drains (`stop --drain`, `SavepointType.terminate`): the sources end
     /// their input before the savepoint and the job finishes after it.
     pub drain: bool,
+    /// Resumes of a job stopped with a savepoint from a retained checkpoint older than that
+    /// savepoint (a new job run whose checkpoint ids continue from the checkpoint's, so it
+    /// reuses the ids, and the transactional ids, the stopped run used after it).
+    pub resume_older: u8,
 }
 
 /// Exploration bounds.
@@ -1239,6 +1249,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         savepoints: small("user.savepoints", u.savepoints, 0, 20)?,
         stop_with_savepoint: small("user.stop_with_savepoint", u.stop_with_savepoint, 0, 5)?,
         drain: u.drain,
+        resume_older: small("user.resume_older", u.resume_older, 0, 3)?,
     };
     if user.drain && user.stop_with_savepoint == 0 {
         return Err(error(
@@ -1405,6 +1416,24 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
             "transactions.commit_retries".into(),
             "commit retries are a two-phase-commit sink's committer's: the model has none".into(),
         ));
+    }
+    if spec.user.resume_older > 0 {
+        // Without identity the external system keys a commit by (sink, checkpoint id), so a new
+        // run's commit of a reused checkpoint id would be taken for the old run's and dropped;
+        // the oracle's account of the old run's output (`reference::superseded`) assumes aligned
+        // cuts (no channel state) and a job that is resumed, not drained.
+        let why = if !spec.transactions.identity {
+            Some("resuming from an older checkpoint reuses checkpoint ids: it needs transactions.identity (the external system then tells the runs' transactions apart by epoch)")
+        } else if spec.user.stop_with_savepoint == 0 || spec.user.drain {
+            Some("a job is resumed once stopped with a savepoint without drain: it needs stop_with_savepoint > 0 and no drain")
+        } else if spec.checkpointing.mode != CheckpointMode::Aligned {
+            Some("modelled with aligned checkpoints only (a cut with channel state is not accounted)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(error("user.resume_older".into(), why.into()));
+        }
     }
     if spec.transactions.identity && spec.checkpointing.start_from_retained {
         return Err(error(

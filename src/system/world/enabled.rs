@@ -245,6 +245,11 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
     }
     if world.coordinator.job == JobStatus::Suspended && world.savepoint.is_some() {
         actions.push(Action::ResumeFromSavepoint);
+        if world.older_resumes.0 < spec.user.resume_older {
+            for checkpoint in world.older_checkpoints() {
+                actions.push(Action::ResumeFromOlder { checkpoint });
+            }
+        }
     }
     // Faults, within the budget, while the job runs.
     if options.faults && running {

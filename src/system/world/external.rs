@@ -112,6 +112,17 @@ impl External {
         true
     }
 
+    /// Whether the external system holds a committed transaction of this transactional id, of
+    /// any epoch.
+    pub(super) fn committed_by_name(&self, sink: TaskId, id: TxnId) -> bool {
+        id != TxnId::NONE
+            && self
+                .broker
+                .txns
+                .iter()
+                .any(|t| t.sink == sink && t.id.name == id.name && t.state == TxnState::Committed)
+    }
+
     pub(super) fn commit(&mut self, sink: TaskId, transaction: Transaction) {
         if transaction.id != TxnId::NONE {
             return self.commit_identified(sink, transaction);
