@@ -17,7 +17,7 @@ use checkpoint_harness::bugs::{Bug, BugSet};
 use checkpoint_harness::invariants::{self, Oracle};
 use checkpoint_harness::protocol::{CheckpointId, TaskId};
 use checkpoint_harness::spec::Spec;
-use checkpoint_harness::world::{self, Action, RpcKind, Timer, TxnState, World};
+use checkpoint_harness::world::{self, Action, RpcKind, Timer, TxnState, UserRequestKind, World};
 
 const SOURCE: TaskId = TaskId(0);
 const SINK: TaskId = TaskId(1);
@@ -448,4 +448,90 @@ fn a_failed_commit_projects_onto_the_driver_as_a_task_failure() {
         i,
         checkpoint_harness::conformance::script::Input::TaskFailed { .. }
     )));
+}
+
+/// Resuming a stopped job from a retained checkpoint older than its savepoint: a new run whose
+/// counter continues from the checkpoint's id + 1 (`CheckpointCoordinator.restoreSavepoint`), so
+/// `KafkaWriter` reuses the transactional ids the stopped run used after it; the new producers'
+/// newer epoch tells the runs' transactions apart. Restated: checkpoint 1 completes before the
+/// record, the stop's savepoint 2 commits it in transaction 2 of epoch 0; the job resumes from
+/// checkpoint 1, replays the record and commits it in transaction 2 of epoch 1. The output holds
+/// it twice (once per run: exactly-once holds from the restored checkpoint on) and the oracle
+/// expects exactly that. With the injected bug `commit-by-id-without-epoch` the new run's commit
+/// is taken for the stopped run's and its record never becomes visible.
+#[test]
+fn resume_from_an_older_checkpoint_reuses_transactional_ids_with_a_newer_epoch() {
+    for bugs in [&[][..], &[Bug::CommitByIdWithoutEpoch][..]] {
+        let spec = Spec::embedded("transactions-resume")
+            .expect("embedded")
+            .with_bugs(BugSet::of(bugs));
+        let mut run = Run::of(spec);
+        run.periodic();
+        run.settle();
+        assert_eq!(run.world.coordinator.store.entries.len(), 1, "checkpoint 1");
+        run.emit();
+        run.settle();
+        run.take("stop-with-savepoint", |a| {
+            *a == Action::User {
+                request: UserRequestKind::StopWithSavepoint,
+            }
+        });
+        run.settle();
+        assert_eq!(run.broker_state(2), vec![(0, TxnState::Committed)]);
+        run.take("resume from checkpoint 1", |a| {
+            *a == Action::ResumeFromOlder {
+                checkpoint: CheckpointId(1),
+            }
+        });
+        assert_eq!(run.world.coordinator.next_id, CheckpointId(2), "ids reused");
+        if bugs.is_empty() {
+            run.finish();
+            assert_eq!(
+                run.broker_state(2),
+                vec![(0, TxnState::Committed), (1, TxnState::Committed)]
+            );
+            assert_eq!(run.world.external.records.len(), 2, "once per run");
+            assert_eq!(run.violation(), None);
+        } else {
+            for _ in 0..500 {
+                if run.world.job_done() || run.violation().is_some() {
+                    break;
+                }
+                let enabled = world::enabled(&run.spec, &run.world);
+                let Some(action) = enabled.iter().copied().find(|a| {
+                    matches!(
+                        a,
+                        Action::Deliver { .. }
+                            | Action::DeliverRpc { .. }
+                            | Action::FinishTriggering
+                            | Action::Emit { .. }
+                            | Action::Fire { .. }
+                    )
+                }) else {
+                    break;
+                };
+                run.apply(action);
+            }
+            assert_eq!(run.world.external.records.len(), 1, "the new run's is lost");
+            assert!(run.violation().is_some());
+        }
+    }
+}
+
+/// `user.resume_older` needs transaction identity (without it the external system keys a
+/// commit by sink and checkpoint id, which a new run reuses), a stop without drain and aligned
+/// checkpoints; errors name the key.
+#[test]
+fn resume_older_is_validated() {
+    let base = Spec::embedded("transactions-resume")
+        .expect("embedded")
+        .text;
+    for bad in [
+        base.replace("identity = true", "identity = false"),
+        base.replace("mode = \"aligned\"", "mode = \"unaligned\""),
+        base.replace("stop_with_savepoint = 1", "stop_with_savepoint = 0"),
+    ] {
+        let error = Spec::parse("x.toml", &bad).expect_err("refused");
+        assert_eq!(error.key, "user.resume_older", "{error:?}");
+    }
 }
