@@ -535,3 +535,27 @@ fn resume_older_is_validated() {
         assert_eq!(error.key, "user.resume_older", "{error:?}");
     }
 }
+
+/// Conformance: the driver takes the `transactions-resume` model, and a run's projection stops
+/// at the resume from an older checkpoint (the driver has no resume input), as at
+/// `ResumeFromSavepoint`.
+#[test]
+fn a_resume_from_an_older_checkpoint_stops_the_projection() {
+    let spec = Spec::embedded("transactions-resume").expect("embedded");
+    let mut run = Run::of(spec);
+    run.periodic();
+    run.settle();
+    run.take("stop-with-savepoint", |a| {
+        *a == Action::User {
+            request: UserRequestKind::StopWithSavepoint,
+        }
+    });
+    run.settle();
+    run.take("resume from checkpoint 1", |a| {
+        matches!(a, Action::ResumeFromOlder { .. })
+    });
+    assert!(checkpoint_harness::conformance::script::setup(&run.spec).is_ok());
+    let projection = checkpoint_harness::conformance::model::project(&run.spec, &run.actions);
+    let stopped = projection.stopped.expect("stops at the resume");
+    assert!(stopped.contains("resumed"), "{stopped}");
+}
