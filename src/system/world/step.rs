@@ -713,11 +713,10 @@ impl Step<'_> {
                     return Err(());
                 }
             }
-            // BUG commit-by-id-without-epoch: the committer takes a transactional id the external
-            // system committed already as this committable's (`signalAlreadyCommitted`), ignoring
-            // the producer epoch it carries (`KafkaCommitter` resumes the transaction by
-            // producer id and epoch); a new run that reuses the id after a resume from an older
-            // checkpoint never commits its own transaction.
+            // `KafkaCommitter` resumes the transaction by producer id and epoch, which tell the
+            // runs' transactions of a reused id apart (a resume from an older checkpoint).
+            // BUG commit-by-id-without-epoch: a transactional id the external system committed
+            // already is taken as this committable's (`signalAlreadyCommitted`), epoch ignored.
             let taken_as_done = self.spec.has_bug(Bug::CommitByIdWithoutEpoch)
                 && self.world.external.committed_by_name(task, transaction.id);
             if dropped || taken_as_done {
