@@ -757,6 +757,52 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "transactions-resume",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a job stopped with a savepoint resumes from an older retained checkpoint, its counter continuing from that checkpoint",
+                reached: |s| {
+                    matches!(s.action, Action::ResumeFromOlder { .. })
+                        && s.after.coordinator.next_id < s.before.ghost.highest_allocated
+                },
+            },
+            Situation {
+                what: "one transactional id holds committed transactions of both runs (the new run reused it with a newer epoch)",
+                reached: |s| {
+                    s.after.external.broker.txns.windows(2).any(|w| {
+                        w[0].sink == w[1].sink
+                            && w[0].id.name == w[1].id.name
+                            && w[0].state == TxnState::Committed
+                            && w[1].state == TxnState::Committed
+                    })
+                },
+            },
+        ],
+    },
+    Topic {
+        model: "transactions-retry",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a commit attempt fails transiently and its retry in the same call commits it",
+                reached: |s| !s.before.external.broker.retried && s.after.external.broker.retried,
+            },
+            Situation {
+                what: "a committer out of retries fails its task ('Failed to commit ... after N retries')",
+                reached: |s| !s.before.external.broker.gave_up && s.after.external.broker.gave_up,
+            },
+            Situation {
+                what: "after a committer gave up, a restore commits the restored committables (recoverAndCommit)",
+                reached: |s| {
+                    s.before.external.broker.gave_up
+                        && s.restored_checkpoint().is_some()
+                        && s.after.external.committed.len() > s.before.external.committed.len()
+                },
+            },
+        ],
+    },
+    Topic {
         model: "coordinator-faults",
         seeds: 3000,
         situations: &[

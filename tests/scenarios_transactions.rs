@@ -2,7 +2,9 @@
 //! `TransactionAborter`, `KafkaCommitter`) restated on a two-phase-commit sink with
 //! `transactions.identity` and replayed through the world (`world::apply` over scripted actions,
 //! each checked against `world::enabled`). Named after the connector tests they restate:
-//! `KafkaSinkITCase` (flink-connector-kafka).
+//! `KafkaSinkITCase` (flink-connector-kafka); the failed-commit ones after flink-runtime's
+//! `CommitterOperatorTest` (the `transactions-retry` model: commits that fail transiently,
+//! `faults.failed_commits`, retried up to `transactions.commit_retries`).
 //!
 //! The rules: a writer restored from checkpoint N aborts lingering transactions from N + 1
 //! upward until an id that was never used, then opens the producer of N + 1; a snapshot of M
@@ -15,7 +17,7 @@ use checkpoint_harness::bugs::{Bug, BugSet};
 use checkpoint_harness::invariants::{self, Oracle};
 use checkpoint_harness::protocol::{CheckpointId, TaskId};
 use checkpoint_harness::spec::Spec;
-use checkpoint_harness::world::{self, Action, RpcKind, Timer, TxnState, World};
+use checkpoint_harness::world::{self, Action, RpcKind, Timer, TxnState, UserRequestKind, World};
 
 const SOURCE: TaskId = TaskId(0);
 const SINK: TaskId = TaskId(1);
@@ -25,6 +27,8 @@ struct Run {
     spec: Spec,
     oracle: Oracle,
     world: World,
+    /// Every action taken, in order.
+    actions: Vec<Action>,
 }
 
 impl Run {
@@ -32,11 +36,33 @@ impl Run {
         let spec = Spec::embedded("transactions")
             .expect("embedded")
             .with_bugs(BugSet::of(bugs));
+        Run::of(spec)
+    }
+
+    /// The embedded `transactions-retry` model with this many commit retries.
+    fn retrying(retries: u32, bugs: &[Bug]) -> Run {
+        let text = Spec::embedded("transactions-retry")
+            .expect("embedded")
+            .text
+            .replace("commit_retries = 1", &format!("commit_retries = {retries}"));
+        let spec = Spec::parse("transactions-retry.toml", &text)
+            .expect("valid")
+            .with_bugs(BugSet::of(bugs));
+        Run::of(spec)
+    }
+
+    fn of(spec: Spec) -> Run {
         Run {
             oracle: Oracle::new(&spec),
             world: World::initial(&spec),
             spec,
+            actions: Vec::new(),
         }
+    }
+
+    fn apply(&mut self, action: Action) {
+        self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
+        self.actions.push(action);
     }
 
     /// Takes the first enabled action that `pick` accepts; panics with the enabled list if none.
@@ -45,7 +71,7 @@ impl Run {
         let Some(action) = enabled.iter().copied().find(|a| pick(a)) else {
             panic!("{what}: not enabled; enabled: {enabled:?}");
         };
-        self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
+        self.apply(action);
     }
 
     /// Delivers every channel head and RPC, and ends trigger phases, until none is left (no
@@ -61,7 +87,7 @@ impl Run {
             }) else {
                 return;
             };
-            self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
+            self.apply(action);
         }
         panic!("settle did not settle");
     }
@@ -79,6 +105,26 @@ impl Run {
                 }
             )
         });
+    }
+
+    /// The record into the sink, then checkpoint 1 up to the sink's snapshot (its transaction
+    /// pre-committed and pending), its acknowledgements not yet delivered.
+    fn precommit_first(&mut self) {
+        self.emit();
+        self.settle();
+        self.periodic();
+        self.take("the trigger phase ends", |a| *a == Action::FinishTriggering);
+        self.take(
+            "the trigger RPC reaches the source",
+            |a| matches!(a, Action::DeliverRpc { rpc } if rpc.kind == RpcKind::Trigger),
+        );
+        self.take("the barrier reaches the sink", |a| {
+            matches!(a, Action::Deliver { .. })
+        });
+    }
+
+    fn fail_next_commit(&mut self) {
+        self.take("a commit failure", |a| *a == Action::FailCommit);
     }
 
     fn crash_sink(&mut self) {
@@ -106,7 +152,7 @@ impl Run {
             else {
                 break;
             };
-            self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
+            self.apply(action);
             assert_eq!(self.violation(), None, "after {action:?}");
         }
         assert!(self.world.job_done(), "the job finishes");
@@ -273,4 +319,243 @@ fn the_transactions_table_is_validated() {
             .transactions
             .identity
     );
+}
+
+/// `CommitterOperatorTest#testNumberOfRetries` (`numRetries` 0 and 1): a commit request that
+/// asks to be retried later (`retryLater`) is retried in the same call up to
+/// `sink.committer.retries` times; with no retries left the committer throws ("Failed to
+/// commit"), which fails the task. Restated: one failed attempt of transaction 1's commit; with
+/// one retry the retry commits it at once, with none the sink fails and its restore from
+/// checkpoint 1 commits it again (`recoverAndCommit`); either way the job ends exactly once.
+#[test]
+fn committer_operator_test_test_number_of_retries() {
+    for retries in [0, 1] {
+        let mut run = Run::retrying(retries, &[]);
+        run.precommit_first();
+        run.fail_next_commit();
+        run.settle();
+        let broker = &run.world.external.broker;
+        assert_eq!(broker.retried, retries > 0, "retries {retries}");
+        assert_eq!(broker.gave_up, retries == 0, "retries {retries}");
+        assert_eq!(
+            run.world.external.records.len(),
+            1,
+            "retries {retries}: committed, by the retry or by the restored sink's recoverAndCommit"
+        );
+        run.finish();
+        assert_eq!(run.violation(), None);
+    }
+}
+
+/// A restored committer commits its restored committables again, and that commit can fail as
+/// well (`CommitterOperator.initializeState` calls `commitAndEmitCheckpoints`, whose failure
+/// fails the task again). Restated: with one retry, two failed attempts in a row fail the sink on
+/// checkpoint 1's notification (the committer gives up); the job restores checkpoint 1, its
+/// recoverAndCommit commits transaction 1, and the job finishes with the record exactly once.
+#[test]
+fn committer_out_of_retries_fails_the_task_and_the_restore_commits_again() {
+    let mut run = Run::retrying(1, &[]);
+    run.precommit_first();
+    run.fail_next_commit();
+    run.fail_next_commit();
+    run.settle();
+    assert!(run.world.external.broker.gave_up);
+    assert_eq!(
+        run.world.external.records.len(),
+        1,
+        "recommitted on restore"
+    );
+    assert_eq!(run.world.coordinator.attempt.0, 1, "one failover");
+    run.finish();
+    assert_eq!(run.violation(), None);
+}
+
+/// The injected bug `failed-commit-dropped`: a transient failure is taken as final and the
+/// committable discarded (as `signalFailedWithKnownReason` does), so checkpoint 1's record never
+/// becomes visible: the next checkpoint's cut, or the finished job, lacks it.
+#[test]
+fn a_dropped_failed_commit_loses_its_records() {
+    let mut run = Run::retrying(1, &[Bug::FailedCommitDropped]);
+    run.precommit_first();
+    run.fail_next_commit();
+    run.settle();
+    assert!(run.world.external.records.is_empty(), "dropped");
+    assert!(!run.world.external.broker.retried);
+    for _ in 0..2000 {
+        if run.world.job_done() || run.violation().is_some() {
+            break;
+        }
+        let enabled = world::enabled(&run.spec, &run.world);
+        let Some(action) = enabled.iter().copied().find(|a| {
+            matches!(
+                a,
+                Action::Deliver { .. }
+                    | Action::DeliverRpc { .. }
+                    | Action::FinishTriggering
+                    | Action::Emit { .. }
+                    | Action::Fire { .. }
+            )
+        }) else {
+            break;
+        };
+        run.apply(action);
+    }
+    // The next checkpoint's cut finds the sink accounting for less than the reference (the
+    // record is neither pending nor visible), or the finished job lacks it.
+    let violation = run.violation();
+    assert!(
+        matches!(
+            violation,
+            Some("completed-checkpoint-consistent" | "end-to-end-exactly-once")
+        ),
+        "{violation:?}"
+    );
+}
+
+/// `faults.failed_commits` and `transactions.commit_retries` are a two-phase-commit sink's:
+/// refused without one, naming the key; `commit_retries` defaults to Flink's 10.
+#[test]
+fn failed_commits_need_a_two_phase_commit_sink() {
+    let base = Spec::embedded("transactions-retry").expect("embedded").text;
+    let no_sink = base
+        .replace("two-phase-commit-sink", "at-least-once-sink")
+        .replace("commit_retries = 1\n", "");
+    let error = Spec::parse("x.toml", &no_sink).expect_err("no two-phase-commit sink");
+    assert_eq!(error.key, "faults.failed_commits", "{error:?}");
+    let default = base.replace("commit_retries = 1\n", "");
+    assert_eq!(
+        Spec::parse("x.toml", &default)
+            .expect("valid")
+            .transactions
+            .commit_retries,
+        10
+    );
+}
+
+/// Conformance: a failed commit is nothing the coordinator sees, its out-of-retries task failure
+/// is a task-failure report; the driver takes the model and the whole run projects onto it.
+#[test]
+fn a_failed_commit_projects_onto_the_driver_as_a_task_failure() {
+    let mut run = Run::retrying(1, &[]);
+    run.precommit_first();
+    run.fail_next_commit();
+    run.fail_next_commit();
+    run.finish();
+    assert!(checkpoint_harness::conformance::script::setup(&run.spec).is_ok());
+    let projection = checkpoint_harness::conformance::model::project(&run.spec, &run.actions);
+    assert_eq!(projection.stopped, None);
+    assert!(projection.inputs.iter().any(|i| matches!(
+        i,
+        checkpoint_harness::conformance::script::Input::TaskFailed { .. }
+    )));
+}
+
+/// Resuming a stopped job from a retained checkpoint older than its savepoint: a new run whose
+/// counter continues from the checkpoint's id + 1 (`CheckpointCoordinator.restoreSavepoint`), so
+/// `KafkaWriter` reuses the transactional ids the stopped run used after it; the new producers'
+/// newer epoch tells the runs' transactions apart. Restated: checkpoint 1 completes before the
+/// record, the stop's savepoint 2 commits it in transaction 2 of epoch 0; the job resumes from
+/// checkpoint 1, replays the record and commits it in transaction 2 of epoch 1. The output holds
+/// it twice (once per run: exactly-once holds from the restored checkpoint on) and the oracle
+/// expects exactly that. With the injected bug `commit-by-id-without-epoch` the new run's commit
+/// is taken for the stopped run's and its record never becomes visible.
+#[test]
+fn resume_from_an_older_checkpoint_reuses_transactional_ids_with_a_newer_epoch() {
+    for bugs in [&[][..], &[Bug::CommitByIdWithoutEpoch][..]] {
+        let spec = Spec::embedded("transactions-resume")
+            .expect("embedded")
+            .with_bugs(BugSet::of(bugs));
+        let mut run = Run::of(spec);
+        run.periodic();
+        run.settle();
+        assert_eq!(run.world.coordinator.store.entries.len(), 1, "checkpoint 1");
+        run.emit();
+        run.settle();
+        run.take("stop-with-savepoint", |a| {
+            *a == Action::User {
+                request: UserRequestKind::StopWithSavepoint,
+            }
+        });
+        run.settle();
+        assert_eq!(run.broker_state(2), vec![(0, TxnState::Committed)]);
+        run.take("resume from checkpoint 1", |a| {
+            *a == Action::ResumeFromOlder {
+                checkpoint: CheckpointId(1),
+            }
+        });
+        assert_eq!(run.world.coordinator.next_id, CheckpointId(2), "ids reused");
+        if bugs.is_empty() {
+            run.finish();
+            assert_eq!(
+                run.broker_state(2),
+                vec![(0, TxnState::Committed), (1, TxnState::Committed)]
+            );
+            assert_eq!(run.world.external.records.len(), 2, "once per run");
+            assert_eq!(run.violation(), None);
+        } else {
+            for _ in 0..500 {
+                if run.world.job_done() || run.violation().is_some() {
+                    break;
+                }
+                let enabled = world::enabled(&run.spec, &run.world);
+                let Some(action) = enabled.iter().copied().find(|a| {
+                    matches!(
+                        a,
+                        Action::Deliver { .. }
+                            | Action::DeliverRpc { .. }
+                            | Action::FinishTriggering
+                            | Action::Emit { .. }
+                            | Action::Fire { .. }
+                    )
+                }) else {
+                    break;
+                };
+                run.apply(action);
+            }
+            assert_eq!(run.world.external.records.len(), 1, "the new run's is lost");
+            assert!(run.violation().is_some());
+        }
+    }
+}
+
+/// `user.resume_older` needs transaction identity (without it the external system keys a
+/// commit by sink and checkpoint id, which a new run reuses), a stop without drain and aligned
+/// checkpoints; errors name the key.
+#[test]
+fn resume_older_is_validated() {
+    let base = Spec::embedded("transactions-resume")
+        .expect("embedded")
+        .text;
+    for bad in [
+        base.replace("identity = true", "identity = false"),
+        base.replace("mode = \"aligned\"", "mode = \"unaligned\""),
+        base.replace("stop_with_savepoint = 1", "stop_with_savepoint = 0"),
+    ] {
+        let error = Spec::parse("x.toml", &bad).expect_err("refused");
+        assert_eq!(error.key, "user.resume_older", "{error:?}");
+    }
+}
+
+/// Conformance: the driver takes the `transactions-resume` model, and a run's projection stops
+/// at the resume from an older checkpoint (the driver has no resume input), as at
+/// `ResumeFromSavepoint`.
+#[test]
+fn a_resume_from_an_older_checkpoint_stops_the_projection() {
+    let spec = Spec::embedded("transactions-resume").expect("embedded");
+    let mut run = Run::of(spec);
+    run.periodic();
+    run.settle();
+    run.take("stop-with-savepoint", |a| {
+        *a == Action::User {
+            request: UserRequestKind::StopWithSavepoint,
+        }
+    });
+    run.settle();
+    run.take("resume from checkpoint 1", |a| {
+        matches!(a, Action::ResumeFromOlder { .. })
+    });
+    assert!(checkpoint_harness::conformance::script::setup(&run.spec).is_ok());
+    let projection = checkpoint_harness::conformance::model::project(&run.spec, &run.actions);
+    let stopped = projection.stopped.expect("stops at the resume");
+    assert!(stopped.contains("resumed"), "{stopped}");
 }

@@ -284,7 +284,7 @@ fn input_of(
         Action::FinishTriggering if before.coordinator.parked_restart.is_some() => {
             Some(Input::Restart { at })
         }
-        Action::ResumeFromSavepoint => {
+        Action::ResumeFromSavepoint | Action::ResumeFromOlder { .. } => {
             return Err("the job was resumed from a savepoint; the driver has no such input".into())
         }
         Action::FinishTriggering
@@ -294,7 +294,8 @@ fn input_of(
         | Action::Crash { .. }
         | Action::LoseRpc { .. }
         | Action::DeclineSnapshot { .. }
-        | Action::FailStorageWrite => None,
+        | Action::FailStorageWrite
+        | Action::FailCommit => None,
     })
 }
 

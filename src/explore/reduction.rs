@@ -26,6 +26,10 @@
 //! RPCs see, its RUNNING reports are not no-ops, and notifications to a finishing task are
 //! dropped although it has not finished; none of that is in the argument below.
 //!
+//! **Not classified: failed commits.** Nor is a model with `faults.failed_commits`: a commit
+//! that runs out of retries fails its task inside a notification's delivery, a restore the
+//! argument below (R: only a crash or a failover restores) does not foresee.
+//!
 //! **Transaction identity** (`transactions.identity`) adds no action. Its effects ride on
 //! existing ones: a record delivered into a sink with identity sends the record into its open
 //! transaction in the external system, so it fails V below (checked by applying it) and is never
@@ -184,7 +188,8 @@ impl Reduction {
             .iter()
             .any(|t| matches!(t.kind, OperatorKind::AsyncSink | OperatorKind::SplitSource))
             || spec.lifecycle.deploy_steps
-            || spec.lifecycle.finish_steps;
+            || spec.lifecycle.finish_steps
+            || spec.faults.failed_commits > 0;
         Reduction {
             no_ops: model_no_ops(spec) && !unclassified,
             restore_free,

@@ -79,12 +79,17 @@ impl ActionClass {
             Action::DeliverRpc { .. } => ActionClass::Rpc,
             Action::FinishTriggering => ActionClass::Trigger,
             Action::Fire { .. } => ActionClass::Timer,
-            Action::User { .. } | Action::ResumeFromSavepoint => ActionClass::User,
+            Action::User { .. } | Action::ResumeFromSavepoint | Action::ResumeFromOlder { .. } => {
+                ActionClass::User
+            }
             Action::Crash { .. } => ActionClass::Crash,
             Action::FailoverCoordinator => ActionClass::CoordinatorFailover,
             Action::LoseRpc { .. } => ActionClass::LoseRpc,
             Action::DeclineSnapshot { .. } => ActionClass::DeclineSnapshot,
             Action::FailStorageWrite => ActionClass::StorageFailure,
+            // A failed commit fails its task once out of retries: weighed as a crash (as a fatal
+            // send failure is), so that no new class shifts every model's swarm draws.
+            Action::FailCommit => ActionClass::Crash,
         }
     }
 
@@ -321,12 +326,13 @@ fn lane(action: &Action) -> Option<Lane> {
         }),
         Action::FinishTriggering => Some(Lane::Coordinator),
         Action::Fire { .. } => Some(Lane::Clock),
-        Action::User { .. } | Action::ResumeFromSavepoint => None,
+        Action::User { .. } | Action::ResumeFromSavepoint | Action::ResumeFromOlder { .. } => None,
         Action::Crash { .. }
         | Action::FailoverCoordinator
         | Action::LoseRpc { .. }
         | Action::DeclineSnapshot { .. }
-        | Action::FailStorageWrite => None,
+        | Action::FailStorageWrite
+        | Action::FailCommit => None,
     }
 }
 

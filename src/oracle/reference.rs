@@ -498,6 +498,7 @@ impl<'a> Cut<'a> {
                 finished,
             });
             written.push(committed_outside(
+                spec,
                 world,
                 task,
                 operator,
@@ -546,6 +547,7 @@ impl<'a> Cut<'a> {
                 finished,
             });
             written.push(committed_outside(
+                spec,
                 world,
                 TaskId(index as u8),
                 operator,
@@ -573,10 +575,95 @@ fn drained_source(world: &World, task: TaskId) -> Option<&OperatorState> {
     matches!(snapshot.operator, OperatorState::Source { .. }).then_some(&snapshot.operator)
 }
 
+/// What a job resumed from an older checkpoint supersedes, by sink subtask (sorted multisets of
+/// lineages): at each such resume from checkpoint N, the records the external output then held
+/// from the sink beyond what the reference fold at N's offsets routes to it. The stopped run
+/// committed them after N; the new run rewinds to N and produces them again, so they are in
+/// the output once more than the reference says (Flink's exactly-once holds per run, from the
+/// restored checkpoint on). Empty without such resumes.
+pub fn superseded(spec: &Spec, world: &World) -> Vec<Vec<Lineage>> {
+    superseded_writes(spec, world)
+        .into_iter()
+        .map(|writes| {
+            let mut lineages: Vec<Lineage> = writes.into_iter().map(|(l, _)| l).collect();
+            lineages.sort();
+            lineages
+        })
+        .collect()
+}
+
+/// [`superseded`] with the transaction each record was committed by (sorted).
+fn superseded_writes(spec: &Spec, world: &World) -> Vec<Vec<(Lineage, Option<CheckpointId>)>> {
+    let resumes = &world.ghost.older_resumes.0;
+    if resumes.is_empty() {
+        return Vec::new();
+    }
+    let layout = Layout::of(spec);
+    let count = layout.len().max(world.tasks.len());
+    let mut superseded = vec![Vec::new(); count];
+    for resume in resumes {
+        let checkpoint = &resume.checkpoint;
+        // The checkpoint's own states: aligned (no channel state), tasks missing from it
+        // finished before it.
+        let tasks: Vec<CutTask> = (0..count as u8)
+            .map(TaskId)
+            .map(|task| CutTask {
+                operator: checkpoint.snapshot(task).map(|s| &s.operator),
+                channel_state: Vec::new(),
+                finished: checkpoint.snapshot(task).is_none() && checkpoint.finished.contains(task),
+            })
+            .collect();
+        let offsets = cut_offsets(spec, &tasks);
+        let ended = cut_ended(spec, &tasks);
+        let expected = fold_at(spec, &offsets, &ended);
+        for (task, out) in superseded.iter_mut().enumerate() {
+            let mut visible: Vec<(Lineage, Option<CheckpointId>)> = resume
+                .visible
+                .iter()
+                .filter(|(_, writer)| writer.sink.0 as usize == task)
+                .map(|(record, writer)| (record.lineage, writer.transaction))
+                .collect();
+            visible.sort();
+            // Each lineage the fold routes to the sink at N accounts for one visible copy.
+            let mut routed = expected
+                .get(task)
+                .map_or(Vec::new(), |r| r.consumed.clone());
+            for (lineage, transaction) in visible {
+                match routed.iter().position(|l| *l == lineage) {
+                    Some(at) => {
+                        routed.remove(at);
+                    }
+                    None => out.push((lineage, transaction)),
+                }
+            }
+            out.sort();
+        }
+    }
+    superseded
+}
+
+/// `a - b` for sorted multisets.
+fn multiset_minus<T: Ord + Copy>(a: &[T], b: &[T]) -> Vec<T> {
+    let (mut out, mut j) = (Vec::new(), 0);
+    for x in a {
+        while j < b.len() && b[j] < *x {
+            j += 1;
+        }
+        if j < b.len() && b[j] == *x {
+            j += 1;
+        } else {
+            out.push(*x);
+        }
+    }
+    out
+}
+
 /// A two-phase-commit sink's committed records that its state no longer holds: those of the
 /// committed transactions its state does not list as pending (up to `upto`, the cut's own
-/// checkpoint; later ones were opened after the snapshot).
+/// checkpoint; later ones were opened after the snapshot), less what a resume from an older
+/// checkpoint superseded ([`superseded`]).
 fn committed_outside(
+    spec: &Spec,
     world: &World,
     task: TaskId,
     operator: Option<&OperatorState>,
@@ -585,17 +672,28 @@ fn committed_outside(
     let Some(OperatorState::TwoPhaseCommitSink { pending, .. }) = operator else {
         return Vec::new();
     };
-    let mut lineages: Vec<Lineage> = world
+    let mut writes: Vec<(Lineage, Option<CheckpointId>)> = world
         .external
         .records
         .iter()
         .filter(|(_, writer)| writer.sink == task)
-        .filter(|(_, writer)| {
-            writer.transaction.is_some_and(|t| {
+        .map(|(record, writer)| (record.lineage, writer.transaction))
+        .collect();
+    writes.sort();
+    // What the stopped run committed and a resume from an older checkpoint superseded is not
+    // this state lineage's (removed before the pending filter: the new run may have reused the
+    // transaction's id).
+    if let Some(old) = superseded_writes(spec, world).get(task.0 as usize) {
+        writes = multiset_minus(&writes, old);
+    }
+    let mut lineages: Vec<Lineage> = writes
+        .into_iter()
+        .filter(|(_, transaction)| {
+            transaction.is_some_and(|t| {
                 upto.is_none_or(|upto| t <= upto) && !pending.iter().any(|p| p.checkpoint == t)
             })
         })
-        .map(|(record, _)| record.lineage)
+        .map(|(lineage, _)| lineage)
         .collect();
     lineages.sort();
     lineages

@@ -256,6 +256,12 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     text: format!("resume from savepoint {from}"),
                     kind: NoteKind::Restore,
                 }),
+                StepEvent::ResumedOlder { from } => items.push(ChartItem::Note {
+                    first: 0,
+                    last: last_lane,
+                    text: format!("resume from older checkpoint {from}"),
+                    kind: NoteKind::Restore,
+                }),
                 StepEvent::Snapshotted {
                     task,
                     id,
@@ -276,6 +282,11 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                     1 + sink.0 as usize,
                     format!("commit txn {transaction} ({records} records)"),
                     NoteKind::Commit,
+                )),
+                StepEvent::CommitFailed { sink, transaction } => items.push(note(
+                    1 + sink.0 as usize,
+                    format!("commit of txn {transaction} fails (retry later)"),
+                    NoteKind::Fault,
                 )),
                 StepEvent::Finished(task) => items.push(note(
                     1 + task.0 as usize,

@@ -125,6 +125,8 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("incremental", 351_824),
     ("transactions", 2_799_159),
     ("split-source-savepoint", 5_352_817),
+    ("transactions-resume", 5_613_934),
+    ("transactions-retry", 7_926_501),
     // Small instances (`MODEL@small`, `system/instance.rs`): checked exhaustively beside the
     // bounded check of a model too large to complete.
     ("linear@small", 8_491_221),

@@ -279,6 +279,14 @@ bugs! {
         "a Kafka-style sink skips initialising the transactional ids of checkpoints it never saw, so the abort of lingering transactions on restore stops at the gap and leaves a later one open",
         "No Flink ticket found for this exact bug. KafkaWriter.getTransactionalProducer initialises every id from lastCheckpointId + 1 to the new one ('in case checkpoints have been aborted, Flink would create non-consecutive transaction ids; this loop ensures that all gaps are filled with initialized (empty) transactions'), because TransactionAborter probes ids upward and stops at the first never-used one ('we assume that transaction ids are consecutively used'); a lingering open transaction blocks read-committed consumers until the broker's transaction timeout.",
         "transactions", "no-lingering-transaction", bfs(12_000_000);
+    FailedCommitDropped = "failed-commit-dropped", "sink", "textbook",
+        "a sink's committer takes a transient commit failure (retryLater) as final and discards the committable instead of retrying it, so a completed checkpoint's records never become visible",
+        "No Flink ticket found for this exact bug. Flink's Committer contract separates CommitRequest.retryLater (retried: CheckpointCommittableManagerImpl.commit loops up to sink.committer.retries, then throws 'Failed to commit ... after N retries', failing the task so that the restored committer commits again) from signalFailedWithKnownReason (discarded, processing proceeds; KafkaCommitter uses it for a fenced transaction and warns it most likely signals data loss); the bug treats the first as the second.",
+        "transactions-retry", "end-to-end-exactly-once|restored-state-exactly-once|completed-checkpoint-consistent", bfs(2_000_000);
+    CommitByIdWithoutEpoch = "commit-by-id-without-epoch", "sink", "textbook",
+        "a Kafka-style committer takes a transactional id the broker committed already as its committable's, ignoring the producer epoch, so a job resumed from an older checkpoint never commits the transactions of the ids it reuses",
+        "No Flink ticket found for this exact bug. A job resumed from checkpoint N continues its counter from N + 1 (CheckpointCoordinator.restoreSavepoint), so KafkaWriter reuses the transactional ids prefix-subtask-(N+1).. that the stopped run used; what tells the runs' transactions apart is the producer id and epoch the KafkaCommittable carries (KafkaCommitter resumes the transaction with them before committing, and initTransactions of a reused id bumps the epoch). The bug keys the already-committed check by the id alone.",
+        "transactions-resume", "end-to-end-exactly-once|completed-checkpoint-consistent|restored-state-exactly-once", bfs(2_000_000);
 }
 
 impl fmt::Display for Bug {

@@ -75,6 +75,14 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         include_str!("../../models/transactions.toml"),
     ),
     (
+        "transactions-resume",
+        include_str!("../../models/transactions-resume.toml"),
+    ),
+    (
+        "transactions-retry",
+        include_str!("../../models/transactions-retry.toml"),
+    ),
+    (
         "two-input-join",
         include_str!("../../models/two-input-join.toml"),
     ),
@@ -277,6 +285,8 @@ struct FaultsFile {
     non_atomic_restarts: u32,
     #[serde(default)]
     failed_sends: u32,
+    #[serde(default)]
+    failed_commits: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -290,6 +300,8 @@ struct UserFile {
     stop_with_savepoint: u32,
     #[serde(default)]
     drain: bool,
+    #[serde(default)]
+    resume_older: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -297,6 +309,8 @@ struct UserFile {
 struct TransactionsFile {
     #[serde(default)]
     identity: bool,
+    #[serde(default)]
+    commit_retries: Option<u32>,
 }
 
 /// How the two-phase-commit sinks' transactions are identified in the external system.
@@ -307,7 +321,15 @@ pub struct Transactions {
     /// idempotent `recoverAndCommit` and the `TransactionAborter` on restore. Off: the external
     /// system keys a transaction by (sink, pre-committing checkpoint) and knows nothing else.
     pub identity: bool,
+    /// How often the committer retries a commit request the external system answered with
+    /// `retryLater` before it gives up and fails the task (`sink.committer.retries`, Flink's
+    /// default 10; `CheckpointCommittableManagerImpl.commit` retries in the same call). Only
+    /// matters with `faults.failed_commits`.
+    pub commit_retries: u8,
 }
+
+/// Flink's default of `sink.committer.retries` (`SinkOptions.COMMITTER_RETRIES`).
+pub const DEFAULT_COMMIT_RETRIES: u8 = 10;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -618,6 +640,11 @@ pub struct FaultBudget {
     /// Fatal failures of an async sink's outstanding send (`AsyncSinkWriter`'s fatal exception
     /// fails the task): a `Crash` of a sink with sends in flight spends this budget first.
     pub failed_sends: u8,
+    /// Transient failures of a two-phase-commit sink's commit attempts: the external system is
+    /// unavailable and answers `retryLater` (`Committer.CommitRequest.retryLater`), so the
+    /// committer retries (`transactions.commit_retries`) or, out of retries, fails the task and
+    /// the restored sink commits again (`recoverAndCommit`). Each one strikes one attempt.
+    pub failed_commits: u8,
 }
 
 impl FaultBudget {
@@ -629,6 +656,7 @@ impl FaultBudget {
             + self.storage_failures as u32
             + self.possibly_inconsistent_writes as u32
             + self.failed_sends as u32
+            + self.failed_commits as u32
     }
 }
 
@@ -641,6 +669,10 @@ pub struct UserBudget {
     /// Stop-with-savepoint drains (`stop --drain`, `SavepointType.terminate`): the sources end
     /// their input before the savepoint and the job finishes after it.
     pub drain: bool,
+    /// Resumes of a job stopped with a savepoint from a retained checkpoint older than that
+    /// savepoint (a new job run whose checkpoint ids continue from the checkpoint's, so it
+    /// reuses the ids, and the transactional ids, the stopped run used after it).
+    pub resume_older: u8,
 }
 
 /// Exploration bounds.
@@ -1203,6 +1235,11 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         )?,
         non_atomic_restarts: small("faults.non_atomic_restarts", f.non_atomic_restarts, 0, 20)?,
         failed_sends: small("faults.failed_sends", f.failed_sends, 0, 50)?,
+        failed_commits: small("faults.failed_commits", f.failed_commits, 0, 20)?,
+    };
+    let commit_retries = match model.transactions.commit_retries {
+        None => DEFAULT_COMMIT_RETRIES,
+        Some(n) => small("transactions.commit_retries", n, 0, 50)?,
     };
     if faults.possibly_inconsistent_writes > 0 && faults.storage_failures == 0 {
         return Err(error(
@@ -1216,6 +1253,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         savepoints: small("user.savepoints", u.savepoints, 0, 20)?,
         stop_with_savepoint: small("user.stop_with_savepoint", u.stop_with_savepoint, 0, 5)?,
         drain: u.drain,
+        resume_older: small("user.resume_older", u.resume_older, 0, 3)?,
     };
     if user.drain && user.stop_with_savepoint == 0 {
         return Err(error(
@@ -1350,6 +1388,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         lifecycle: model.lifecycle,
         transactions: Transactions {
             identity: model.transactions.identity,
+            commit_retries,
         },
         bugs,
         small,
@@ -1365,6 +1404,40 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
             "transactions.identity".into(),
             "transaction identity is a two-phase-commit sink's: the model has none".into(),
         ));
+    }
+    let has_two_phase_sink = spec
+        .operators
+        .iter()
+        .any(|o| o.kind == OperatorKind::TwoPhaseCommitSink);
+    if spec.faults.failed_commits > 0 && !has_two_phase_sink {
+        return Err(error(
+            "faults.failed_commits".into(),
+            "a failed commit is a two-phase-commit sink's: the model has none".into(),
+        ));
+    }
+    if model.transactions.commit_retries.is_some() && !has_two_phase_sink {
+        return Err(error(
+            "transactions.commit_retries".into(),
+            "commit retries are a two-phase-commit sink's committer's: the model has none".into(),
+        ));
+    }
+    if spec.user.resume_older > 0 {
+        // Without identity the external system keys a commit by (sink, checkpoint id), so a new
+        // run's commit of a reused checkpoint id would be taken for the old run's and dropped;
+        // the oracle's account of the old run's output (`reference::superseded`) assumes aligned
+        // cuts (no channel state) and a job that is resumed, not drained.
+        let why = if !spec.transactions.identity {
+            Some("resuming from an older checkpoint reuses checkpoint ids: it needs transactions.identity (the external system then tells the runs' transactions apart by epoch)")
+        } else if spec.user.stop_with_savepoint == 0 || spec.user.drain {
+            Some("a job is resumed once stopped with a savepoint without drain: it needs stop_with_savepoint > 0 and no drain")
+        } else if spec.checkpointing.mode != CheckpointMode::Aligned {
+            Some("modelled with aligned checkpoints only (a cut with channel state is not accounted)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(error("user.resume_older".into(), why.into()));
+        }
     }
     if spec.transactions.identity && spec.checkpointing.start_from_retained {
         return Err(error(

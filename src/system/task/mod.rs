@@ -358,6 +358,11 @@ impl Task {
     }
 
     /// An async sink has a send in flight that may complete (or fail).
+    /// A two-phase-commit sink with pre-committed transactions awaiting their commit.
+    pub fn has_pending_commits(&self) -> bool {
+        matches!(&self.operator, OperatorState::TwoPhaseCommitSink { pending, .. } if !pending.is_empty())
+    }
+
     pub fn has_outstanding_sends(&self) -> bool {
         self.is_running() && self.operator.outstanding_sends() > 0
     }

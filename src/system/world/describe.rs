@@ -112,6 +112,9 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
             UserRequestKind::StopWithSavepoint => "user requests stop-with-savepoint".to_string(),
         },
         Action::ResumeFromSavepoint => "user resumes the job from its savepoint".to_string(),
+        Action::ResumeFromOlder { checkpoint } => {
+            format!("user resumes the job from {checkpoint}, older than its savepoint")
+        }
         Action::Crash { task } if super::step::send_fails(spec, world, *task) => format!(
             "FAULT a send of {} fails fatally (the task fails)",
             task_name(spec, *task)
@@ -132,6 +135,9 @@ pub fn describe_action(spec: &Spec, world: &World, action: &Action) -> String {
             "FAULT the armed storage fault becomes possibly inconsistent: a store add it fails lands in HA storage".to_string()
         }
         Action::FailStorageWrite => "FAULT the next checkpoint-storage write fails".to_string(),
+        Action::FailCommit => {
+            "FAULT the external system is unavailable for the next commit attempt".to_string()
+        }
     }
 }
 
@@ -183,8 +189,15 @@ pub fn describe_events(spec: &Spec, events: &[StepEvent]) -> Vec<String> {
                 "{} commits the transaction of {transaction} ({records} records)",
                 task_name(spec, *sink)
             ),
+            StepEvent::CommitFailed { sink, transaction } => format!(
+                "{}'s commit of the transaction of {transaction} fails transiently (retryLater)",
+                task_name(spec, *sink)
+            ),
             StepEvent::Finished(task) => format!("{} finishes", task_name(spec, *task)),
             StepEvent::Resumed { from } => format!("job resumes from savepoint {from}"),
+            StepEvent::ResumedOlder { from } => {
+                format!("job resumes from {from}, older than its savepoint (a new run reusing later ids)")
+            }
             StepEvent::Coordinator(event) => match event {
                 CoordinatorEvent::Allocated(id, _) => format!("coordinator triggers {id}"),
                 CoordinatorEvent::Completed { id, kind } => {

@@ -245,6 +245,11 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
     }
     if world.coordinator.job == JobStatus::Suspended && world.savepoint.is_some() {
         actions.push(Action::ResumeFromSavepoint);
+        if world.older_resumes.0 < spec.user.resume_older {
+            for checkpoint in world.older_checkpoints() {
+                actions.push(Action::ResumeFromOlder { checkpoint });
+            }
+        }
     }
     // Faults, within the budget, while the job runs.
     if options.faults && running {
@@ -298,6 +303,15 @@ fn for_each_enabled(spec: &Spec, world: &World, options: Options, actions: &mut 
             && used.possibly_inconsistent_writes < budget.possibly_inconsistent_writes;
         if arm || make_landing {
             actions.push(Action::FailStorageWrite);
+        }
+        // A commit failure is offered only while some sink has a transaction awaiting its
+        // commit (an outage no commit meets changes nothing but the state count).
+        if world.external.broker.failed_commits < budget.failed_commits
+            && spec
+                .task_ids()
+                .any(|t| world.task(t).is_running() && world.task(t).has_pending_commits())
+        {
+            actions.push(Action::FailCommit);
         }
     }
 }

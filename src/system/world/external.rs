@@ -10,6 +10,10 @@
 //! recovery of a transaction known committed); a commit of an aborted (fenced) one fails, and
 //! the broker records it (`KafkaCommitter`: `ProducerFencedException` / `InvalidTxnStateException`
 //! -> `signalFailedWithKnownReason`, "most likely signals data loss").
+//!
+//! With `faults.failed_commits` the external system may also be unavailable for a commit
+//! attempt (any two-phase-commit sink, with identity or not): the attempt fails transiently and
+//! the committer retries it (`Step::commit_all`).
 
 use crate::system::protocol::{CheckpointId, Record, TaskId};
 use crate::system::task::operator::{Transaction, TxnId};
@@ -67,6 +71,14 @@ pub struct Broker {
     pub recommitted: bool,
     /// An ongoing transaction of an older epoch was aborted (fenced) by a newer producer.
     pub fenced_ongoing: bool,
+    /// Commit attempts that will fail transiently (`faults.failed_commits` armed, not yet spent).
+    pub unavailable: u8,
+    /// `faults.failed_commits` armed so far.
+    pub failed_commits: u8,
+    /// A commit attempt failed transiently and a retry of it committed.
+    pub retried: bool,
+    /// A committer ran out of retries and failed its task.
+    pub gave_up: bool,
 }
 
 /// An empty broker hashes to nothing, so that the models without transaction identity hash as
@@ -80,11 +92,37 @@ impl std::hash::Hash for Broker {
             self.fenced_send.hash(state);
             self.recommitted.hash(state);
             self.fenced_ongoing.hash(state);
+            self.unavailable.hash(state);
+            self.failed_commits.hash(state);
+            self.retried.hash(state);
+            self.gave_up.hash(state);
         }
     }
 }
 
 impl External {
+    /// One commit attempt meets the external system: `true` if the system is unavailable for it
+    /// (a transient failure, `retryLater`), which spends one armed failure.
+    pub(super) fn attempt_fails(&mut self) -> bool {
+        let broker = &mut self.broker;
+        if broker.unavailable == 0 {
+            return false;
+        }
+        broker.unavailable -= 1;
+        true
+    }
+
+    /// Whether the external system holds a committed transaction of this transactional id, of
+    /// any epoch.
+    pub(super) fn committed_by_name(&self, sink: TaskId, id: TxnId) -> bool {
+        id != TxnId::NONE
+            && self
+                .broker
+                .txns
+                .iter()
+                .any(|t| t.sink == sink && t.id.name == id.name && t.state == TxnState::Committed)
+    }
+
     pub(super) fn commit(&mut self, sink: TaskId, transaction: Transaction) {
         if transaction.id != TxnId::NONE {
             return self.commit_identified(sink, transaction);

@@ -81,6 +81,54 @@ impl Step<'_> {
         Ok(())
     }
 
+    /// The user resumes a job stopped with a savepoint from an older retained checkpoint: a new
+    /// job run, as from the savepoint, whose counter continues from the checkpoint's id + 1
+    /// (`CheckpointCoordinator.restoreSavepoint` sets the counter to the restored id + 1), so
+    /// ids the stopped run used after it are used again. Its writers abort the stopped run's
+    /// lingering transactions from that id upward and open their producers with a newer epoch
+    /// (the attempt after the stopped run's), which tells the runs' transactions apart.
+    pub(super) fn resume_from_older(&mut self, id: CheckpointId) -> Result<(), ()> {
+        let spec = self.spec;
+        if self.world.coordinator.job != JobStatus::Suspended
+            || self.world.savepoint.is_none()
+            || self.world.older_resumes.0 >= spec.user.resume_older
+        {
+            return Err(());
+        }
+        let checkpoint = self
+            .world
+            .coordinator
+            .store
+            .entries
+            .iter()
+            .find(|c| c.id == id && self.world.savepoint.as_ref().is_some_and(|s| c.id < s.id))
+            .cloned()
+            .ok_or(())?;
+        self.world.older_resumes.0 += 1;
+        let attempt = Attempt(self.world.coordinator.attempt.0.wrapping_add(1));
+        self.world
+            .ghost
+            .resumed_older(checkpoint.clone(), &self.world.external);
+        self.world.coordinator =
+            Coordinator::resumed_from(spec, self.world.now, checkpoint.clone(), attempt);
+        self.world.ghost.coordinator_replaced();
+        self.world.source_coordinator = SourceCoordinator {
+            fresh: true,
+            ..SourceCoordinator::new(spec)
+        };
+        self.world.ghost.resumed_as_new_job(checkpoint.id);
+        self.world.ghost.failover_cause();
+        self.note(StepEvent::ResumedOlder {
+            from: checkpoint.id,
+        });
+        self.observe(CoordinatorEvent::Restored {
+            id: Some(checkpoint.id),
+            newer_pending: false,
+        });
+        self.restore(Some(&checkpoint));
+        Ok(())
+    }
+
     /// A deployed sink with transaction identity opens its producer with this attempt's epoch
     /// (`KafkaWriter`: abort lingering transactions, then the producer of `restored + 1`).
     fn open_producer(&mut self, task: TaskId, restored: CheckpointId) {

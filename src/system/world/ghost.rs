@@ -9,8 +9,11 @@ use crate::system::coordinator::decider::TriggerRequest;
 use crate::system::coordinator::failure_manager::FailureLevel;
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::CoordinatorEvent;
-use crate::system::protocol::{CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet, Tick};
+use crate::system::protocol::{
+    CheckpointId, FailureReason, Record, SnapshotKind, TaskId, TaskSet, Tick,
+};
 use crate::system::spec::{CheckpointMode, Spec};
+use crate::system::world::external::{External, Writer};
 
 /// Flink's `CheckpointRequestDecider` queue capacity (`DEFAULT_MAX_QUEUED_REQUESTS`), stated
 /// here for the oracle rather than taken from the decider under test.
@@ -169,6 +172,31 @@ pub struct Ghost {
     /// ends with what the sources had emitted before it, every operator flushed (boxed: rarely
     /// present). Never cleared: a drained job is not run on past it.
     pub drained: Option<Box<CompletedCheckpoint>>,
+    /// Each resume from a checkpoint older than the stop's savepoint (`user.resume_older`): the
+    /// checkpoint and what the external output held at the resume. The oracle reads from it
+    /// which visible records the new run supersedes (`reference::superseded`).
+    pub older_resumes: OlderResumed,
+}
+
+/// One resume from an older checkpoint, as the ghost keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OlderResume {
+    pub checkpoint: CompletedCheckpoint,
+    /// The external output's visible records at the resume, with their writers.
+    pub visible: Vec<(Record, Writer)>,
+}
+
+/// The resumes from older checkpoints. Empty hashes to nothing, so that the models without
+/// them hash as they did before it existed (state sampling by hash stays put).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OlderResumed(pub Vec<OlderResume>);
+
+impl std::hash::Hash for OlderResumed {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if !self.0.is_empty() {
+            self.0.hash(state);
+        }
+    }
 }
 
 /// Whether Flink's `CheckpointFailureManager.checkFailureCounter` counts a failure with this
@@ -387,6 +415,16 @@ impl Ghost {
         self.reset_expectation();
         self.failover_due = false;
         self.last_completed_at = 0;
+    }
+
+    /// The job resumes from an older checkpoint: what the external output holds now is the
+    /// stopped run's, part of which (what it committed after the checkpoint) the new run
+    /// produces again.
+    pub fn resumed_older(&mut self, checkpoint: CompletedCheckpoint, external: &External) {
+        self.older_resumes.0.push(OlderResume {
+            checkpoint,
+            visible: external.records.clone(),
+        });
     }
 
     /// A job resumed from a savepoint is a new job: its ids start after the savepoint's (Flink

@@ -75,6 +75,10 @@ pub enum Action {
     User { request: UserRequestKind },
     /// The user resumes a job stopped with a savepoint from that savepoint.
     ResumeFromSavepoint,
+    /// The user resumes a job stopped with a savepoint from a retained checkpoint older than
+    /// that savepoint (`user.resume_older`): a new job run whose ids continue from the
+    /// checkpoint's, reusing ids the stopped run used after it.
+    ResumeFromOlder { checkpoint: CheckpointId },
     /// Fault: a task crashes; for an async sink with sends in flight and `failed_sends` budget
     /// left, one of its sends fails fatally instead (`AsyncSinkWriter`'s fatal exception
     /// consumer throws in the mailbox, failing the task the same way).
@@ -90,6 +94,10 @@ pub enum Action {
     /// possibly inconsistent: a completed-checkpoint store add it strikes reaches HA storage
     /// although it reports a failure.
     FailStorageWrite,
+    /// Fault: the external system is unavailable for the next commit attempt of a
+    /// two-phase-commit sink, which fails transiently (`retryLater`); armed faults add up, one
+    /// per attempt (`faults.failed_commits`).
+    FailCommit,
 }
 
 /// Serializable mirror of [`UserRequest`].
@@ -120,6 +128,7 @@ impl Action {
                 | Action::LoseRpc { .. }
                 | Action::DeclineSnapshot { .. }
                 | Action::FailStorageWrite
+                | Action::FailCommit
         )
     }
 
@@ -128,7 +137,10 @@ impl Action {
     }
 
     pub fn is_user(&self) -> bool {
-        matches!(self, Action::User { .. } | Action::ResumeFromSavepoint)
+        matches!(
+            self,
+            Action::User { .. } | Action::ResumeFromSavepoint | Action::ResumeFromOlder { .. }
+        )
     }
 }
 
@@ -178,6 +190,15 @@ pub enum StepEvent {
         sink: TaskId,
         transaction: CheckpointId,
         records: usize,
+    },
+    /// The job resumed from an older retained checkpoint.
+    ResumedOlder {
+        from: CheckpointId,
+    },
+    /// A commit attempt failed transiently (the external system was unavailable).
+    CommitFailed {
+        sink: TaskId,
+        transaction: CheckpointId,
     },
     Written {
         sink: TaskId,
@@ -248,6 +269,22 @@ pub struct World {
     pub source_coordinator: SourceCoordinator,
     pub ghost: Ghost,
     pub last: LastStep,
+    /// Resumes from an older checkpoint so far (`user.resume_older`).
+    pub older_resumes: OlderResumes,
+}
+
+/// How often the job was resumed from an older checkpoint. Zero hashes to nothing, so that the
+/// models without such resumes hash as they did before it existed (state sampling by hash stays
+/// put). Equal values hash equally.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OlderResumes(pub u8);
+
+impl std::hash::Hash for OlderResumes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if self.0 != 0 {
+            self.0.hash(state);
+        }
+    }
 }
 
 /// Which actions `enabled` offers: the model checker takes the defaults; the simulator's healed
@@ -300,6 +337,7 @@ impl World {
             source_coordinator: SourceCoordinator::new(spec),
             ghost: Ghost::default(),
             last: LastStep::default(),
+            older_resumes: OlderResumes::default(),
         };
         if spec.checkpointing.start_from_retained {
             world = files::started_from_retained(spec, world);
@@ -324,6 +362,18 @@ impl World {
 
     pub fn job_done(&self) -> bool {
         matches!(self.coordinator.job, JobStatus::Finished)
+    }
+
+    /// The retained completed checkpoints older than the stop's savepoint, which a job stopped
+    /// with that savepoint may be resumed from instead (`Action::ResumeFromOlder`).
+    pub fn older_checkpoints(&self) -> impl Iterator<Item = CheckpointId> + '_ {
+        let newest = self.savepoint.as_ref().map_or(CheckpointId::NONE, |s| s.id);
+        self.coordinator
+            .store
+            .entries
+            .iter()
+            .map(|c| c.id)
+            .filter(move |id| *id < newest)
     }
 }
 

@@ -3,6 +3,7 @@
 //! flight and the external system. Failover and recovery live in `failover.rs`.
 
 use super::{Action, Rpc, RpcKey, StepEvent, Timer, UserRequestKind, World, Writer};
+use crate::system::bugs::Bug;
 use crate::system::coordinator::failure_manager::FailureLevel;
 use crate::system::coordinator::{
     CoordinatorContext, CoordinatorEvent, CoordinatorInput, CoordinatorOutput, StepFaults,
@@ -11,6 +12,7 @@ use crate::system::protocol::{
     ChannelEvent, ChannelId, CheckpointId, FailureReason, Record, SnapshotKind, TaskId,
 };
 use crate::system::spec::{OperatorKind, RpcOrder, Spec};
+use crate::system::task::operator::Transaction;
 use crate::system::task::{SharedSnapshot, TaskContext, TaskInput, TaskOutput, TaskStatus};
 use crate::system::topology;
 use crate::system::world::ghost::{LastStep, RequestTraffic};
@@ -58,11 +60,13 @@ impl Step<'_> {
             Action::Fire { timer } => self.fire(timer)?,
             Action::User { request } => self.user_request(request),
             Action::ResumeFromSavepoint => self.resume_from_savepoint()?,
+            Action::ResumeFromOlder { checkpoint } => self.resume_from_older(checkpoint)?,
             Action::Crash { task } => self.crash_or_fail_send(task),
             Action::FailoverCoordinator => self.failover_coordinator(),
             Action::LoseRpc { rpc } => self.lose_rpc(rpc)?,
             Action::DeclineSnapshot { rpc } => self.decline_snapshot(rpc)?,
             Action::FailStorageWrite => self.arm_storage_fault(),
+            Action::FailCommit => self.arm_commit_failure(),
         }
         Ok(())
     }
@@ -625,13 +629,10 @@ impl Step<'_> {
                     reason,
                 }),
                 TaskOutput::Commit(transactions) => {
-                    for transaction in transactions {
-                        self.note(StepEvent::Committed {
-                            sink: task,
-                            transaction: transaction.checkpoint,
-                            records: transaction.records.len(),
-                        });
-                        self.world.external.commit(task, transaction);
+                    if self.commit_all(task, transactions).is_err() {
+                        // The committer gave up: its task failed, the rest of its outputs
+                        // belong to a task that no longer runs.
+                        return;
                     }
                 }
                 TaskOutput::SendToTransaction { id, record } => {
@@ -677,6 +678,66 @@ impl Step<'_> {
                 }
             }
         }
+    }
+
+    /// Fault: the external system is unavailable for one more commit attempt.
+    fn arm_commit_failure(&mut self) {
+        let broker = &mut self.world.external.broker;
+        broker.failed_commits += 1;
+        broker.unavailable += 1;
+    }
+
+    /// A sink's committer commits its transactions in order, as Flink's does
+    /// (`CommitterOperator.commitAndEmitCheckpoints`, checkpoint by checkpoint, each fully
+    /// committed before the next): an attempt the external system answers with `retryLater` is
+    /// retried in the same call up to `transactions.commit_retries` times
+    /// (`CheckpointCommittableManagerImpl.commit`); out of retries, the committer throws ("Failed
+    /// to commit ... after N retries"), which fails the task, and the committables stay in the
+    /// state of the completed checkpoint it restores from (its `recoverAndCommit` commits them
+    /// again, idempotently). `Err` if the task failed.
+    fn commit_all(&mut self, task: TaskId, transactions: Vec<Transaction>) -> Result<(), ()> {
+        let retries = self.spec.transactions.commit_retries;
+        for transaction in transactions {
+            let (mut failed, mut dropped) = (0u8, false);
+            while self.world.external.attempt_fails() {
+                failed += 1;
+                self.note(StepEvent::CommitFailed {
+                    sink: task,
+                    transaction: transaction.checkpoint,
+                });
+                // BUG failed-commit-dropped: a transient failure is taken as final and the
+                // committable discarded (as `signalFailedWithKnownReason` would), so its records
+                // never become visible.
+                if self.spec.has_bug(Bug::FailedCommitDropped) {
+                    dropped = true;
+                    break;
+                }
+                if failed > retries {
+                    self.world.external.broker.gave_up = true;
+                    self.crash(task);
+                    return Err(());
+                }
+            }
+            // `KafkaCommitter` resumes the transaction by producer id and epoch, which tell the
+            // runs' transactions of a reused id apart (a resume from an older checkpoint).
+            // BUG commit-by-id-without-epoch: a transactional id the external system committed
+            // already is taken as this committable's (`signalAlreadyCommitted`), epoch ignored.
+            let taken_as_done = self.spec.has_bug(Bug::CommitByIdWithoutEpoch)
+                && self.world.external.committed_by_name(task, transaction.id);
+            if dropped || taken_as_done {
+                continue;
+            }
+            if failed > 0 {
+                self.world.external.broker.retried = true;
+            }
+            self.note(StepEvent::Committed {
+                sink: task,
+                transaction: transaction.checkpoint,
+                records: transaction.records.len(),
+            });
+            self.world.external.commit(task, transaction);
+        }
+        Ok(())
     }
 
     pub(super) fn broadcast(&mut self, task: TaskId, event: ChannelEvent) {
