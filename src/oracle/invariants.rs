@@ -770,7 +770,7 @@ fn restored_state_exactly_once(spec: &Spec, _: &Oracle, world: &World) -> Result
     compare_cut(spec, &cut).map_err(|detail| format!("after the restore: {detail}"))?;
     // Recovered two-phase-commit sinks have committed everything their state wrote.
     if spec.exactly_once() {
-        for task in spec.task_ids() {
+        for task in spec.task_ids().filter(|t| cut.judged.contains(*t)) {
             let live = world.task(task);
             if !live.is_running() {
                 continue; // Finished on restore: it owns no state to compare.
@@ -846,7 +846,7 @@ fn compare_cut(spec: &Spec, cut: &Cut) -> Result<(), String> {
     let at = || format!("at offsets {}", describe_offsets(spec, &offsets));
     let effective = reference::replay(spec, cut).map_err(|detail| format!("{}: {detail}", at()))?;
     let exactly_once = spec.exactly_once();
-    for task in spec.task_ids() {
+    for task in spec.task_ids().filter(|t| cut.judged.contains(*t)) {
         let (Some(actual), reference) = (&effective[task.0 as usize], &expected[task.0 as usize])
         else {
             continue;
@@ -1043,14 +1043,17 @@ fn sink_writes_cover_cut(spec: &Spec, _: &Oracle, world: &World) -> Result<(), S
         cuts.push(("after the restore".into(), Cut::after_restore(spec, world)));
     }
     for (when, cut) in cuts {
-        if cut.tasks.iter().any(|t| !t.channel_state.is_empty()) {
+        let judged = |task: TaskId| cut.judged.contains(task);
+        if (0..cut.tasks.len())
+            .any(|t| judged(TaskId(t as u8)) && !cut.tasks[t].channel_state.is_empty())
+        {
             continue;
         }
         let offsets = reference::cut_offsets_of(spec, &cut);
         let ended = reference::cut_ended(spec, &cut.tasks);
         let expected = reference::fold_at(spec, &offsets, &ended);
         for task in spec.task_ids() {
-            if !writes_at_least_once(spec.task(task).kind) {
+            if !writes_at_least_once(spec.task(task).kind) || !judged(task) {
                 continue;
             }
             let written = written_by(world, task);

@@ -275,6 +275,10 @@ bugs! {
         "a Kafka-style sink skips initialising the transactional ids of checkpoints it never saw, so the abort of lingering transactions on restore stops at the gap and leaves a later one open",
         "No Flink ticket found for this exact bug. KafkaWriter.getTransactionalProducer initialises every id from lastCheckpointId + 1 to the new one ('in case checkpoints have been aborted, Flink would create non-consecutive transaction ids; this loop ensures that all gaps are filled with initialized (empty) transactions'), because TransactionAborter probes ids upward and stops at the first never-used one ('we assume that transaction ids are consecutively used'); a lingering open transaction blocks read-committed consumers until the broker's transaction timeout.",
         "transactions", "no-lingering-transaction", bfs(12_000_000);
+    RegionSplitsAtForwardEdges = "region-splits-at-forward-edges", "coordinator", "textbook",
+        "region failover computes pipelined regions without forward (pointwise) edges, so a task connected to the failed one keeps running on state the restarted one rewound",
+        "No Flink ticket found. SchedulingPipelinedRegionComputeUtil joins the producer and consumer of every pipelined result partition into one region, pointwise (forward) as well as all-to-all; only blocking partitions (batch) separate regions. Treating pointwise edges like blocking ones restarts a failed source without its forward-connected sink, which keeps what it consumed after the restored checkpoint and receives it again.",
+        "region-failover", "restored-state-exactly-once", bfs(2_000_000);
 }
 
 impl fmt::Display for Bug {

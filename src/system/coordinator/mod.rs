@@ -18,8 +18,9 @@ use crate::system::bugs::Bug;
 use crate::system::protocol::{
     Attempt, Barrier, CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet, Tick,
 };
-use crate::system::spec::Spec;
+use crate::system::spec::{FailoverStrategy, Spec};
 use crate::system::task::SharedSnapshot;
+use crate::system::topology::{pipelined_regions, ChannelSpec, Partitioning};
 use decider::{Decision, RequestQueue, Submitted, TriggerRequest};
 use failure_manager::{FailureLevel, FailureManager};
 use operator_coordinator::EnumeratorState;
@@ -82,7 +83,14 @@ pub enum JobStatus {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Coordinator {
     pub job: JobStatus,
+    /// The newest execution attempt: every task's after a global restart. A region restart
+    /// allocates a new one for the restarted tasks only (Flink's `ExecutionAttemptID` is per
+    /// execution), so attempts stay unique across restarts of either kind.
     pub attempt: Attempt,
+    /// Region failover: each task's current attempt, by task id, once a region restarted in
+    /// this job run (empty otherwise: every task runs `attempt`). RPCs of a task's earlier
+    /// attempt are dropped, those of a surviving task's attempt still accepted.
+    pub task_attempts: Vec<Attempt>,
     /// Pending checkpoints, ascending by id.
     pub pending: Vec<PendingCheckpoint>,
     pub queue: RequestQueue,
@@ -318,6 +326,12 @@ pub enum CoordinatorOutput {
     Restore {
         checkpoint: Option<CompletedCheckpoint>,
     },
+    /// Region failover: restart these tasks (whole pipelined regions) from this checkpoint (or
+    /// from scratch); every other task keeps running.
+    RestoreRegion {
+        checkpoint: Option<CompletedCheckpoint>,
+        tasks: TaskSet,
+    },
     /// A savepoint completed; the user keeps it (it is not in the store).
     SavepointCompleted(CompletedCheckpoint),
     /// Stop every task: the job ends without a failover.
@@ -348,6 +362,7 @@ impl Coordinator {
         let mut coordinator = Coordinator {
             job: JobStatus::Running,
             attempt: Attempt(0),
+            task_attempts: Vec::new(),
             pending: Vec::new(),
             queue: RequestQueue::default(),
             is_triggering: false,
@@ -448,6 +463,7 @@ impl Coordinator {
             self.next_id
         };
         next.attempt = self.attempt;
+        next.task_attempts = self.task_attempts.clone();
         next.job = match self.job {
             JobStatus::Suspended | JobStatus::Finished => self.job,
             _ => JobStatus::Running,
@@ -460,6 +476,14 @@ impl Coordinator {
             next.stop_scheduler();
         }
         next
+    }
+
+    /// The current execution attempt of `task` (`task_attempts`, else the job's `attempt`).
+    pub fn attempt_of(&self, task: TaskId) -> Attempt {
+        self.task_attempts
+            .get(task.0 as usize)
+            .copied()
+            .unwrap_or(self.attempt)
     }
 
     pub fn is_running(&self) -> bool {
@@ -538,7 +562,7 @@ impl Coordinator {
             CoordinatorInput::EndOfData { task, attempt } => {
                 // A report from an execution that already finished is dropped: the finished
                 // execution is no longer registered (found by conformance with real Flink).
-                if attempt == self.attempt
+                if attempt == self.attempt_of(task)
                     && self.is_running()
                     && !self.finished_tasks.contains(task)
                 {
@@ -548,18 +572,21 @@ impl Coordinator {
                 }
             }
             CoordinatorInput::TaskFinished { task, attempt } => {
-                if attempt == self.attempt {
+                if attempt == self.attempt_of(task) {
                     self.on_task_finished(ctx, task, &mut out);
                 }
             }
             CoordinatorInput::TaskFailed { task, attempt } => {
-                if attempt == self.attempt && self.is_running() && self.parked_restart.is_none() {
+                if attempt == self.attempt_of(task)
+                    && self.is_running()
+                    && self.parked_restart.is_none()
+                {
                     self.on_task_failed(ctx, task, &mut out);
                 }
             }
             CoordinatorInput::TaskRunning { task, attempt } => {
                 // `Execution.switchToRunning`: the JobManager's view of the execution state.
-                if attempt == self.attempt {
+                if attempt == self.attempt_of(task) {
                     self.reported_running.insert(task);
                 }
             }
@@ -963,7 +990,7 @@ impl Coordinator {
         {
             return;
         }
-        if attempt != self.attempt {
+        if attempt != self.attempt_of(task) {
             return; // Unknown attempt: its (private) state is discarded.
         }
         let Some(index) = self.pending.iter().position(|p| p.id == id) else {
@@ -1325,6 +1352,22 @@ impl Coordinator {
         notify: bool,
         out: &mut Outputs,
     ) {
+        let notified = if notify {
+            ctx.spec.all_tasks()
+        } else {
+            TaskSet::default()
+        };
+        self.abort_all_notifying(ctx, reason, notified, out);
+    }
+
+    /// `abort_all`, notifying only the `notified` tasks of each checkpoint's plan.
+    fn abort_all_notifying(
+        &mut self,
+        ctx: &CoordinatorContext,
+        reason: FailureReason,
+        notified: TaskSet,
+        out: &mut Outputs,
+    ) {
         let latest_completed = self.store.latest_id();
         for pending in std::mem::take(&mut self.pending) {
             // Each abort disposes the checkpoint and schedules trigger requests, as `abort` does.
@@ -1338,8 +1381,8 @@ impl Coordinator {
             // Not counted by the failure manager; reported for its statistics only.
             let _ =
                 self.report_failure(ctx, Some(pending.id), kind, reason, FailureLevel::Job, out);
-            if notify {
-                for task in pending.tasks_to_commit.iter() {
+            for task in pending.tasks_to_commit.iter() {
+                if notified.contains(task) {
                     out.push(CoordinatorOutput::NotifyAborted {
                         task,
                         id: pending.id,
@@ -1401,7 +1444,7 @@ impl Coordinator {
     /// A task failed: the job fails over (full failover). Flink 2.3 does not abort the pending
     /// checkpoints the failed task had not acknowledged with TASK_FAILURE on its own; they go
     /// with the failover's abort (`restart_job`). Found by conformance with real Flink.
-    fn on_task_failed(&mut self, ctx: &CoordinatorContext, _task: TaskId, out: &mut Outputs) {
+    fn on_task_failed(&mut self, ctx: &CoordinatorContext, task: TaskId, out: &mut Outputs) {
         // FLINK-26783: once the stop-with-savepoint's savepoint completed, its side effects may be
         // committed; failing over to the latest checkpoint would duplicate them. The job stops
         // instead and the user restarts it from the savepoint.
@@ -1415,7 +1458,64 @@ impl Coordinator {
             out.push(CoordinatorOutput::CancelJob);
             return;
         }
+        if ctx.spec.failover == FailoverStrategy::Region {
+            self.restart_region(ctx, task, out);
+            return;
+        }
         self.restart_job(ctx, out);
+    }
+
+    /// Region failover of a task failure (`RestartPipelinedRegionFailoverStrategy`, then
+    /// `DefaultScheduler.restartTasks` -> `SchedulerBase.restoreState(vertices, false)`): the
+    /// failed task's pipelined region is cancelled and restarted with new attempts, the job stays
+    /// RUNNING and the periodic scheduler keeps running (the activator sees no job status
+    /// change). `restoreState` first aborts every pending checkpoint with JOB_FAILOVER_REGION
+    /// ("to ensure the EXACTLY_ONCE semantics"; not counted by the failure manager), whose
+    /// notifications reach the surviving tasks only (the restarted ones' plan executions are
+    /// cancelled); then `restoreLatestCheckpointedStateToSubtasks` gives the restarted subtasks
+    /// the latest completed checkpoint's state (none: they start from scratch). The surviving
+    /// tasks keep everything: state, blocked channels, pending alignment, aborted ids, attempt.
+    fn restart_region(&mut self, ctx: &CoordinatorContext, task: TaskId, out: &mut Outputs) {
+        let spec = ctx.spec;
+        // BUG region-splits-at-forward-edges: forward (pointwise) channels do not join regions.
+        let region = if spec.has_bug(Bug::RegionSplitsAtForwardEdges) {
+            let all_to_all =
+                |c: &ChannelSpec| spec.edges[c.edge].partitioning != Partitioning::Forward;
+            pipelined_regions(spec.tasks.len(), &spec.channels, all_to_all)
+                .into_iter()
+                .find(|r| r.contains(task))
+                .unwrap_or_default()
+        } else {
+            spec.region_of(task)
+        };
+        let survivors = TaskSet(spec.all_tasks().0 & !region.0);
+        let newest_pending = self.pending.last().map(|p| p.id);
+        // `abortPendingCheckpoints(JOB_FAILOVER_REGION)`: every pending checkpoint, whatever tasks
+        // it spans; only the survivors hear of it.
+        self.abort_all_notifying(ctx, FailureReason::JobFailover, survivors, out);
+        self.failed_over = true;
+        if self.task_attempts.is_empty() {
+            self.task_attempts = vec![self.attempt; spec.tasks.len()];
+        }
+        self.attempt = Attempt(self.attempt.0.wrapping_add(1));
+        for t in region.iter() {
+            self.task_attempts[t.0 as usize] = self.attempt;
+            self.finished_tasks.remove(t);
+            self.end_of_data_tasks.remove(t);
+            self.reported_running.remove(t);
+        }
+        // The restarted tasks report end of data again; the final checkpoint waits for them.
+        self.end_of_data_requested = false;
+        let checkpoint = self.store.latest().cloned();
+        let restored_id = checkpoint.as_ref().map(|c| c.id);
+        out.push(CoordinatorOutput::Event(CoordinatorEvent::Restored {
+            id: restored_id,
+            newer_pending: newest_pending > restored_id,
+        }));
+        out.push(CoordinatorOutput::RestoreRegion {
+            checkpoint,
+            tasks: region,
+        });
     }
 
     /// Global failover (§3.1) at once, as a task failure or a new leader does it: abort
@@ -1506,6 +1606,7 @@ impl Coordinator {
             self.abort_all(ctx, FailureReason::JobFailover, false, out);
         }
         self.attempt = Attempt(self.attempt.0.wrapping_add(1));
+        self.task_attempts = Vec::new();
         self.finished_tasks = TaskSet::default();
         self.reported_running = TaskSet::default();
         self.end_of_data_tasks = TaskSet::default();
