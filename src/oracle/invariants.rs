@@ -11,7 +11,7 @@ use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::JobStatus;
 use crate::system::protocol::FailureReason;
 use crate::system::protocol::{ClaimMode, Digest, Lineage, TaskId};
-use crate::system::spec::{CheckpointMode, OperatorKind, Spec};
+use crate::system::spec::{CheckpointMode, FailoverStrategy, OperatorKind, Spec};
 use crate::system::task::operator::OperatorState;
 use crate::system::task::{BarrierHandler, TaskStatus};
 use crate::system::world::ghost::LastStep;
@@ -216,7 +216,7 @@ pub const SWEEP_RARE: &[&str] = &[
 
 /// The most properties one check can register, built-in and added (the model checker has one
 /// slot more, for its `healed-run-finishes`).
-pub const MAX_PROPERTIES: usize = 55;
+pub const MAX_PROPERTIES: usize = 60;
 
 /// The table. When one state violates several properties the first one in this order is
 /// reported, so the specific structural properties come before the broad exactly-once checks.
@@ -647,6 +647,31 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Sometimes {
             reached: |_, w| w.external.broker.recommitted,
             applies: |s| s.transactions.identity && s.faults.task_crashes > 0,
+        },
+    },
+    Property {
+        name: "checkpoint-spans-region-restart",
+        kind: Kind::Sometimes,
+        description: "region failover: a checkpoint completes that waited for tasks the last region restart restarted and for tasks that kept running through it",
+        check: Check::Sometimes {
+            reached: |_, w| {
+                let g = &w.ghost;
+                w.last.has(LastStep::CHECKPOINT_COMPLETED)
+                    && g.just_completed.is_some_and(|(_, awaited)| {
+                        awaited.0 & g.region_restarted.0 != 0
+                            && awaited.0 & g.survived_region_restart.0 != 0
+                    })
+            },
+            applies: |s| s.failover == FailoverStrategy::Region && s.faults.task_crashes > 0,
+        },
+    },
+    Property {
+        name: "survivor-aborted-before-barrier",
+        kind: Kind::Sometimes,
+        description: "region failover: a task that kept running through a region restart receives the abort notification of a checkpoint whose barrier it has not seen (it skips that checkpoint)",
+        check: Check::Sometimes {
+            reached: |_, w| w.last.has(LastStep::SURVIVOR_ABORT_BEFORE_BARRIER),
+            applies: |s| s.failover == FailoverStrategy::Region && s.faults.task_crashes > 0,
         },
     },
     Property {

@@ -1467,9 +1467,8 @@ impl Coordinator {
 
     /// Region failover of a task failure (`RestartPipelinedRegionFailoverStrategy`, then
     /// `DefaultScheduler.restartTasks` -> `SchedulerBase.restoreState(vertices, false)`): the
-    /// failed task's pipelined region is cancelled and restarted with new attempts, the job stays
-    /// RUNNING and the periodic scheduler keeps running (the activator sees no job status
-    /// change). `restoreState` first aborts every pending checkpoint with JOB_FAILOVER_REGION
+    /// failed task's pipelined region is cancelled and restarted with new attempts and the job
+    /// stays RUNNING. `restoreState` first aborts every pending checkpoint with JOB_FAILOVER_REGION
     /// ("to ensure the EXACTLY_ONCE semantics"; not counted by the failure manager), whose
     /// notifications reach the surviving tasks only (the restarted ones' plan executions are
     /// cancelled); then `restoreLatestCheckpointedStateToSubtasks` gives the restarted subtasks
@@ -1490,10 +1489,22 @@ impl Coordinator {
         };
         let survivors = TaskSet(spec.all_tasks().0 & !region.0);
         let newest_pending = self.pending.last().map(|p| p.id);
-        // `abortPendingCheckpoints(JOB_FAILOVER_REGION)`: every pending checkpoint, whatever tasks
-        // it spans; only the survivors hear of it.
-        self.abort_all_notifying(ctx, FailureReason::JobFailover, survivors, out);
+        // Until the job run's first failover the execution-tracking activator sees the region's
+        // tasks leave RUNNING and stops the periodic scheduler (CHECKPOINT_COORDINATOR_SUSPEND),
+        // restarting it once they run again (reference §3.1); after it the scheduler keeps
+        // running. Either way the notifications reach only the survivors: the plan's executions
+        // of the restarted tasks are cancelled.
+        let scheduler_kept = !self.activator_stops_scheduler(spec);
+        if !scheduler_kept {
+            let reason = FailureReason::CheckpointCoordinatorSuspend;
+            self.abort_all_notifying(ctx, reason, survivors, out);
+            self.fail_queue(reason, out);
+            self.stop_scheduler();
+        }
         self.failed_over = true;
+        // `abortPendingCheckpoints(JOB_FAILOVER_REGION)`: every pending checkpoint, whatever tasks
+        // it spans.
+        self.abort_all_notifying(ctx, FailureReason::JobFailover, survivors, out);
         if self.task_attempts.is_empty() {
             self.task_attempts = vec![self.attempt; spec.tasks.len()];
         }
@@ -1516,6 +1527,9 @@ impl Coordinator {
             checkpoint,
             tasks: region,
         });
+        if !scheduler_kept {
+            self.start_scheduler(spec, ctx.now);
+        }
     }
 
     /// Global failover (§3.1) at once, as a task failure or a new leader does it: abort
