@@ -441,3 +441,28 @@ fn regions_split_at_forward_edges_leave_a_connected_sink_running_on_rewound_inpu
     assert_eq!(run.world.ghost.restored, set(&[SOURCE_0]));
     assert_eq!(run.violation, Some("restored-state-exactly-once"));
 }
+
+/// The catalogued `region-restart-keeps-attempts`: with the restarted tasks' attempts kept, a
+/// report of a cancelled execution (here its failure report, delivered twice) is taken for the
+/// restarted one and restarts the region again.
+#[test]
+fn a_region_restart_that_keeps_attempts_takes_a_cancelled_executions_report() {
+    let spec =
+        two_crashes("\"unlimited\"").with_bugs(BugSet::of(&[Bug::RegionRestartKeepsAttempts]));
+    let mut c = Coordinator::new(&spec, 0);
+    let ctx = CoordinatorContext {
+        spec: &spec,
+        now: 0,
+        storage_write_fails: false,
+    };
+    let failed = CoordinatorInput::TaskFailed {
+        task: SOURCE_0,
+        attempt: c.attempt,
+    };
+    for _ in 0..2 {
+        let out = c.step(&ctx, failed.clone());
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, CoordinatorOutput::RestoreRegion { .. })));
+    }
+}

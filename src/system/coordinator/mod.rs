@@ -1509,8 +1509,14 @@ impl Coordinator {
             self.task_attempts = vec![self.attempt; spec.tasks.len()];
         }
         self.attempt = Attempt(self.attempt.0.wrapping_add(1));
+        // BUG region-restart-keeps-attempts: the restarted tasks keep their execution attempts.
+        let attempt = if spec.has_bug(Bug::RegionRestartKeepsAttempts) {
+            |t: TaskId, c: &Coordinator| c.task_attempts[t.0 as usize]
+        } else {
+            |_: TaskId, c: &Coordinator| c.attempt
+        };
         for t in region.iter() {
-            self.task_attempts[t.0 as usize] = self.attempt;
+            self.task_attempts[t.0 as usize] = attempt(t, self);
             self.finished_tasks.remove(t);
             self.end_of_data_tasks.remove(t);
             self.reported_running.remove(t);
