@@ -578,6 +578,9 @@ impl<'a> Cut<'a> {
             let Some(&(to, input)) = layout.channels.get(channel) else {
                 continue;
             };
+            if !judged.contains(to) {
+                continue; // A live channel of a component no restore touched: not a cut.
+            }
             for event in events {
                 if let ChannelEvent::Record(record) = event {
                     channel_states[to.0 as usize].push((input, *record));
