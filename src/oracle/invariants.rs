@@ -662,7 +662,9 @@ pub static PROPERTIES: &[Property] = &[
                             && awaited.0 & g.survived_region_restart.0 != 0
                     })
             },
-            applies: |s| s.failover == FailoverStrategy::Region && s.faults.task_crashes > 0,
+            applies: |s| {
+                s.failover == FailoverStrategy::Region && s.regions.len() > 1 && s.faults.task_crashes > 0
+            },
         },
     },
     Property {
@@ -671,7 +673,9 @@ pub static PROPERTIES: &[Property] = &[
         description: "region failover: a task that kept running through a region restart receives the abort notification of a checkpoint whose barrier it has not seen (it skips that checkpoint)",
         check: Check::Sometimes {
             reached: |_, w| w.last.has(LastStep::SURVIVOR_ABORT_BEFORE_BARRIER),
-            applies: |s| s.failover == FailoverStrategy::Region && s.faults.task_crashes > 0,
+            applies: |s| {
+                s.failover == FailoverStrategy::Region && s.regions.len() > 1 && s.faults.task_crashes > 0
+            },
         },
     },
     Property {
