@@ -466,3 +466,26 @@ fn a_region_restart_that_keeps_attempts_takes_a_cancelled_executions_report() {
             .any(|o| matches!(o, CoordinatorOutput::RestoreRegion { .. })));
     }
 }
+
+/// The region non-vacuity properties are demanded only of models with survivors to have: with
+/// region failover on a job that is one region (every edge all-to-all), a region restart
+/// restarts every task and neither can be reached.
+#[test]
+fn the_region_properties_apply_only_with_two_regions() {
+    let applies = |spec: &Spec| {
+        [
+            "checkpoint-spans-region-restart",
+            "survivor-aborted-before-barrier",
+        ]
+        .map(|name| {
+            let property = invariants::PROPERTIES
+                .iter()
+                .find(|p| p.name == name)
+                .expect("listed");
+            property.applies(spec)
+        })
+    };
+    assert_eq!(applies(&model(&[])), [true, true]);
+    let one_region = model(&[("partitioning = \"forward\"", "partitioning = \"hash\"")]);
+    assert_eq!(applies(&one_region), [false, false]);
+}
