@@ -265,6 +265,19 @@ fn operator_coordinator_calls_are_compared() {
     assert_eq!(d.field, "operator_coordinator", "{d:?}");
 }
 
+/// A region-failover model is refused with the reason: the driver restarts every task on a
+/// failover and cannot restore some subtasks only.
+#[test]
+fn region_failover_models_are_not_compared() {
+    let spec = Spec::embedded("region-failover").expect("embedded");
+    let refused = conformance::script::setup(&spec).expect_err("not expressible");
+    assert!(refused.0.contains("region failover"), "{}", refused.0);
+    assert_eq!(refused.1, "failover.strategy");
+    assert!(CONFORMING
+        .iter()
+        .all(|(name, _)| *name != "region-failover"));
+}
+
 /// A model started from a retained checkpoint (the incremental model) is refused with the
 /// reason: the driver cannot hand that checkpoint to Flink's coordinator, so the first ids differ.
 #[test]

@@ -975,6 +975,60 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "region-failover",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a crash restarts one pipelined region while the other keeps running",
+                reached: |s| {
+                    s.after.last.has(LastStep::REGION_RESTORED)
+                        && !s.after.ghost.survived_region_restart.is_empty()
+                },
+            },
+            Situation {
+                what: "the region restart aborts a pending checkpoint (the job run's first failover: the activator's CHECKPOINT_COORDINATOR_SUSPEND; later ones: JOB_FAILOVER_REGION)",
+                reached: |s| {
+                    s.after.last.has(LastStep::REGION_RESTORED)
+                        && !s
+                            .aborted(&[
+                                FailureReason::CheckpointCoordinatorSuspend,
+                                FailureReason::JobFailover,
+                            ])
+                            .is_empty()
+                },
+            },
+            Situation {
+                what: "a surviving task hears of an abort before that checkpoint's barrier",
+                reached: |s| s.after.last.has(LastStep::SURVIVOR_ABORT_BEFORE_BARRIER),
+            },
+            Situation {
+                what: "an acknowledgement of a surviving task's unchanged attempt is accepted after another region restarted",
+                reached: |s| {
+                    matches!(s.action, Action::DeliverRpc { rpc }
+                        if rpc.kind == RpcKind::Ack
+                            && rpc.attempt < s.before.coordinator.attempt
+                            && s.before.coordinator.pending.iter().any(|p| {
+                                p.id == rpc.checkpoint && p.not_yet_acked.contains(rpc.task)
+                            })
+                            && (s.after.coordinator.pending.iter().any(|p| {
+                                p.id == rpc.checkpoint && !p.not_yet_acked.contains(rpc.task)
+                            }) || s.completed(SnapshotKind::Checkpoint)))
+                },
+            },
+            Situation {
+                what: "a checkpoint completes that spans restarted and surviving tasks",
+                reached: |s| {
+                    let g = &s.after.ghost;
+                    s.completed(SnapshotKind::Checkpoint)
+                        && g.just_completed.is_some_and(|(_, awaited)| {
+                            awaited.0 & g.region_restarted.0 != 0
+                                && awaited.0 & g.survived_region_restart.0 != 0
+                        })
+                },
+            },
+        ],
+    },
+    Topic {
         model: "short-timeout",
         seeds: 3000,
         situations: &[
@@ -1164,6 +1218,7 @@ topic_tests! {
     coordinator_faults_reaches_its_topic => "coordinator-faults",
     ha_failures_reaches_its_topic => "ha-failures",
     incremental_reaches_its_topic => "incremental",
+    region_failover_reaches_its_topic => "region-failover",
     retained_checkpoints_reaches_its_topic => "retained-checkpoints",
     short_timeout_reaches_its_topic => "short-timeout",
     split_source_reaches_its_topic => "split-source",

@@ -5,7 +5,7 @@
 //! intervals and timeouts under 10 ms, and the models use ticks from 1 up).
 
 use crate::system::protocol::{FailureReason, SnapshotKind};
-use crate::system::spec::{CheckpointMode, Partitioning, Spec};
+use crate::system::spec::{CheckpointMode, FailoverStrategy, Partitioning, Spec};
 use serde_json::{json, Value};
 
 /// Milliseconds of Flink's virtual time per model tick.
@@ -263,6 +263,16 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
              state and claim modes are not compared"
                 .into(),
             "checkpointing.start_from_retained",
+        ));
+    }
+    if spec.failover == FailoverStrategy::Region {
+        // docs/fidelity.md, "Not compared: region failover".
+        return Err(SetupError(
+            "region failover: the driver's failover input restarts every task (a global \
+             failover) and has no input restoring some subtasks only \
+             (restoreLatestCheckpointedStateToSubtasks)"
+                .to_string(),
+            "failover.strategy",
         ));
     }
     for edge in &spec.edges {

@@ -30,6 +30,12 @@
 //! that runs out of retries fails its task inside a notification's delivery, a restore the
 //! argument below (R: only a crash or a failover restores) does not foresee.
 //!
+//! **Region failover** (`failover.strategy = "region"`) adds no action either: a region restore
+//! happens only inside the delivery of a task-failure report, like a global one, so R (no
+//! crash budget left, no report in flight) excludes it too; it keeps every RPC to the
+//! coordinator, and each task's attempt only grows (a region restart gives its tasks the new
+//! highest attempt), so "an RPC of an older attempt of its task" stays a no-op forever.
+//!
 //! **Transaction identity** (`transactions.identity`) adds no action. Its effects ride on
 //! existing ones: a record delivered into a sink with identity sends the record into its open
 //! transaction in the external system, so it fails V below (checked by applying it) and is never
@@ -296,14 +302,14 @@ fn no_op_forever(spec: &Spec, world: &World, key: RpcKey, restore_free: bool) ->
     let settled = |id: CheckpointId| id < c.next_id && c.pending(id).is_none();
     let forever = match key.kind {
         RpcKind::Ack => {
-            key.attempt != c.attempt
+            key.attempt != c.attempt_of(key.task)
                 || !c.is_running()
                 || settled(key.checkpoint)
                 || c.pending(key.checkpoint)
                     .is_some_and(|p| !p.not_yet_acked.contains(key.task))
         }
         RpcKind::EndOfData | RpcKind::TaskFinished | RpcKind::TaskRunning => {
-            key.attempt != c.attempt
+            key.attempt != c.attempt_of(key.task)
         }
         RpcKind::Decline => !c.is_running() || settled(key.checkpoint),
         // A restore removes RPCs to tasks: only where none can happen any more.

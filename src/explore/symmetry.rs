@@ -24,8 +24,13 @@ pub struct Group {
     pub parallelism: u8,
 }
 
-/// The groups of a model (empty: no symmetry to exploit).
+/// The groups of a model (empty: no symmetry to exploit). None with region failover: the
+/// coordinator's per-task attempts (`Coordinator::task_attempts`) and the ghost's region
+/// records are indexed by task, and relabeling does not permute them.
 pub fn groups(spec: &Spec) -> Vec<Group> {
+    if spec.failover == crate::system::spec::FailoverStrategy::Region {
+        return Vec::new();
+    }
     let count = spec.operators.len();
     let mut group_of: Vec<usize> = (0..count).collect();
     fn root(group_of: &mut [usize], x: usize) -> usize {

@@ -175,6 +175,41 @@ impl Layout {
         }
     }
 
+    /// The connected components of the declared subtask graph (every channel joins its two
+    /// ends), sorted by lowest task.
+    pub fn components(&self) -> Vec<TaskSet> {
+        let mut label: Vec<usize> = (0..self.subtasks.len()).collect();
+        // Propagate the lowest label along channels until nothing changes (at most 64 tasks).
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for (to, ups) in self.upstream.iter().enumerate() {
+                for up in ups {
+                    let (a, b) = (up.0 as usize, to);
+                    let low = label[a].min(label[b]);
+                    if label[a] != low || label[b] != low {
+                        label[a] = low;
+                        label[b] = low;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        let mut components: Vec<TaskSet> = Vec::new();
+        for lowest in 0..label.len() {
+            let mut component = TaskSet::default();
+            for (task, l) in label.iter().enumerate() {
+                if *l == lowest {
+                    component.insert(TaskId(task as u8));
+                }
+            }
+            if !component.is_empty() {
+                components.push(component);
+            }
+        }
+        components
+    }
+
     /// How many subtasks the declared graph has.
     pub fn len(&self) -> usize {
         self.subtasks.len()
@@ -464,6 +499,10 @@ pub struct Cut<'a> {
     /// A split source's enumerator at the cut: its unassigned splits (the checkpoint's
     /// coordinator state, or the live coordinator's right after a restore).
     pub unassigned: Option<u16>,
+    /// The tasks the cut is about: every task of a checkpoint's cut; right after a restore,
+    /// every task of each connected component of the declared graph (`Layout::components`) that
+    /// holds a restored task. A component no restore touched is live mid-stream, not a cut.
+    pub judged: TaskSet,
 }
 
 impl<'a> Cut<'a> {
@@ -510,6 +549,7 @@ impl<'a> Cut<'a> {
             tasks,
             written,
             unassigned,
+            judged: TaskSet::all(count),
         }
     }
 
@@ -519,6 +559,19 @@ impl<'a> Cut<'a> {
     pub fn after_restore(spec: &Spec, world: &'a World) -> Cut<'a> {
         let layout = Layout::of(spec);
         let count = layout.len().max(world.tasks.len());
+        // Region failover restores whole pipelined regions, which in a streaming job are the
+        // connected components of the subtask graph: the reference's own components of the
+        // restored tasks are judged, with every task in them, restored or not.
+        let restored = world.ghost.restored;
+        let mut judged = TaskSet::default();
+        for component in layout.components() {
+            if component.0 & restored.0 != 0 {
+                judged.0 |= component.0;
+            }
+        }
+        if restored == TaskSet::all(world.tasks.len()) {
+            judged = TaskSet::all(count);
+        }
         let mut channel_states: Vec<Vec<(u8, Record)>> = vec![Vec::new(); count];
         for (channel, events) in world.channels.iter().enumerate() {
             // A channel the declaration does not have: its records reach no subtask the
@@ -526,6 +579,9 @@ impl<'a> Cut<'a> {
             let Some(&(to, input)) = layout.channels.get(channel) else {
                 continue;
             };
+            if !judged.contains(to) {
+                continue; // A live channel of a component no restore touched: not a cut.
+            }
             for event in events {
                 if let ChannelEvent::Record(record) = event {
                     channel_states[to.0 as usize].push((input, *record));
@@ -563,6 +619,7 @@ impl<'a> Cut<'a> {
             tasks,
             written,
             unassigned,
+            judged,
         }
     }
 }

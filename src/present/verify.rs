@@ -134,6 +134,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("diamond@small", 5_981_283),
     ("drain@small", 21_010_354),
     ("ha-failures@small", 4_883_533),
+    ("region-failover@small", 2_387_059),
     ("alignment-timeout@small", 29_102_685),
     ("task-lifecycle@small", 3_173_494),
 ];

@@ -287,6 +287,14 @@ bugs! {
         "a Kafka-style committer takes a transactional id the broker committed already as its committable's, ignoring the producer epoch, so a job resumed from an older checkpoint never commits the transactions of the ids it reuses",
         "No Flink ticket found for this exact bug. A job resumed from checkpoint N continues its counter from N + 1 (CheckpointCoordinator.restoreSavepoint), so KafkaWriter reuses the transactional ids prefix-subtask-(N+1).. that the stopped run used; what tells the runs' transactions apart is the producer id and epoch the KafkaCommittable carries (KafkaCommitter resumes the transaction with them before committing, and initTransactions of a reused id bumps the epoch). The bug keys the already-committed check by the id alone.",
         "transactions-resume", "end-to-end-exactly-once|completed-checkpoint-consistent|restored-state-exactly-once", bfs(2_000_000);
+    RegionSplitsAtForwardEdges = "region-splits-at-forward-edges", "coordinator", "textbook",
+        "region failover computes pipelined regions without forward (pointwise) edges, so a task connected to the failed one keeps running on state the restarted one rewound",
+        "No Flink ticket found. SchedulingPipelinedRegionComputeUtil joins the producer and consumer of every pipelined result partition into one region, pointwise (forward) as well as all-to-all; only blocking partitions (batch) separate regions. Treating pointwise edges like blocking ones restarts a failed source without its forward-connected sink, which keeps what it consumed after the restored checkpoint and receives it again.",
+        "region-failover", "restored-state-exactly-once", bfs(2_000_000);
+    RegionRestartKeepsAttempts = "region-restart-keeps-attempts", "coordinator", "textbook",
+        "a region restart gives its tasks no new execution attempts, so reports their cancelled executions sent before the failure are taken for the restarted ones",
+        "No Flink ticket found. Every redeployment creates a new Execution with a new ExecutionAttemptID (ExecutionVertex.resetForNewExecution), and the JobManager routes task reports by attempt (SchedulerBase.updateTaskExecutionState, CheckpointCoordinator.receiveAcknowledgeMessage: 'Received message for job ... from unknown task'), so a cancelled execution's late report changes nothing; with a full failover the job-wide attempt in the model makes the same point, with region failover only per-task attempts do.",
+        "region-failover", "completed-has-every-ack", Err("needs a finished source's report in flight across a region restart and a later checkpoint, deeper than check's 60 s on the full model; its small instance catches it (`check region-failover@small --bug region-restart-keeps-attempts`, under 5 s)");
 }
 
 impl fmt::Display for Bug {

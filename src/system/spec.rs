@@ -47,6 +47,10 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
     ("keyed-join-2pc", DEFAULT_MODEL_TEXT),
     ("linear", include_str!("../../models/linear.toml")),
     (
+        "region-failover",
+        include_str!("../../models/region-failover.toml"),
+    ),
+    (
         "retained-checkpoints",
         include_str!("../../models/retained-checkpoints.toml"),
     ),
@@ -121,6 +125,9 @@ struct ModelFile {
     network: NetworkFile,
     #[serde(default)]
     lifecycle: Lifecycle,
+    /// The failover strategy (`[failover]`): full by default.
+    #[serde(default)]
+    failover: FailoverFile,
     #[serde(default)]
     bounds: BoundsFile,
     /// Transaction identity in the external system (`system/task/transactions.rs`).
@@ -351,6 +358,27 @@ pub struct Lifecycle {
     /// its mailbox) and finishes (EndOfPartition, the FINISHED report) in a later step.
     #[serde(default)]
     pub finish_steps: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailoverFile {
+    #[serde(default)]
+    strategy: FailoverStrategy,
+}
+
+/// What a task failure restarts (`jobmanager.execution.failover-strategy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailoverStrategy {
+    /// Every task restarts from the latest completed checkpoint (`RestartAllFailoverStrategy`).
+    /// The default of these model files (their state spaces and traces predate regions).
+    #[default]
+    Full,
+    /// Flink's default (`RestartPipelinedRegionFailoverStrategy`): a task failure restarts only
+    /// its pipelined region (`Spec::regions`); the other tasks keep running with all their
+    /// state. Global failures (the failure manager's, a new leader's) still restart everything.
+    Region,
 }
 
 /// How RPCs between the coordinator and the tasks may be reordered.
@@ -714,6 +742,10 @@ pub struct Spec {
     pub rpc_order: RpcOrder,
     /// The `[lifecycle]` table.
     pub lifecycle: Lifecycle,
+    /// The `[failover]` strategy.
+    pub failover: FailoverStrategy,
+    /// The pipelined regions (`topology::pipelined_regions`), sorted by lowest task.
+    pub regions: Vec<TaskSet>,
     /// Transaction identity in the external system (`[transactions]`).
     pub transactions: Transactions,
     pub bugs: BugSet,
@@ -740,6 +772,31 @@ impl SplitSourceSpec {
     pub fn all_splits(&self) -> u16 {
         ((1u32 << self.splits.len()) - 1) as u16
     }
+}
+
+/// What region failover does not model (its key and the reason), or `None`. Each is a
+/// mechanism whose interplay with a partial restart is not built: the split source's
+/// coordinator (`subtaskReset` of some readers only), transaction identity (producer epochs are
+/// per job attempt), non-atomic restarts and lifecycle steps (a region RESTARTING while the rest
+/// runs), stop-with-savepoint (its failure handling across a region restart) and incremental
+/// checkpoints (shared state restored to some tasks only).
+fn region_failover_unsupported(spec: &Spec) -> Option<(&'static str, &'static str)> {
+    let why = if spec.split_source.is_some() {
+        "split-source: an operator coordinator's subtaskReset for some readers only is not modelled"
+    } else if spec.transactions.identity {
+        "transactions.identity: producer epochs are per job attempt, not per restarted task"
+    } else if spec.faults.non_atomic_restarts > 0 {
+        "faults.non_atomic_restarts: a region restart is one step"
+    } else if spec.lifecycle.deploy_steps || spec.lifecycle.finish_steps {
+        "lifecycle: restarted tasks are deployed running, as in the default lifecycle"
+    } else if spec.user.stop_with_savepoint > 0 || spec.user.drain {
+        "user.stop_with_savepoint: its failure handling across a region restart is not modelled"
+    } else if spec.checkpointing.incremental {
+        "checkpointing.incremental: shared state restored to some tasks only is not modelled"
+    } else {
+        return None;
+    };
+    Some(("failover.strategy", why))
 }
 
 /// Validates the model's split source (at most one; its output edges route by the record, never
@@ -824,6 +881,15 @@ impl Spec {
     /// Whether the end-to-end oracle demands exactly-once (false: at-least-once).
     pub fn exactly_once(&self) -> bool {
         self.checkpointing.mode != CheckpointMode::AtLeastOnce
+    }
+
+    /// The pipelined region `task` belongs to (`regions`).
+    pub fn region_of(&self, task: TaskId) -> TaskSet {
+        self.regions
+            .iter()
+            .copied()
+            .find(|region| region.contains(task))
+            .unwrap_or_default()
     }
 
     pub fn has_bug(&self, bug: Bug) -> bool {
@@ -1332,6 +1398,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
     }
 
     let expanded = topology::expand(&mut operators, &edges).map_err(|e| error(e.key, e.reason))?;
+    let regions = topology::pipelined_regions(expanded.tasks.len(), &expanded.channels, |_| true);
     let split_source = split_source_spec(
         &operators,
         &edges,
@@ -1386,6 +1453,8 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         bounds,
         rpc_order: model.network.rpc_order,
         lifecycle: model.lifecycle,
+        failover: model.failover.strategy,
+        regions,
         transactions: Transactions {
             identity: model.transactions.identity,
             commit_retries,
@@ -1444,6 +1513,14 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
             "transactions.identity".into(),
             "not modelled with checkpointing.start_from_retained (the retained checkpoint's sinks carry no transactional ids)".into(),
         ));
+    }
+    if spec.failover == FailoverStrategy::Region {
+        if let Some((key, why)) = region_failover_unsupported(&spec) {
+            return Err(error(
+                key.into(),
+                format!("\"region\" is not modelled with {why}"),
+            ));
+        }
     }
     // The small instance must be a valid model too, so that `small_instance` cannot fail later.
     if let Some(table) = &spec.small {

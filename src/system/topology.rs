@@ -468,3 +468,30 @@ pub fn edge_list(graph: &DiGraph<usize, usize>) -> Vec<(usize, usize, usize)> {
         .map(|e| (graph[e.source()], graph[e.target()], *e.weight()))
         .collect()
 }
+
+/// Flink's pipelined regions of a streaming job (`SchedulingPipelinedRegionComputeUtil`): every
+/// result partition of a streaming job is pipelined, so a region is a connected component of the
+/// subtask graph, joined by every channel `joins` accepts (all of them for the correct rule: an
+/// all-to-all edge joins both vertices' subtasks, a forward edge only matched ones). Sorted by
+/// each region's lowest task, so equal topologies give equal lists.
+pub fn pipelined_regions(
+    task_count: usize,
+    channels: &[ChannelSpec],
+    joins: impl Fn(&ChannelSpec) -> bool,
+) -> Vec<TaskSet> {
+    let mut components = petgraph::unionfind::UnionFind::<usize>::new(task_count);
+    for channel in channels.iter().filter(|c| joins(c)) {
+        components.union(channel.from.0 as usize, channel.to.0 as usize);
+    }
+    let mut regions: Vec<TaskSet> = Vec::new();
+    let mut region_of_root: Vec<Option<usize>> = vec![None; task_count];
+    for task in 0..task_count {
+        let root = components.find(task);
+        let index = *region_of_root[root].get_or_insert_with(|| {
+            regions.push(TaskSet::default());
+            regions.len() - 1
+        });
+        regions[index].insert(TaskId(task as u8));
+    }
+    regions
+}

@@ -18,8 +18,9 @@ use crate::system::bugs::Bug;
 use crate::system::protocol::{
     Attempt, Barrier, CheckpointId, FailureReason, SnapshotKind, TaskId, TaskSet, Tick,
 };
-use crate::system::spec::Spec;
+use crate::system::spec::{FailoverStrategy, Spec};
 use crate::system::task::SharedSnapshot;
+use crate::system::topology::{pipelined_regions, ChannelSpec, Partitioning};
 use decider::{Decision, RequestQueue, Submitted, TriggerRequest};
 use failure_manager::{FailureLevel, FailureManager};
 use operator_coordinator::EnumeratorState;
@@ -82,7 +83,14 @@ pub enum JobStatus {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Coordinator {
     pub job: JobStatus,
+    /// The newest execution attempt: every task's after a global restart. A region restart
+    /// allocates a new one for the restarted tasks only (Flink's `ExecutionAttemptID` is per
+    /// execution), so attempts stay unique across restarts of either kind.
     pub attempt: Attempt,
+    /// Region failover: each task's current attempt, by task id, once a region restarted in
+    /// this job run (empty otherwise: every task runs `attempt`). RPCs of a task's earlier
+    /// attempt are dropped, those of a surviving task's attempt still accepted.
+    pub task_attempts: Vec<Attempt>,
     /// Pending checkpoints, ascending by id.
     pub pending: Vec<PendingCheckpoint>,
     pub queue: RequestQueue,
@@ -337,6 +345,12 @@ pub enum CoordinatorOutput {
     Restore {
         checkpoint: Option<CompletedCheckpoint>,
     },
+    /// Region failover: restart these tasks (whole pipelined regions) from this checkpoint (or
+    /// from scratch); every other task keeps running.
+    RestoreRegion {
+        checkpoint: Option<CompletedCheckpoint>,
+        tasks: TaskSet,
+    },
     /// A savepoint completed; the user keeps it (it is not in the store).
     SavepointCompleted(CompletedCheckpoint),
     /// Stop every task: the job ends without a failover.
@@ -367,6 +381,7 @@ impl Coordinator {
         let mut coordinator = Coordinator {
             job: JobStatus::Running,
             attempt: Attempt(0),
+            task_attempts: Vec::new(),
             pending: Vec::new(),
             queue: RequestQueue::default(),
             is_triggering: false,
@@ -469,6 +484,7 @@ impl Coordinator {
             self.next_id
         };
         next.attempt = self.attempt;
+        next.task_attempts = self.task_attempts.clone();
         next.job = match self.job {
             JobStatus::Suspended | JobStatus::Finished => self.job,
             _ => JobStatus::Running,
@@ -481,6 +497,14 @@ impl Coordinator {
             next.stop_scheduler();
         }
         next
+    }
+
+    /// The current execution attempt of `task` (`task_attempts`, else the job's `attempt`).
+    pub fn attempt_of(&self, task: TaskId) -> Attempt {
+        self.task_attempts
+            .get(task.0 as usize)
+            .copied()
+            .unwrap_or(self.attempt)
     }
 
     pub fn is_running(&self) -> bool {
@@ -559,7 +583,7 @@ impl Coordinator {
             CoordinatorInput::EndOfData { task, attempt } => {
                 // A report from an execution that already finished is dropped: the finished
                 // execution is no longer registered (found by conformance with real Flink).
-                if attempt == self.attempt
+                if attempt == self.attempt_of(task)
                     && self.is_running()
                     && !self.finished_tasks.contains(task)
                 {
@@ -569,18 +593,21 @@ impl Coordinator {
                 }
             }
             CoordinatorInput::TaskFinished { task, attempt } => {
-                if attempt == self.attempt {
+                if attempt == self.attempt_of(task) {
                     self.on_task_finished(ctx, task, &mut out);
                 }
             }
             CoordinatorInput::TaskFailed { task, attempt } => {
-                if attempt == self.attempt && self.is_running() && self.parked_restart.is_none() {
+                if attempt == self.attempt_of(task)
+                    && self.is_running()
+                    && self.parked_restart.is_none()
+                {
                     self.on_task_failed(ctx, task, &mut out);
                 }
             }
             CoordinatorInput::TaskRunning { task, attempt } => {
                 // `Execution.switchToRunning`: the JobManager's view of the execution state.
-                if attempt == self.attempt {
+                if attempt == self.attempt_of(task) {
                     self.reported_running.insert(task);
                     self.start_scheduler_on_running_report(ctx, &mut out);
                 }
@@ -1025,7 +1052,7 @@ impl Coordinator {
         {
             return;
         }
-        if attempt != self.attempt {
+        if attempt != self.attempt_of(task) {
             return; // Unknown attempt: its (private) state is discarded.
         }
         let Some(index) = self.pending.iter().position(|p| p.id == id) else {
@@ -1399,6 +1426,22 @@ impl Coordinator {
         notify: bool,
         out: &mut Outputs,
     ) {
+        let notified = if notify {
+            ctx.spec.all_tasks()
+        } else {
+            TaskSet::default()
+        };
+        self.abort_all_notifying(ctx, reason, notified, out);
+    }
+
+    /// `abort_all`, notifying only the `notified` tasks of each checkpoint's plan.
+    fn abort_all_notifying(
+        &mut self,
+        ctx: &CoordinatorContext,
+        reason: FailureReason,
+        notified: TaskSet,
+        out: &mut Outputs,
+    ) {
         let latest_completed = self.store.latest_id();
         for pending in std::mem::take(&mut self.pending) {
             // Each abort disposes the checkpoint and schedules trigger requests, as `abort` does.
@@ -1412,8 +1455,8 @@ impl Coordinator {
             // Not counted by the failure manager; reported for its statistics only.
             let _ =
                 self.report_failure(ctx, Some(pending.id), kind, reason, FailureLevel::Job, out);
-            if notify {
-                for task in pending.tasks_to_commit.iter() {
+            for task in pending.tasks_to_commit.iter() {
+                if notified.contains(task) {
                     out.push(CoordinatorOutput::NotifyAborted {
                         task,
                         id: pending.id,
@@ -1478,7 +1521,7 @@ impl Coordinator {
     /// A task failed: the job fails over (full failover). Flink 2.3 does not abort the pending
     /// checkpoints the failed task had not acknowledged with TASK_FAILURE on its own; they go
     /// with the failover's abort (`restart_job`). Found by conformance with real Flink.
-    fn on_task_failed(&mut self, ctx: &CoordinatorContext, _task: TaskId, out: &mut Outputs) {
+    fn on_task_failed(&mut self, ctx: &CoordinatorContext, task: TaskId, out: &mut Outputs) {
         // FLINK-26783: once the stop-with-savepoint's savepoint completed, its side effects may be
         // committed; failing over to the latest checkpoint would duplicate them. The job stops
         // instead and the user restarts it from the savepoint.
@@ -1492,7 +1535,84 @@ impl Coordinator {
             out.push(CoordinatorOutput::CancelJob);
             return;
         }
+        if ctx.spec.failover == FailoverStrategy::Region {
+            self.restart_region(ctx, task, out);
+            return;
+        }
         self.restart_job(ctx, out);
+    }
+
+    /// Region failover of a task failure (`RestartPipelinedRegionFailoverStrategy`, then
+    /// `DefaultScheduler.restartTasks` -> `SchedulerBase.restoreState(vertices, false)`): the
+    /// failed task's pipelined region is cancelled and restarted with new attempts and the job
+    /// stays RUNNING. `restoreState` first aborts every pending checkpoint with JOB_FAILOVER_REGION
+    /// ("to ensure the EXACTLY_ONCE semantics"; not counted by the failure manager), whose
+    /// notifications reach the surviving tasks only (the restarted ones' plan executions are
+    /// cancelled); then `restoreLatestCheckpointedStateToSubtasks` gives the restarted subtasks
+    /// the latest completed checkpoint's state (none: they start from scratch). The surviving
+    /// tasks keep everything: state, blocked channels, pending alignment, aborted ids, attempt.
+    fn restart_region(&mut self, ctx: &CoordinatorContext, task: TaskId, out: &mut Outputs) {
+        let spec = ctx.spec;
+        // BUG region-splits-at-forward-edges: forward (pointwise) channels do not join regions.
+        let region = if spec.has_bug(Bug::RegionSplitsAtForwardEdges) {
+            let all_to_all =
+                |c: &ChannelSpec| spec.edges[c.edge].partitioning != Partitioning::Forward;
+            pipelined_regions(spec.tasks.len(), &spec.channels, all_to_all)
+                .into_iter()
+                .find(|r| r.contains(task))
+                .unwrap_or_default()
+        } else {
+            spec.region_of(task)
+        };
+        let survivors = TaskSet(spec.all_tasks().0 & !region.0);
+        let newest_pending = self.pending.last().map(|p| p.id);
+        // Until the job run's first failover the execution-tracking activator sees the region's
+        // tasks leave RUNNING and stops the periodic scheduler (CHECKPOINT_COORDINATOR_SUSPEND),
+        // restarting it once they run again (reference §3.1); after it the scheduler keeps
+        // running. Either way the notifications reach only the survivors: the plan's executions
+        // of the restarted tasks are cancelled.
+        let scheduler_kept = !self.activator_stops_scheduler(spec);
+        if !scheduler_kept {
+            let reason = FailureReason::CheckpointCoordinatorSuspend;
+            self.abort_all_notifying(ctx, reason, survivors, out);
+            self.fail_queue(reason, out);
+            self.stop_scheduler();
+        }
+        self.failed_over = true;
+        // `abortPendingCheckpoints(JOB_FAILOVER_REGION)`: every pending checkpoint, whatever tasks
+        // it spans.
+        self.abort_all_notifying(ctx, FailureReason::JobFailover, survivors, out);
+        if self.task_attempts.is_empty() {
+            self.task_attempts = vec![self.attempt; spec.tasks.len()];
+        }
+        self.attempt = Attempt(self.attempt.0.wrapping_add(1));
+        // BUG region-restart-keeps-attempts: the restarted tasks keep their execution attempts.
+        let attempt = if spec.has_bug(Bug::RegionRestartKeepsAttempts) {
+            |t: TaskId, c: &Coordinator| c.task_attempts[t.0 as usize]
+        } else {
+            |_: TaskId, c: &Coordinator| c.attempt
+        };
+        for t in region.iter() {
+            self.task_attempts[t.0 as usize] = attempt(t, self);
+            self.finished_tasks.remove(t);
+            self.end_of_data_tasks.remove(t);
+            self.reported_running.remove(t);
+        }
+        // The restarted tasks report end of data again; the final checkpoint waits for them.
+        self.end_of_data_requested = false;
+        let checkpoint = self.store.latest().cloned();
+        let restored_id = checkpoint.as_ref().map(|c| c.id);
+        out.push(CoordinatorOutput::Event(CoordinatorEvent::Restored {
+            id: restored_id,
+            newer_pending: newest_pending > restored_id,
+        }));
+        out.push(CoordinatorOutput::RestoreRegion {
+            checkpoint,
+            tasks: region,
+        });
+        if !scheduler_kept {
+            self.start_scheduler(spec, ctx.now);
+        }
     }
 
     /// Global failover (§3.1) at once, as a task failure or a new leader does it: abort
@@ -1583,6 +1703,7 @@ impl Coordinator {
             self.abort_all(ctx, FailureReason::JobFailover, false, out);
         }
         self.attempt = Attempt(self.attempt.0.wrapping_add(1));
+        self.task_attempts = Vec::new();
         self.finished_tasks = TaskSet::default();
         self.reported_running = TaskSet::default();
         self.end_of_data_tasks = TaskSet::default();

@@ -3,14 +3,16 @@
 //! job's global failover to a completed checkpoint (every task restarts, channels are refilled
 //! with the restored channel state), resuming from a savepoint, and cancelling the job.
 //!
-//! Full (not region) failover: see docs/fidelity.md's deviations.
+//! A region failover (`[failover] strategy = "region"`) restores only the failed task's
+//! pipelined region: its internal channels are cleared and refilled, RPCs to its tasks vanish,
+//! and every other task keeps running untouched (no channel crosses regions).
 
 use super::step::Step;
 use super::{Rpc, StepEvent};
 use crate::system::coordinator::operator_coordinator::SourceCoordinator;
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::{Coordinator, CoordinatorContext, CoordinatorEvent, JobStatus};
-use crate::system::protocol::{Attempt, ChannelEvent, CheckpointId, TaskId};
+use crate::system::protocol::{Attempt, ChannelEvent, CheckpointId, TaskId, TaskSet};
 use crate::system::task::{Task, TaskStatus};
 use crate::system::world::ghost::LastStep;
 
@@ -132,14 +134,14 @@ impl Step<'_> {
     /// A deployed sink with transaction identity opens its producer with this attempt's epoch
     /// (`KafkaWriter`: abort lingering transactions, then the producer of `restored + 1`).
     fn open_producer(&mut self, task: TaskId, restored: CheckpointId) {
-        let epoch = self.world.coordinator.attempt.0;
+        let epoch = self.world.coordinator.attempt_of(task).0;
         let outputs = self.world.tasks[task.0 as usize].open_producer(self.spec, restored, epoch);
         self.task_outputs(task, outputs);
     }
 
     pub(super) fn crash(&mut self, task: TaskId) {
         self.world.tasks[task.0 as usize] = Task::crashed(self.spec, task);
-        let attempt = self.world.coordinator.attempt;
+        let attempt = self.world.coordinator.attempt_of(task);
         self.send(Rpc::TaskFailed { task, attempt });
     }
 
@@ -157,7 +159,28 @@ impl Step<'_> {
     /// Global failover: every task restarts from the checkpoint (or from scratch), every channel
     /// is cleared and refilled with the restored channel state, RPCs to the old tasks vanish.
     pub(super) fn restore(&mut self, checkpoint: Option<&CompletedCheckpoint>) {
+        self.restore_tasks(checkpoint, self.spec.all_tasks());
+    }
+
+    /// Region failover: the restarted tasks (whole pipelined regions) restart from the
+    /// checkpoint (or from scratch, `subtaskReset(subtask, NO_CHECKPOINT)`'s case); their
+    /// channels, all internal to their regions, are cleared and refilled with the restored
+    /// channel state; RPCs to them vanish (RPCs from their old attempts are still in flight and
+    /// the coordinator drops them). The other tasks keep running: state, blocked channels,
+    /// pending alignment, aborted ids and attempt.
+    pub(super) fn restore_region(
+        &mut self,
+        checkpoint: Option<&CompletedCheckpoint>,
+        tasks: TaskSet,
+    ) {
+        self.world.last.set(LastStep::REGION_RESTORED);
+        self.restore_tasks(checkpoint, tasks);
+    }
+
+    /// Restores `tasks` (every task: a global failover).
+    fn restore_tasks(&mut self, checkpoint: Option<&CompletedCheckpoint>, tasks: TaskSet) {
         let spec = self.spec;
+        let global = tasks == spec.all_tasks();
         if let Some(c) = checkpoint {
             // What the world reads from checkpoint storage: deleted files cannot be restored.
             let files = &self.world.files;
@@ -178,15 +201,30 @@ impl Step<'_> {
                 ghost.max_completed = ghost.max_completed.max(c.id);
             }
         }
-        for queue in &mut self.world.channels {
-            queue.clear();
+        for (channel, queue) in self.world.channels.iter_mut().enumerate() {
+            if tasks.contains(spec.channels[channel].to) {
+                queue.clear();
+            }
         }
-        self.world.rpcs.retain(|rpc| !rpc.to_task());
-        self.restore_source_coordinator(checkpoint);
+        self.world
+            .rpcs
+            .retain(|rpc| !(rpc.to_task() && tasks.contains(rpc.key().task)));
+        if global {
+            self.restore_source_coordinator(checkpoint);
+        }
         let mut finished_on_restore = Vec::new();
-        // Every task restarts: only those deployed finished (below) count as finished.
-        self.world.ghost.finished = Default::default();
-        for task in spec.task_ids() {
+        // The restored tasks restart: only those deployed finished (below) count as finished.
+        self.world.ghost.finished.0 &= !tasks.0;
+        self.world.ghost.restored = tasks;
+        let ghost = &mut self.world.ghost;
+        if global {
+            ghost.survived_region_restart = TaskSet::default();
+            ghost.region_restarted = TaskSet::default();
+        } else {
+            ghost.survived_region_restart = TaskSet(spec.all_tasks().0 & !tasks.0);
+            ghost.region_restarted = tasks;
+        }
+        for task in tasks.iter() {
             let snapshot = checkpoint.and_then(|c| c.snapshot(task));
             match (snapshot, checkpoint) {
                 (Some(snapshot), Some(c)) => {
@@ -215,14 +253,16 @@ impl Step<'_> {
                 }
             }
         }
-        super::lifecycle::deploy_all(spec, &mut self.world.tasks);
+        if global {
+            super::lifecycle::deploy_all(spec, &mut self.world.tasks);
+        }
         if !finished_on_restore.is_empty() {
             self.world.last.set(LastStep::RESTORED_FINISHED);
         }
         for task in finished_on_restore {
             self.broadcast(task, ChannelEvent::EndOfData);
             self.broadcast(task, ChannelEvent::EndOfPartition);
-            let attempt = self.world.coordinator.attempt;
+            let attempt = self.world.coordinator.attempt_of(task);
             self.send(Rpc::EndOfData { task, attempt });
             self.send(Rpc::TaskFinished { task, attempt });
         }

@@ -112,6 +112,11 @@ impl LastStep {
     /// A restore deployed a task finished in the restored checkpoint as finished (bit 32:
     /// task lifecycle).
     pub const RESTORED_FINISHED: u64 = 1 << 32;
+    /// A region failover restored some tasks only (`RESTORED` is set too).
+    pub const REGION_RESTORED: u64 = 1 << 33;
+    /// A task that survived a region restart received the abort notification of a checkpoint
+    /// whose barrier it had not seen yet.
+    pub const SURVIVOR_ABORT_BEFORE_BARRIER: u64 = 1 << 34;
 
     pub fn has(self, flag: u64) -> bool {
         self.0 & flag != 0
@@ -147,6 +152,14 @@ pub struct Ghost {
     pub sync_savepoints: IdSet,
     /// Tasks the world has seen finish in the current job run.
     pub finished: TaskSet,
+    /// The tasks the last restore restarted (every task after a global one; a region failover's
+    /// regions after a region one). Read with `LastStep::RESTORED`.
+    pub restored: TaskSet,
+    /// Tasks that kept running through a region restart since the last global restore (empty in
+    /// full-failover models).
+    pub survived_region_restart: TaskSet,
+    /// Tasks restarted by a region restart since the last global restore.
+    pub region_restarted: TaskSet,
     /// For each pending checkpoint, the tasks it must hear from: every task but those the world
     /// saw finish before it was allocated (not the coordinator's plan).
     pub awaited: Vec<(CheckpointId, TaskSet)>,

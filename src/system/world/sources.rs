@@ -16,7 +16,9 @@ impl Step<'_> {
     /// `handleSplitRequest`). A request of an earlier attempt is dropped: that reader is gone,
     /// and its restarted attempt asks again.
     pub(super) fn deliver_split_request(&mut self, task: TaskId, attempt: Attempt) {
-        if attempt != self.world.coordinator.attempt || !self.world.coordinator.is_running() {
+        if attempt != self.world.coordinator.attempt_of(task)
+            || !self.world.coordinator.is_running()
+        {
             return;
         }
         let held_before = self.world.source_coordinator.held.len();

@@ -351,6 +351,13 @@ impl Step<'_> {
                 id,
                 latest_completed,
             } => {
+                let live = self.world.task(task);
+                if self.world.ghost.survived_region_restart.contains(task)
+                    && live.is_running()
+                    && live.last_checkpoint_id < id
+                {
+                    self.world.last.set(LastStep::SURVIVOR_ABORT_BEFORE_BARRIER);
+                }
                 self.handling_abort_of = Some(id);
                 self.task_step(
                     task,
@@ -522,6 +529,9 @@ impl Step<'_> {
                     })
                 }
                 CoordinatorOutput::Restore { checkpoint } => self.restore(checkpoint.as_ref()),
+                CoordinatorOutput::RestoreRegion { checkpoint, tasks } => {
+                    self.restore_region(checkpoint.as_ref(), tasks)
+                }
                 CoordinatorOutput::CancelJob => self.cancel_job(),
                 CoordinatorOutput::SavepointCompleted(savepoint) => {
                     if savepoint.kind.drains() {
@@ -602,7 +612,7 @@ impl Step<'_> {
     }
 
     pub(super) fn task_outputs(&mut self, task: TaskId, outputs: Vec<TaskOutput>) {
-        let attempt = self.world.coordinator.attempt;
+        let attempt = self.world.coordinator.attempt_of(task);
         for output in outputs {
             match output {
                 TaskOutput::Emit(record) => {
