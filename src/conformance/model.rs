@@ -317,7 +317,7 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
                             "trigger cp{} {} {alignment} a{}",
                             barrier.id.0,
                             flink_kind(barrier.kind),
-                            after.coordinator.attempt.0
+                            after.coordinator.attempt_of(*task).0
                         ),
                     ));
                 }

@@ -1569,12 +1569,14 @@ impl Coordinator {
         // Until the job run's first failover the execution-tracking activator sees the region's
         // tasks leave RUNNING and stops the periodic scheduler (CHECKPOINT_COORDINATOR_SUSPEND),
         // restarting it once they run again (reference §3.1); after it the scheduler keeps
-        // running. Either way the notifications reach only the survivors: the plan's executions
-        // of the restarted tasks are cancelled.
+        // running. The activator acts on the failed task's FAILED report, before the region's
+        // executions are cancelled and reset, so its aborts reach every task (found by
+        // conformance with real Flink); the restart's own abort below reaches only the
+        // survivors, the restarted tasks' new executions being not yet deployed.
         let scheduler_kept = !self.activator_stops_scheduler(spec);
         if !scheduler_kept {
             let reason = FailureReason::CheckpointCoordinatorSuspend;
-            self.abort_all_notifying(ctx, reason, survivors, out);
+            self.abort_all_notifying(ctx, reason, spec.all_tasks(), out);
             self.fail_queue(reason, out);
             self.stop_scheduler();
         }
