@@ -153,7 +153,15 @@ fn the_reduced_graph_is_the_same_on_every_run_and_thread_count() {
 
 /// Both searches of a buggy model, the way `bugs --report` runs the checker (one thread, the
 /// bug's strategy and state budget), but without the shortening search.
-fn both_ways(bug: Bug, max_states: usize, breadth_first: bool) -> (Arc<Spec>, Summary, Summary) {
+/// Both searches of `bug`'s showcase, each bounded by `max_states` and, as a guard against a
+/// runaway search only, by `seconds` (a loaded machine must not turn a state-bounded search
+/// into a miss: the whole-budget retry gets enough time for its states on one thread).
+fn both_ways(
+    bug: Bug,
+    max_states: usize,
+    breadth_first: bool,
+    seconds: u64,
+) -> (Arc<Spec>, Summary, Summary) {
     let showcase = bug.showcase();
     let spec = Arc::new(
         Spec::embedded(showcase.model)
@@ -169,7 +177,7 @@ fn both_ways(bug: Bug, max_states: usize, breadth_first: bool) -> (Arc<Spec>, Su
         threads: 1,
         max_states: Some(max_states),
         max_depth: None,
-        time_limit: Some(Duration::from_secs(20)),
+        time_limit: Some(Duration::from_secs(seconds)),
         symmetry: true,
         shortest: false,
         reduction: check::REDUCTION_DEFAULT,
@@ -196,13 +204,13 @@ fn reduced_and_unreduced_searches_catch_the_same_catalogued_bugs() {
         // A small budget first keeps the test short; a search that needs more gets the bug's
         // whole budget (the unreduced one, typically: it spends states on interleavings).
         let (spec, mut reduced, mut full) =
-            both_ways(*bug, plan.max_states.min(300_000), plan.breadth_first);
+            both_ways(*bug, plan.max_states.min(300_000), plan.breadth_first, 20);
         let caught = |s: &Summary| match &s.verdict {
             Verdict::Violated { invariant } => Some(*invariant),
             _ => None,
         };
         if caught(&reduced).is_none() || caught(&full).is_none() {
-            (_, reduced, full) = both_ways(*bug, plan.max_states, plan.breadth_first);
+            (_, reduced, full) = both_ways(*bug, plan.max_states, plan.breadth_first, 180);
         }
         match (caught(&reduced), caught(&full)) {
             (Some(a), Some(b)) if showcase.accepts(a) && showcase.accepts(b) => {}

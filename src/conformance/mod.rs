@@ -115,6 +115,13 @@ pub const DELIBERATE_DEVIATIONS: &[(&str, Bug, u64)] = &[
     // A stop with drain makes every task report end of data while the terminating savepoint
     // is pending, so Flink's rule strikes on almost every drained stop.
     ("drain", Bug::EndOfDataCheckpointWhileStopping, 2),
+    // The stop that precedes the resume from an older checkpoint: its tasks reach end of data
+    // while the synchronous savepoint is pending, as in savepoints-2pc.
+    (
+        "transactions-resume",
+        Bug::EndOfDataCheckpointWhileStopping,
+        2,
+    ),
 ];
 
 /// The model as conformance compares it: with Flink's own rule switched on where the model

@@ -216,10 +216,14 @@ impl Oracle {
 /// it is armed, a JobManager failover and a restore, in that order; measured on ha-failures, 5
 /// runs in 3,000. `task-restored-as-finished` needs the crash after a checkpoint that recorded
 /// the source finished and before the sink finished; measured on task-lifecycle, 2 runs in
-/// 5,000 (its exhaustive `task-lifecycle@small` check reaches it).
+/// 5,000 (its exhaustive `task-lifecycle@small` check reaches it). `resumed-from-older-checkpoint`
+/// needs a checkpoint completed before the stop-with-savepoint and then the resume from it;
+/// measured on transactions-resume, 7 runs in 2,000 (its exhaustive check, and that of
+/// `transactions-resume@small`, reach it).
 pub const SWEEP_RARE: &[&str] = &[
     "possibly-inconsistent-write-restored",
     "task-restored-as-finished",
+    "resumed-from-older-checkpoint",
 ];
 
 /// The most properties one check can register, built-in and added (the model checker has one

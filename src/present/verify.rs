@@ -134,9 +134,10 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("diamond@small", 5_981_283),
     ("drain@small", 21_010_354),
     ("ha-failures@small", 4_883_533),
-    ("region-failover@small", 2_387_059),
+    ("region-failover@small", 2_386_845),
     ("alignment-timeout@small", 29_102_685),
     ("task-lifecycle@small", 3_173_494),
+    ("transactions-resume@small", 668_213),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an
