@@ -1483,10 +1483,11 @@ mod tests {
     /// Every exemption names a real non-vacuity property (a renamed one would exempt nothing).
     #[test]
     fn every_sweep_exemption_is_a_sometimes_property() {
-        for (name, model) in invariants::SWEEP_RARE
-            .iter()
-            .zip(["ha-failures", "task-lifecycle", "transactions-resume"])
-        {
+        for (name, model) in invariants::SWEEP_RARE.iter().zip([
+            "ha-failures",
+            "task-lifecycle",
+            "transactions-resume",
+        ]) {
             let spec = Spec::embedded(model).expect("embedded");
             let oracle = Oracle::new(&spec);
             let property = oracle.find(name).expect("a property of the oracle");
