@@ -489,3 +489,73 @@ fn the_region_properties_apply_only_with_two_regions() {
     let one_region = model(&[("partitioning = \"forward\"", "partitioning = \"hash\"")]);
     assert_eq!(applies(&one_region), [false, false]);
 }
+
+/// Flink 2.3's `VertexEndOfDataListener` (read in `flink-dist-2.3.0.jar`'s bytecode; found by
+/// comparing region failover with real Flink): `areAllTasksEndOfData` removes every vertex it
+/// finds complete, and `restoreVertices` gives a removed vertex an empty bit set. So after a
+/// region restart the survivors' end-of-data reports are forgotten and the restarted tasks' new
+/// reports request no end-of-data checkpoint; that holds too when only the sources had ended
+/// (the source vertex, walked first, was removed). A full restart starts the listener afresh.
+#[test]
+fn vertex_end_of_data_listener_forgets_the_survivors_of_a_region_restart() {
+    let spec = model(&[]);
+    let ctx = CoordinatorContext {
+        spec: &spec,
+        now: 0,
+        storage_write_fails: false,
+    };
+    let report = |c: &mut Coordinator, task: TaskId| {
+        let attempt = c.attempt_of(task);
+        c.step(&ctx, CoordinatorInput::EndOfData { task, attempt });
+    };
+    let fail = |c: &mut Coordinator, task: TaskId| {
+        let attempt = c.attempt_of(task);
+        let out = c.step(&ctx, CoordinatorInput::TaskFailed { task, attempt });
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, CoordinatorOutput::RestoreRegion { .. })),
+            "{out:?}"
+        );
+    };
+
+    // Every task ended: one request; then region {source#0, sink#0} restarts and ends again.
+    let mut c = Coordinator::new(&spec, 0);
+    let before = c.request_seq;
+    for task in [SOURCE_0, SOURCE_1, SINK_0] {
+        report(&mut c, task);
+    }
+    assert_eq!(c.request_seq, before, "three of four tasks ended");
+    report(&mut c, SINK_1);
+    assert_eq!(c.request_seq, before + 1, "every task ended: requested");
+    fail(&mut c, SINK_0);
+    report(&mut c, SOURCE_0);
+    report(&mut c, SINK_0);
+    assert_eq!(
+        c.request_seq,
+        before + 1,
+        "the survivors' reports were forgotten: no second request"
+    );
+
+    // Only the sources ended when the region restarts: the source vertex was removed already.
+    let mut c = Coordinator::new(&spec, 0);
+    report(&mut c, SOURCE_0);
+    report(&mut c, SOURCE_1);
+    fail(&mut c, SINK_0);
+    for task in [SOURCE_0, SINK_0, SINK_1] {
+        report(&mut c, task);
+    }
+    assert_eq!(c.request_seq, before, "source#1's report was forgotten");
+
+    // The same before any vertex is complete: nothing was removed, only the restarted bits go.
+    let mut c = Coordinator::new(&spec, 0);
+    report(&mut c, SOURCE_1);
+    fail(&mut c, SINK_0);
+    for task in [SOURCE_0, SINK_0, SINK_1] {
+        report(&mut c, task);
+    }
+    assert_eq!(
+        c.request_seq,
+        before + 1,
+        "every task's report is held: requested"
+    );
+}

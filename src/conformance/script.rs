@@ -249,8 +249,8 @@ pub struct SetupError(pub String, pub &'static str);
 
 /// The setup line for a model: its operators as job vertices (in the model's order, which must
 /// be topological, so that the driver's task indices are the model's), its edges as POINTWISE
-/// (forward) or ALL_TO_ALL, its checkpoint configuration in milliseconds, full failover (the
-/// model's), the failure manager's fail-job verdict carried out as a global failover, and a split
+/// (forward) or ALL_TO_ALL, its checkpoint configuration in milliseconds, the model's failover
+/// strategy (full, or region: the driver's `RestartPipelinedRegionFailoverStrategy`), the failure manager's fail-job verdict carried out as a global failover, and a split
 /// source's operator coordinator.
 pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
     if spec.checkpointing.start_from_retained {
@@ -263,16 +263,6 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
              state and claim modes are not compared"
                 .into(),
             "checkpointing.start_from_retained",
-        ));
-    }
-    if spec.failover == FailoverStrategy::Region {
-        // docs/fidelity.md, "Not compared: region failover": the driver restarts regions
-        // (`"failover": "region"`), but a first comparison left divergences open.
-        return Err(SetupError(
-            "region failover: a first comparison with the driver's region restarts left \
-             divergences open (docs/fidelity.md), so region-failover models are not compared yet"
-                .to_string(),
-            "failover.strategy",
         ));
     }
     for edge in &spec.edges {

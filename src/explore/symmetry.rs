@@ -191,7 +191,8 @@ fn lane_hash(spec: &Spec, world: &World, group: &Group, lane: u8) -> u64 {
             relabel_rpc(&anonymous, rpc).hash(&mut hasher);
         }
         c.finished_tasks.contains(task).hash(&mut hasher);
-        c.end_of_data_tasks.contains(task).hash(&mut hasher);
+        c.end_of_data.reached.contains(task).hash(&mut hasher);
+        c.end_of_data.removed.contains(task).hash(&mut hasher);
         for pending in &c.pending {
             (
                 pending.not_yet_acked.contains(task),
@@ -316,7 +317,8 @@ pub fn relabel_world(spec: &Spec, world: &World, r: &Relabeling) -> World {
     }
     let c = &mut out.coordinator;
     c.finished_tasks = r.set(c.finished_tasks);
-    c.end_of_data_tasks = r.set(c.end_of_data_tasks);
+    c.end_of_data.reached = r.set(c.end_of_data.reached);
+    c.end_of_data.removed = r.set(c.end_of_data.removed);
     for pending in &mut c.pending {
         pending.not_yet_acked = r.set(pending.not_yet_acked);
         pending.tasks_to_trigger = r.set(pending.tasks_to_trigger);

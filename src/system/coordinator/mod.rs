@@ -9,6 +9,7 @@
 //! reads a clock or draws a random number.
 
 pub mod decider;
+pub mod end_of_data;
 pub mod failure_manager;
 pub mod operator_coordinator;
 pub mod shared_state;
@@ -22,6 +23,7 @@ use crate::system::spec::{FailoverStrategy, Spec};
 use crate::system::task::SharedSnapshot;
 use crate::system::topology::{pipelined_regions, ChannelSpec, Partitioning};
 use decider::{Decision, RequestQueue, Submitted, TriggerRequest};
+use end_of_data::EndOfDataListener;
 use failure_manager::{FailureLevel, FailureManager};
 use operator_coordinator::EnumeratorState;
 use shared_state::{ClaimMode, SharedStateRegistry};
@@ -111,11 +113,11 @@ pub struct Coordinator {
     pub failure_manager: FailureManager,
     /// Tasks the coordinator knows have finished / reported end of data.
     pub finished_tasks: TaskSet,
-    pub end_of_data_tasks: TaskSet,
+    /// The JobManager's `VertexEndOfDataListener` (`end_of_data.rs`).
+    pub end_of_data: EndOfDataListener,
     /// `lifecycle.deploy_steps`: tasks of this attempt whose RUNNING report arrived (the
     /// JobManager's view of their execution state; empty otherwise).
     pub reported_running: TaskSet,
-    pub end_of_data_requested: bool,
     /// Submission counter for the queue's tie-break.
     pub request_seq: u32,
     /// This job run (this JobManager's execution graph) has failed over before. Flink 2.3's
@@ -395,8 +397,7 @@ impl Coordinator {
             failure_manager: FailureManager::default(),
             finished_tasks: TaskSet::default(),
             reported_running: TaskSet::default(),
-            end_of_data_tasks: TaskSet::default(),
-            end_of_data_requested: false,
+            end_of_data: EndOfDataListener::default(),
             request_seq: 0,
             failed_over: false,
             scheduler_awaits_tasks: false,
@@ -586,8 +587,8 @@ impl Coordinator {
                 if attempt == self.attempt_of(task)
                     && self.is_running()
                     && !self.finished_tasks.contains(task)
+                    && self.end_of_data.record(task)
                 {
-                    self.end_of_data_tasks.insert(task);
                     self.on_vertex_end_of_data(ctx, task);
                     self.maybe_request_end_of_data_checkpoint(ctx, &mut out);
                 }
@@ -986,12 +987,7 @@ impl Coordinator {
         let Some(interval) = ctx.spec.checkpointing.base_interval() else {
             return;
         };
-        let vertex = ctx.spec.task(task).operator;
-        let vertex_done = ctx
-            .spec
-            .task_ids()
-            .filter(|t| ctx.spec.task(*t).operator == vertex)
-            .all(|t| self.end_of_data_tasks.contains(t));
+        let vertex_done = self.end_of_data.vertex_complete(ctx.spec, task);
         let rearmed = ctx.now.saturating_add(interval);
         if vertex_done && self.periodic_due.is_none_or(|due| rearmed < due) {
             self.periodic_due = Some(rearmed);
@@ -1016,11 +1012,9 @@ impl Coordinator {
         );
         // BUG end-of-data-checkpoint-while-stopping: Flink 2.3's rule, kept as a variant.
         let flink_rule = stopping && ctx.spec.has_bug(Bug::EndOfDataCheckpointWhileStopping);
-        if self.job != JobStatus::Running && !flink_rule {
-            return;
-        }
-        if !self.end_of_data_requested && self.end_of_data_tasks == ctx.spec.all_tasks() {
-            self.end_of_data_requested = true;
+        // The listener forgets the vertices it finds complete whatever the job is doing, so
+        // this checkpoint is requested once per time every task ended (`end_of_data.rs`).
+        if self.end_of_data.all_ended(ctx.spec) && (self.job == JobStatus::Running || flink_rule) {
             self.submit(ctx, SnapshotKind::Checkpoint, false, out);
         }
     }
@@ -1597,11 +1591,10 @@ impl Coordinator {
         for t in region.iter() {
             self.task_attempts[t.0 as usize] = attempt(t, self);
             self.finished_tasks.remove(t);
-            self.end_of_data_tasks.remove(t);
             self.reported_running.remove(t);
         }
-        // The restarted tasks report end of data again; the final checkpoint waits for them.
-        self.end_of_data_requested = false;
+        // `SchedulerBase.restoreState`: the restarted tasks report end of data again.
+        self.end_of_data.restore(spec, region);
         let checkpoint = self.store.latest().cloned();
         let restored_id = checkpoint.as_ref().map(|c| c.id);
         out.push(CoordinatorOutput::Event(CoordinatorEvent::Restored {
@@ -1708,8 +1701,7 @@ impl Coordinator {
         self.task_attempts = Vec::new();
         self.finished_tasks = TaskSet::default();
         self.reported_running = TaskSet::default();
-        self.end_of_data_tasks = TaskSet::default();
-        self.end_of_data_requested = false;
+        self.end_of_data = EndOfDataListener::default();
         if matches!(
             self.job,
             JobStatus::StoppingWithSavepoint | JobStatus::Suspending

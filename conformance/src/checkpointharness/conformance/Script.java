@@ -145,7 +145,11 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
             maxParallelism[i] = intField(v, "max_parallelism", Math.max(128, parallelism[i]));
             vertexBase[i] = base;
             base += parallelism[i];
-            vertexIds[i] = new JobVertexID(0x7665727465780000L, i + 1);
+            // The upper part's two halves cancel in AbstractID.hashCode, so the hash is i + 1
+            // and every HashMap keyed by vertex id walks the vertices in declared order: the
+            // order the model's end-of-data listener walks (VertexEndOfDataListener removes the
+            // complete vertices it walks past; src/system/coordinator/end_of_data.rs).
+            vertexIds[i] = new JobVertexID(0x7665727476657274L, i + 1);
             vertexIndex.put(vertexIds[i], i);
         }
         numTasks = base;
