@@ -23,9 +23,13 @@ fn user_check(spec: &Spec) -> Summary {
 
 fn with_bug(model: &str, bug: &str) -> Spec {
     let bug = Bug::from_name(bug).expect("catalogued");
-    Spec::embedded(model)
-        .expect("embedded")
-        .with_bugs(BugSet::of(&[bug]))
+    let spec = match Spec::small_base(model) {
+        Some(base) => Spec::embedded(base)
+            .and_then(|spec| spec.small_instance())
+            .expect("an embedded model's small instance"),
+        None => Spec::embedded(model).expect("embedded"),
+    };
+    spec.with_bugs(BugSet::of(&[bug]))
 }
 
 /// The bug is caught as a hang, and its counterexample replays to the same violation.
@@ -70,9 +74,12 @@ fn end_of_data_checkpoint_while_stopping_is_a_hang_check_finds() {
     caught_and_replayed("savepoints-2pc", "end-of-data-checkpoint-while-stopping");
 }
 
-// `end-of-partition-leaves-blocked` (diamond) is the one hang the checker does not catch: it sets
-// in after the model's time horizon. The catalogue records it, and `tests/bugs.rs` fails if
-// `check` starts catching it (so the record stays true) or stops catching any other bug.
+/// FLINK-2519's stuck alignment: deeper in diamond than the user's 60 s reach, within its small
+/// instance's horizon, which `check diamond` names when it stops at its bound.
+#[test]
+fn end_of_partition_leaves_blocked_is_a_hang_check_finds_on_the_small_instance() {
+    caught_and_replayed("diamond@small", "end-of-partition-leaves-blocked");
+}
 
 #[test]
 fn the_correct_models_raise_no_false_hang() {

@@ -70,6 +70,14 @@ pub struct CheckResult {
     pub actions: Vec<Action>,
     /// Where a hang counterexample's healed continuation starts (see `check::Counterexample`).
     pub healed_at: Option<usize>,
+    /// The search ended by exhausting the state space, not at a bound.
+    pub complete: bool,
+    /// The small instance (`MODEL@small`) this result is from: what `check` tells a user to run
+    /// next when the model's own check stops at its bound (and what `verify` checks too).
+    pub instance: Option<String>,
+    /// The states the model's own check generated before it stopped at its bound without a
+    /// violation, when the result is its small instance's.
+    pub model_states: Option<usize>,
 }
 
 /// One row of the report.
@@ -218,10 +226,15 @@ pub fn model_check_as_user(spec: &Spec, budget: &Budget) -> CheckResult {
 }
 
 /// Runs the model checker with a showcase's plan (`verify`'s canaries: one thread, the plan's
-/// strategy and state bound, symmetry on).
+/// strategy and state bound, symmetry on), on the model's small instance where the plan says so.
 pub fn model_check(spec: &Spec, plan: CheckPlan, budget: &Budget) -> CheckResult {
-    model_check_with(
-        spec,
+    let instance = if plan.small_instance {
+        spec.small_instance()
+    } else {
+        None
+    };
+    let mut result = model_check_with(
+        instance.as_ref().unwrap_or(spec),
         CheckOptions {
             strategy: if plan.breadth_first {
                 Strategy::Bfs
@@ -236,7 +249,9 @@ pub fn model_check(spec: &Spec, plan: CheckPlan, budget: &Budget) -> CheckResult
             shortest: true,
             reduction: crate::explore::check::REDUCTION_DEFAULT,
         },
-    )
+    );
+    result.instance = instance.map(|small| small.name);
+    result
 }
 
 fn model_check_with(spec: &Spec, options: CheckOptions) -> CheckResult {
@@ -261,7 +276,27 @@ fn model_check_with(spec: &Spec, options: CheckOptions) -> CheckResult {
         seconds: started.elapsed().as_secs_f64(),
         actions,
         healed_at,
+        complete: !matches!(summary.verdict, Verdict::Partial { .. }),
+        instance: None,
+        model_states: None,
     }
+}
+
+/// A user's check of a model, as `check` leads them: the model itself, and where that stops at
+/// its bound without a violation, the small instance `check` then prints the command of.
+pub fn model_check_as_user_with_instance(spec: &Spec, budget: &Budget) -> CheckResult {
+    let full = model_check_as_user(spec, budget);
+    if full.caught || full.complete {
+        return full;
+    }
+    let Some(small) = spec.small_instance() else {
+        return full;
+    };
+    let mut on_small = model_check_as_user(&small, budget);
+    on_small.instance = Some(small.name.clone());
+    on_small.model_states = Some(full.states);
+    on_small.seconds += full.seconds;
+    on_small
 }
 
 /// Runs one bug through the simulator and, where planned, the model checker.
@@ -272,7 +307,7 @@ pub fn run(bug: Bug, budget: &Budget) -> BugResult {
     // Every bug is checked, hangs included (`healed-run-finishes` is a checker property now), so
     // the catalogue's per-bug check plan is not read.
     let (check, not_checked) = if budget.check {
-        (Some(model_check_as_user(&spec, budget)), None)
+        (Some(model_check_as_user_with_instance(&spec, budget)), None)
     } else {
         (
             None,
@@ -377,7 +412,7 @@ pub fn table(results: &[BugResult], budget: &Budget) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "sim: {} seeds, random scheduler. check: exactly `check MODEL --time-limit {}`, its defaults (a breadth-first search bounded at 3,000,000 states, then depth-first, on two threads; partial-order reduction on; symmetry off; `healed-run-finishes` on, 1 state in {} sampled), no per-bug strategy.\n",
+        "sim: {} seeds, random scheduler. check: exactly `check MODEL --time-limit {}`, its defaults (a breadth-first search bounded at 3,000,000 states, then depth-first, on two threads; partial-order reduction on; symmetry off; `healed-run-finishes` on, 1 state in {} sampled), no per-bug strategy; where that stops at its bound without a violation and the model has a small instance, the same on `MODEL@small` (the command `check` prints then).\n",
         budget.sim_seeds,
         budget.check_time_limit.as_secs(),
         crate::explore::hang::SAMPLE_DEFAULT
@@ -395,12 +430,21 @@ pub fn table(results: &[BugResult], budget: &Budget) -> String {
         };
         let check = match &r.check {
             None => format!("not run: {}", r.not_checked.unwrap_or("no plan")),
-            Some(c) if c.caught => format!(
-                "yes ({} states, {} steps, {:.2} s)",
-                c.states,
-                c.length.unwrap_or(0),
-                c.seconds
-            ),
+            Some(c) if c.caught => match &c.instance {
+                None => format!(
+                    "yes ({} states, {} steps, {:.2} s)",
+                    c.states,
+                    c.length.unwrap_or(0),
+                    c.seconds
+                ),
+                Some(small) => format!(
+                    "yes, on `{small}` ({} states, {} steps; {:.2} s with the model's own check, which stopped at its bound after {} states)",
+                    c.states,
+                    c.length.unwrap_or(0),
+                    c.seconds,
+                    c.model_states.unwrap_or(0)
+                ),
+            },
             Some(c) => match r.bug.showcase().check {
                 Err(reason) => format!(
                     "no ({} states, {:.2} s; known: {reason})",
@@ -480,6 +524,8 @@ pub fn json(results: &[BugResult], budget: &Budget) -> serde_json::Value {
                     "counterexample_length": c.length,
                     "seconds": c.seconds,
                     "invariant": c.invariant,
+                    "small_instance": c.instance,
+                    "model_states_before_the_instance": c.model_states,
                 })),
             })
         })
@@ -493,7 +539,16 @@ pub fn json(results: &[BugResult], budget: &Budget) -> serde_json::Value {
 /// Writes the bug's shortest available counterexample, shrunk, as a regression trace; returns
 /// its length.
 pub fn write_trace(result: &BugResult, path: &str) -> Result<usize, InputError> {
-    let spec = showcase_spec(result.bug);
+    let showcase = showcase_spec(result.bug);
+    // A counterexample from the small instance replays only there.
+    let from_instance = result
+        .check
+        .as_ref()
+        .is_some_and(|c| c.caught && c.instance.is_some());
+    let spec = match showcase.small_instance() {
+        Some(small) if from_instance => small,
+        _ => showcase,
+    };
     let oracle = Oracle::new(&spec);
     let bugs = BugSet::of(&[result.bug]);
     let (actions, healed_at, origin) = match &result.check {
@@ -536,7 +591,7 @@ pub fn write_trace(result: &BugResult, path: &str) -> Result<usize, InputError> 
         result.bug.layer(),
         result.bug.description(),
         violated,
-        result.model,
+        spec.name,
         result.bug.history()
     );
     written.save(path)?;

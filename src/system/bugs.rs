@@ -66,12 +66,16 @@ pub struct CheckPlan {
     pub breadth_first: bool,
     /// Generated states the search may spend.
     pub max_states: usize,
+    /// The search runs on the model's small instance (`MODEL@small`): the bug lies deeper than
+    /// the full model's search reaches in `check`'s default 60 s, within the instance's bounds.
+    pub small_instance: bool,
 }
 
 const fn dfs(max_states: usize) -> Result<CheckPlan, &'static str> {
     Ok(CheckPlan {
         breadth_first: false,
         max_states,
+        small_instance: false,
     })
 }
 
@@ -79,7 +83,21 @@ const fn bfs(max_states: usize) -> Result<CheckPlan, &'static str> {
     Ok(CheckPlan {
         breadth_first: true,
         max_states,
+        small_instance: false,
     })
+}
+
+/// A plan on the model's small instance.
+const fn on_small_instance(
+    plan: Result<CheckPlan, &'static str>,
+) -> Result<CheckPlan, &'static str> {
+    match plan {
+        Ok(plan) => Ok(CheckPlan {
+            small_instance: true,
+            ..plan
+        }),
+        Err(why) => Err(why),
+    }
 }
 
 /// The embedded model a bug shows on, the invariant it must violate, and the model checker's
@@ -105,10 +123,6 @@ impl Showcase {
         self.invariant.split('|').next().unwrap_or(self.invariant)
     }
 }
-
-/// Why the checker cannot catch a hang: the checker's `healed-run-finishes` (src/explore/hang.rs)
-/// judges the states within the model's time horizon, and this hang sets in only later.
-const HANG_PAST_HORIZON: &str = "a hang that sets in only after the model's time horizon (diamond: time 25; the simulator's run reaches it at clock 330): the checker's healed continuations start from states within the horizon and finish, so only the simulator's healed phase, which has no horizon, judges it";
 
 bugs! {
     CompleteWithMissingAck = "complete-with-missing-ack", "coordinator", "textbook",
@@ -194,7 +208,10 @@ bugs! {
     EndOfPartitionLeavesBlocked = "end-of-partition-leaves-blocked", "task", "FLINK-2519",
         "an input ending during alignment completes the checkpoint but leaves the other inputs blocked",
         "Match by title: FLINK-2519 'BarrierBuffers get stuck infinitely when some inputs end early' (Flink 0.10 changelog; the ticket's details were not found). FLINK-24068 (apache/flink#17131) is only related: end of partition during alignment skipped the alignment-start bookkeeping, not the release of blocked inputs.",
-        "diamond", "healed-run-finishes", Err(HANG_PAST_HORIZON);
+        "diamond", "healed-run-finishes",
+        // An input's end of partition in flight behind a finished task while the next
+        // checkpoint aligns: deeper than the full model's search reaches in `check`'s 60 s.
+        on_small_instance(dfs(4_000_000));
     UnalignedConsumesBehindBarrier = "unaligned-consumes-behind-barrier", "task", "FLINK-17568",
         "unaligned mode keeps persisting every input until the last barrier, so post-barrier records become channel state",
         "Match in effect: FLINK-17568 'Task may consume data after checkpoint barrier before performing checkpoint for unaligned checkpoint' led to duplicated data after recovery (fix: return to the mailbox right after a barrier, apache/flink#12034).",
@@ -294,7 +311,10 @@ bugs! {
     RegionRestartKeepsAttempts = "region-restart-keeps-attempts", "coordinator", "textbook",
         "a region restart gives its tasks no new execution attempts, so reports their cancelled executions sent before the failure are taken for the restarted ones",
         "No Flink ticket found. Every redeployment creates a new Execution with a new ExecutionAttemptID (ExecutionVertex.resetForNewExecution), and the JobManager routes task reports by attempt (SchedulerBase.updateTaskExecutionState, CheckpointCoordinator.receiveAcknowledgeMessage: 'Received message for job ... from unknown task'), so a cancelled execution's late report changes nothing; with a full failover the job-wide attempt in the model makes the same point, with region failover only per-task attempts do.",
-        "region-failover", "completed-has-every-ack", Err("needs a finished source's report in flight across a region restart and a later checkpoint, deeper than check's 60 s on the full model; its small instance catches it (`check region-failover@small --bug region-restart-keeps-attempts`, under 5 s)");
+        "region-failover", "completed-has-every-ack",
+        // A finished source's report in flight across a region restart and a later checkpoint:
+        // deeper than the full model's search reaches in `check`'s 60 s.
+        on_small_instance(bfs(2_000_000));
 }
 
 impl fmt::Display for Bug {
