@@ -17,11 +17,11 @@
 //! request, sent on `write`).
 
 use checkpoint_harness::bugs::{Bug, BugSet};
-use checkpoint_harness::invariants::{self, Oracle};
+use checkpoint_harness::invariants;
 use checkpoint_harness::protocol::ChannelEvent;
 use checkpoint_harness::spec::Spec;
 use checkpoint_harness::task::operator::OperatorState;
-use checkpoint_harness::world::{self, Action, RpcKind, World};
+use checkpoint_harness::world::{self, Action, RpcKind};
 
 /// The embedded `async-sink` model (source -> sink), optionally with bugs.
 fn model(bugs: &[Bug]) -> Spec {
@@ -30,45 +30,17 @@ fn model(bugs: &[Bug]) -> Spec {
         .with_bugs(BugSet::of(bugs))
 }
 
-/// A world driven by scripted actions; every action must be enabled where it is taken.
-struct Run {
-    spec: Spec,
-    oracle: Oracle,
-    world: World,
-}
+mod scripted;
 
 const SOURCE: u8 = 0;
 const SINK: u8 = 1;
 
+// Every action must be enabled where it is taken.
+scripted_run!(Run);
+
 impl Run {
     fn new(bugs: &[Bug]) -> Run {
-        let spec = model(bugs);
-        Run {
-            oracle: Oracle::new(&spec),
-            world: World::initial(&spec),
-            spec,
-        }
-    }
-
-    fn enabled(&self) -> Vec<Action> {
-        world::enabled(&self.spec, &self.world)
-    }
-
-    /// Takes the first enabled action that `pick` accepts; panics with the enabled list if none.
-    fn take(&mut self, what: &str, pick: impl Fn(&World, &Action) -> bool) -> Action {
-        let enabled = self.enabled();
-        let Some(action) = enabled.iter().copied().find(|a| pick(&self.world, a)) else {
-            panic!("{what}: not enabled; enabled: {enabled:?}");
-        };
-        self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
-        action
-    }
-
-    /// The first violated property of the current world, if any.
-    fn violation(&self) -> Option<&'static str> {
-        invariants::check_all(&self.spec, &self.oracle, &self.world)
-            .err()
-            .map(|v| v.invariant)
+        Run::of(model(bugs))
     }
 
     /// `Emit` on a task: the source emits, or the sink's oldest send completes.
@@ -201,7 +173,7 @@ fn test_at_least_once_producer_snapshot_waits_for_pending_sends() {
         run.world.coordinator.store.latest().is_some(),
         "the checkpoint completed"
     );
-    assert_eq!(run.violation(), None);
+    assert_eq!(run.current_violation(), None);
 }
 
 /// `FlinkKafkaProducerBaseTest#testDoesNotWaitForPendingRecordsIfFlushingDisabled`, the
@@ -223,7 +195,7 @@ fn test_does_not_wait_for_pending_records_if_flushing_disabled() {
         run.world.coordinator.store.latest().is_some(),
         "the checkpoint completed"
     );
-    assert_eq!(run.violation(), Some("sink-writes-cover-cut"));
+    assert_eq!(run.current_violation(), Some("sink-writes-cover-cut"));
 
     // The send fails fatally: the task fails, the job restores the checkpoint (source offset 1).
     let mut lost = Run::new(&[Bug::SnapshotWithoutFlush]);
@@ -242,7 +214,7 @@ fn test_does_not_wait_for_pending_records_if_flushing_disabled() {
         |_, a| matches!(a, Action::DeliverRpc { rpc } if rpc.kind == RpcKind::TaskFailed),
     );
     assert_eq!(
-        lost.violation(),
+        lost.current_violation(),
         Some("sink-writes-cover-cut"),
         "after the restore"
     );
@@ -311,13 +283,13 @@ fn test_fatal_send_failure_while_flushing_fails_the_task_and_the_checkpoint() {
         "the source rewound to the start"
     );
     assert_eq!(run.written(), 0);
-    assert_eq!(run.violation(), None);
+    assert_eq!(run.current_violation(), None);
     // The rewind sends the record again.
     run.emit();
     run.deliver_to_sink();
     run.complete_send();
     assert_eq!(run.written(), 1);
-    assert_eq!(run.violation(), None);
+    assert_eq!(run.current_violation(), None);
 }
 
 /// A send failure needs a send in flight: with none outstanding and no crash budget left, the
@@ -371,7 +343,7 @@ fn test_flushing_at_end_ensures_buffered_records_are_persisted_to_destination() 
     run.complete_send();
     assert_eq!(run.written(), 2);
     assert!(!run.sink().yielding_to_sends());
-    assert_eq!(run.violation(), None);
+    assert_eq!(run.current_violation(), None);
 }
 
 /// The send completions are oldest first (Flink allows any order; the model picks one).

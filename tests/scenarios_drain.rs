@@ -17,11 +17,11 @@
 
 use checkpoint_harness::bugs::{Bug, BugSet};
 use checkpoint_harness::coordinator::JobStatus;
-use checkpoint_harness::invariants::{self, Oracle};
+use checkpoint_harness::invariants;
 use checkpoint_harness::protocol::{ChannelEvent, SnapshotKind, TaskId};
 use checkpoint_harness::spec::Spec;
 use checkpoint_harness::task::operator::OperatorState;
-use checkpoint_harness::world::{self, Action, RpcKind, UserRequestKind, World};
+use checkpoint_harness::world::{Action, RpcKind, UserRequestKind, World};
 
 const SOURCE: TaskId = TaskId(0);
 const BATCH: TaskId = TaskId(1);
@@ -39,45 +39,13 @@ fn model(drain: bool, bugs: &[Bug]) -> Spec {
     spec.with_bugs(BugSet::of(bugs))
 }
 
-struct Run {
-    spec: Spec,
-    oracle: Oracle,
-    world: World,
-    /// The first violated property seen after any step.
-    violation: Option<&'static str>,
-}
+mod scripted;
+
+scripted_run!(Run);
 
 impl Run {
     fn new(drain: bool, bugs: &[Bug]) -> Run {
-        let spec = model(drain, bugs);
-        Run {
-            oracle: Oracle::new(&spec),
-            world: World::initial(&spec),
-            spec,
-            violation: None,
-        }
-    }
-
-    fn enabled(&self) -> Vec<Action> {
-        world::enabled(&self.spec, &self.world)
-    }
-
-    /// Takes the first enabled action `pick` accepts (`None` if there is none).
-    fn try_take(&mut self, pick: impl Fn(&World, &Action) -> bool) -> Option<Action> {
-        let action = self.enabled().into_iter().find(|a| pick(&self.world, a))?;
-        self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
-        if self.violation.is_none() {
-            self.violation = invariants::check_all(&self.spec, &self.oracle, &self.world)
-                .err()
-                .map(|v| v.invariant);
-        }
-        Some(action)
-    }
-
-    fn take(&mut self, what: &str, pick: impl Fn(&World, &Action) -> bool) -> Action {
-        let enabled = self.enabled();
-        self.try_take(pick)
-            .unwrap_or_else(|| panic!("{what}: not enabled; enabled: {enabled:?}"))
+        Run::of(model(drain, bugs))
     }
 
     fn emit(&mut self) {

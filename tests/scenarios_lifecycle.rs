@@ -18,59 +18,25 @@
 use checkpoint_harness::bugs::{Bug, BugSet};
 use checkpoint_harness::coordinator::JobStatus;
 use checkpoint_harness::ghost::LastStep;
-use checkpoint_harness::invariants::{self, Oracle};
 use checkpoint_harness::protocol::{Barrier, CheckpointId, FailureReason, TaskId};
 use checkpoint_harness::spec::Spec;
 use checkpoint_harness::task::{Task, TaskContext, TaskInput, TaskOutput, TaskStatus};
-use checkpoint_harness::world::{self, Action, Rpc, RpcKind, Timer, World};
+use checkpoint_harness::world::{Action, Rpc, RpcKind, Timer, World};
 
 const SOURCE: TaskId = TaskId(0);
 const SINK: TaskId = TaskId(1);
 
-struct Run {
-    spec: Spec,
-    oracle: Oracle,
-    world: World,
-    /// The first violated property seen after any step.
-    violation: Option<&'static str>,
-    /// Every action taken.
-    taken: Vec<Action>,
-}
+mod scripted;
+
+scripted_run!(Run);
 
 impl Run {
     fn new(bugs: &[Bug]) -> Run {
-        let spec = Spec::embedded("task-lifecycle")
-            .expect("embedded")
-            .with_bugs(BugSet::of(bugs));
-        Run {
-            oracle: Oracle::new(&spec),
-            world: World::initial(&spec),
-            spec,
-            violation: None,
-            taken: Vec::new(),
-        }
-    }
-
-    fn enabled(&self) -> Vec<Action> {
-        world::enabled(&self.spec, &self.world)
-    }
-
-    fn try_take(&mut self, pick: impl Fn(&World, &Action) -> bool) -> Option<Action> {
-        let action = self.enabled().into_iter().find(|a| pick(&self.world, a))?;
-        self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
-        self.taken.push(action);
-        if self.violation.is_none() {
-            self.violation = invariants::check_all(&self.spec, &self.oracle, &self.world)
-                .err()
-                .map(|v| v.invariant);
-        }
-        Some(action)
-    }
-
-    fn take(&mut self, what: &str, pick: impl Fn(&World, &Action) -> bool) -> Action {
-        let enabled = self.enabled();
-        self.try_take(pick)
-            .unwrap_or_else(|| panic!("{what}: not enabled; enabled: {enabled:?}"))
+        Run::of(
+            Spec::embedded("task-lifecycle")
+                .expect("embedded")
+                .with_bugs(BugSet::of(bugs)),
+        )
     }
 
     /// The task's own lifecycle step (deploy, or finish).

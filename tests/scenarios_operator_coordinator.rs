@@ -15,11 +15,10 @@
 use checkpoint_harness::bugs::{Bug, BugSet};
 use checkpoint_harness::coordinator::operator_coordinator::SourceCoordinator;
 use checkpoint_harness::ghost::LastStep;
-use checkpoint_harness::invariants::{self, Oracle};
 use checkpoint_harness::protocol::{CheckpointId, SourceEvent, TaskId};
 use checkpoint_harness::spec::Spec;
 use checkpoint_harness::task::operator::OperatorState;
-use checkpoint_harness::world::{self, Action, Options, Rpc, RpcKind, Timer, World};
+use checkpoint_harness::world::{self, Action, Rpc, RpcKind, Timer};
 
 const READER0: TaskId = TaskId(0);
 const READER1: TaskId = TaskId(1);
@@ -30,44 +29,19 @@ fn model(bugs: &[Bug]) -> Spec {
         .with_bugs(BugSet::of(bugs))
 }
 
-/// A world driven by scripted actions; every action must be enabled where it is taken (no time
-/// horizon, so that a checkpoint's timeout can fire).
-struct Run {
-    spec: Spec,
-    oracle: Oracle,
-    world: World,
-}
+mod scripted;
+
+// Every action must be enabled where it is taken; no time horizon, so that a checkpoint's
+// timeout can fire.
+scripted_run!(Run);
 
 impl Run {
     fn new(bugs: &[Bug]) -> Run {
-        Run::of(model(bugs))
+        Run::without_horizon(model(bugs))
     }
 
-    fn of(spec: Spec) -> Run {
-        Run {
-            oracle: Oracle::new(&spec),
-            world: World::initial(&spec),
-            spec,
-        }
-    }
-
-    fn take(&mut self, action: Action) {
-        let options = Options {
-            horizon: None,
-            ..Options::exhaustive(&self.spec)
-        };
-        let enabled = world::enabled_with(&self.spec, &self.world, options);
-        assert!(
-            enabled.contains(&action),
-            "{action:?} not enabled; enabled: {enabled:?}"
-        );
-        self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
-    }
-
-    fn violation(&self) -> Option<&'static str> {
-        invariants::check_all(&self.spec, &self.oracle, &self.world)
-            .err()
-            .map(|v| v.invariant)
+    fn without_horizon(spec: Spec) -> Run {
+        Run(scripted::Scripted::new(spec).without_horizon())
     }
 
     fn rpc(&self, kind: RpcKind, task: TaskId) -> Option<world::RpcKey> {
@@ -82,18 +56,18 @@ impl Run {
         let rpc = self
             .rpc(kind, task)
             .unwrap_or_else(|| panic!("no {kind:?} RPC of {task:?}: {:?}", self.world.rpcs));
-        self.take(Action::DeliverRpc { rpc });
+        self.apply(Action::DeliverRpc { rpc });
     }
 
     /// The reader sends its split request (it has no split yet).
     fn request(&mut self, reader: TaskId) {
-        self.take(Action::Emit { task: reader });
+        self.apply(Action::Emit { task: reader });
         assert!(self.rpc(RpcKind::SplitRequest, reader).is_some());
     }
 
     /// The periodic trigger fires; the pending checkpoint waits in its asynchronous phase.
     fn trigger(&mut self) -> CheckpointId {
-        self.take(Action::Fire {
+        self.apply(Action::Fire {
             timer: Timer::Periodic,
         });
         self.world
@@ -128,15 +102,15 @@ impl Run {
                 .channel_ids()
                 .find(|c| !self.world.channels[c.0 as usize].is_empty())
                 .expect("a barrier in flight");
-            self.take(Action::Deliver { channel });
+            self.apply(Action::Deliver { channel });
         }
     }
 
     /// Completes checkpoint `id`: both phases of the trigger, then every barrier and ack.
     fn complete(&mut self, id: CheckpointId) {
-        self.take(Action::FinishTriggering);
+        self.apply(Action::FinishTriggering);
         if self.world.coordinator.coordinator_snapshot == Some(id) {
-            self.take(Action::FinishTriggering);
+            self.apply(Action::FinishTriggering);
         }
         for reader in [READER0, READER1] {
             self.deliver(RpcKind::Trigger, reader);
@@ -168,10 +142,10 @@ fn operator_coordinator_holder_test_events_before_checkpoint_future_completion_p
     );
     assert!(run.world.source_coordinator.held.is_empty());
     // Its state then says split 0 is assigned.
-    run.take(Action::FinishTriggering);
+    run.apply(Action::FinishTriggering);
     let pending = run.world.coordinator.pending(id).expect("pending");
     assert_eq!(pending.coordinator_state.map(|s| s.unassigned), Some(0b10));
-    assert_eq!(run.violation(), None);
+    assert_eq!(run.current_violation(), None);
 }
 
 #[test]
@@ -181,7 +155,7 @@ fn operator_coordinator_holder_test_events_are_blocked_after_checkpoint_future_c
     let id = run.trigger();
     // The coordinator's checkpoint is a step of its own, before any trigger RPC (reference §1.7
     // step 7: coordinators first, tasks last).
-    run.take(Action::FinishTriggering);
+    run.apply(Action::FinishTriggering);
     assert_eq!(run.world.source_coordinator.marked, Some(id));
     assert!(run.rpc(RpcKind::Trigger, READER0).is_none());
     assert_eq!(
@@ -206,10 +180,10 @@ fn operator_coordinator_holder_test_source_barrier_injection_releases_blocked_ev
     let mut run = Run::new(&[]);
     run.request(READER0);
     run.trigger();
-    run.take(Action::FinishTriggering);
+    run.apply(Action::FinishTriggering);
     run.deliver(RpcKind::SplitRequest, READER0);
     // The trigger RPCs go out (the barriers are injected), then the valve opens.
-    run.take(Action::FinishTriggering);
+    run.apply(Action::FinishTriggering);
     assert_eq!(run.world.source_coordinator.marked, None);
     let to_reader: Vec<RpcKind> = run
         .world
@@ -225,20 +199,20 @@ fn operator_coordinator_holder_test_source_barrier_injection_releases_blocked_ev
     run.deliver(RpcKind::Trigger, READER0);
     run.deliver(RpcKind::SourceEvent, READER0);
     assert_eq!(run.reader_splits(READER0), vec![(0, 0)]);
-    assert_eq!(run.violation(), None);
+    assert_eq!(run.current_violation(), None);
 }
 
 #[test]
 fn operator_coordinator_holder_test_aborted_checkpoint_releases_blocked_events() {
     // A timeout shorter than the interval, so that the canceller fires first.
     let text = include_str!("../models/split-source.toml").replace("timeout = 40", "timeout = 1");
-    let mut run = Run::of(Spec::parse("short.toml", &text).expect("valid"));
+    let mut run = Run::without_horizon(Spec::parse("short.toml", &text).expect("valid"));
     run.request(READER0);
     let id = run.trigger();
-    run.take(Action::FinishTriggering);
+    run.apply(Action::FinishTriggering);
     run.deliver(RpcKind::SplitRequest, READER0);
     // The checkpoint expires in its trigger phase: `abortCurrentTriggering` opens the valve.
-    run.take(Action::Fire {
+    run.apply(Action::Fire {
         timer: Timer::CheckpointTimeout { checkpoint: id },
     });
     assert!(run.world.coordinator.pending(id).is_none());
@@ -303,7 +277,7 @@ fn source_coordinator_test_subtask_failed_and_revert_uncompleted_assignments() {
     run.deliver(RpcKind::SplitRequest, READER1);
     run.deliver(RpcKind::SourceEvent, READER1);
     assert_eq!(run.reader_splits(READER1), vec![(1, 0)]);
-    run.take(Action::Crash { task: READER1 });
+    run.apply(Action::Crash { task: READER1 });
     run.deliver(RpcKind::TaskFailed, READER1);
     assert!(run.world.last.has(LastStep::RESTORED));
     assert!(run.world.last.has(LastStep::SPLITS_ADDED_BACK));
@@ -311,7 +285,7 @@ fn source_coordinator_test_subtask_failed_and_revert_uncompleted_assignments() {
     assert_eq!(run.reader_splits(READER0), vec![(0, 0)]);
     assert!(run.reader_splits(READER1).is_empty());
     assert_eq!(run.world.source_coordinator.unassigned, 0b10);
-    assert_eq!(run.violation(), None);
+    assert_eq!(run.current_violation(), None);
 }
 
 #[test]
@@ -322,13 +296,13 @@ fn subtask_gateway_lost_event_fails_the_target_task() {
     run.request(READER0);
     run.deliver(RpcKind::SplitRequest, READER0);
     let rpc = run.rpc(RpcKind::SourceEvent, READER0).expect("the event");
-    run.take(Action::LoseRpc { rpc });
+    run.apply(Action::LoseRpc { rpc });
     assert!(run.world.last.has(LastStep::LOST_EVENT_FAILED_READER));
     assert!(!run.world.task(READER0).is_running());
     run.deliver(RpcKind::TaskFailed, READER0);
     // No checkpoint: every split is unassigned again, and the restarted reader asks anew.
     assert_eq!(run.world.source_coordinator.unassigned, 0b11);
-    assert_eq!(run.violation(), None);
+    assert_eq!(run.current_violation(), None);
     run.request(READER0);
 }
 
@@ -339,12 +313,15 @@ fn a_lost_event_that_leaves_its_reader_running_loses_the_split() {
     run.request(READER0);
     run.deliver(RpcKind::SplitRequest, READER0);
     let rpc = run.rpc(RpcKind::SourceEvent, READER0).expect("the event");
-    run.take(Action::LoseRpc { rpc });
+    run.apply(Action::LoseRpc { rpc });
     assert!(run.world.task(READER0).is_running());
     assert!(run.rpc(RpcKind::TaskFailed, READER0).is_none());
     let id = run.trigger();
     run.complete(id);
-    assert_eq!(run.violation(), Some("completed-checkpoint-consistent"));
+    assert_eq!(
+        run.current_violation(),
+        Some("completed-checkpoint-consistent")
+    );
 }
 
 #[test]
@@ -352,7 +329,7 @@ fn an_event_that_bypasses_the_valve_makes_a_restore_own_the_split_twice() {
     let mut run = Run::new(&[Bug::SplitEventBypassesValve]);
     run.request(READER0);
     let id = run.trigger();
-    run.take(Action::FinishTriggering);
+    run.apply(Action::FinishTriggering);
     run.deliver(RpcKind::SplitRequest, READER0);
     // Sent at once, ahead of the trigger RPC.
     assert_eq!(
@@ -361,9 +338,9 @@ fn an_event_that_bypasses_the_valve_makes_a_restore_own_the_split_twice() {
     );
     run.deliver(RpcKind::SourceEvent, READER0);
     run.complete(id);
-    run.take(Action::Crash { task: READER1 });
+    run.apply(Action::Crash { task: READER1 });
     run.deliver(RpcKind::TaskFailed, READER1);
-    assert_eq!(run.violation(), Some("restored-splits-owned-once"));
+    assert_eq!(run.current_violation(), Some("restored-splits-owned-once"));
 }
 
 #[test]
@@ -396,13 +373,13 @@ fn savepoint_then_crash(bugs: &[Bug]) -> (Run, CheckpointId) {
     let spec = Spec::embedded("split-source-savepoint")
         .expect("embedded")
         .with_bugs(BugSet::of(bugs));
-    let mut run = Run::of(spec);
+    let mut run = Run::without_horizon(spec);
     let sink = TaskId(1);
     run.request(READER0);
     run.deliver(RpcKind::SplitRequest, READER0);
     run.deliver(RpcKind::SourceEvent, READER0);
     assert_eq!(run.reader_splits(READER0), vec![(0, 0)]);
-    run.take(Action::User {
+    run.apply(Action::User {
         request: world::UserRequestKind::Savepoint,
     });
     let id = run
@@ -410,8 +387,8 @@ fn savepoint_then_crash(bugs: &[Bug]) -> (Run, CheckpointId) {
         .coordinator
         .coordinator_snapshot
         .expect("the savepoint's coordinator checkpoint runs first");
-    run.take(Action::FinishTriggering);
-    run.take(Action::FinishTriggering);
+    run.apply(Action::FinishTriggering);
+    run.apply(Action::FinishTriggering);
     run.deliver(RpcKind::Trigger, READER0);
     run.deliver_until_snapshot(sink, id);
     run.deliver(RpcKind::Ack, READER0);
@@ -421,7 +398,7 @@ fn savepoint_then_crash(bugs: &[Bug]) -> (Run, CheckpointId) {
         run.world.coordinator.store.latest().is_none(),
         "never stored"
     );
-    run.take(Action::Crash { task: READER0 });
+    run.apply(Action::Crash { task: READER0 });
     run.deliver(RpcKind::TaskFailed, READER0);
     assert!(run.world.last.has(LastStep::RESTORED));
     (run, id)
@@ -440,7 +417,7 @@ fn checkpoint_coordinator_savepoint_completion_notifies_no_operator_coordinator(
     assert_eq!(run.world.source_coordinator.unassigned, 0b1);
     assert!(run.reader_splits(READER0).is_empty());
     assert!(id > CheckpointId::NONE);
-    assert_eq!(run.violation(), None);
+    assert_eq!(run.current_violation(), None);
 }
 
 #[test]
@@ -448,5 +425,5 @@ fn a_savepoint_that_notifies_the_operator_coordinators_loses_the_split() {
     let (run, _) = savepoint_then_crash(&[Bug::SavepointNotifiesOperatorCoordinators]);
     assert!(!run.world.last.has(LastStep::SPLITS_ADDED_BACK));
     assert_eq!(run.world.source_coordinator.unassigned, 0);
-    assert_eq!(run.violation(), Some("restored-splits-owned-once"));
+    assert_eq!(run.current_violation(), Some("restored-splits-owned-once"));
 }

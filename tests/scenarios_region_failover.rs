@@ -14,7 +14,7 @@ use checkpoint_harness::coordinator::{
     JobStatus,
 };
 use checkpoint_harness::ghost::LastStep;
-use checkpoint_harness::invariants::{self, Oracle};
+use checkpoint_harness::invariants;
 use checkpoint_harness::protocol::{ChannelEvent, CheckpointId, FailureReason, TaskId, TaskSet};
 use checkpoint_harness::spec::{FailoverStrategy, Spec};
 use checkpoint_harness::task::Task;
@@ -51,40 +51,13 @@ fn two_crashes(tolerable: &str) -> Spec {
     ])
 }
 
-struct Run {
-    spec: Spec,
-    oracle: Oracle,
-    world: World,
-    violation: Option<&'static str>,
-}
+mod scripted;
+
+scripted_run!(Run);
 
 impl Run {
     fn new(spec: Spec) -> Run {
-        Run {
-            oracle: Oracle::new(&spec),
-            world: World::initial(&spec),
-            spec,
-            violation: None,
-        }
-    }
-
-    fn try_take(&mut self, pick: impl Fn(&World, &Action) -> bool) -> Option<Action> {
-        let action = world::enabled(&self.spec, &self.world)
-            .into_iter()
-            .find(|a| pick(&self.world, a))?;
-        self.world = world::apply(&self.spec, &self.world, action).expect("enabled");
-        if self.violation.is_none() {
-            self.violation = invariants::check_all(&self.spec, &self.oracle, &self.world)
-                .err()
-                .map(|v| v.invariant);
-        }
-        Some(action)
-    }
-
-    fn take(&mut self, what: &str, pick: impl Fn(&World, &Action) -> bool) {
-        let enabled = world::enabled(&self.spec, &self.world);
-        self.try_take(pick)
-            .unwrap_or_else(|| panic!("{what}: not enabled; enabled: {enabled:?}"));
+        Run::of(spec)
     }
 
     fn emit(&mut self, task: TaskId) {
