@@ -24,9 +24,9 @@
 //! pipeline). Such stops are counted, never compared away.
 
 use super::observation::{Observation, RAW_FINALIZE_FAILURE};
-use super::script::{flink_kind, flink_reason, Input, RequestKind, StorageStage};
+use super::script::{flink_kind, flink_reason, shared_key, Input, RequestKind, StorageStage};
 use crate::system::coordinator::{CoordinatorEvent, JobStatus};
-use crate::system::protocol::{Alignment, FailureReason};
+use crate::system::protocol::{Alignment, CheckpointId, FailureReason};
 use crate::system::spec::Spec;
 use crate::system::task::TaskStatus;
 use crate::system::world::{
@@ -93,6 +93,7 @@ pub fn project(spec: &Spec, actions: &[Action]) -> Projection {
                 // The open input is the last one (a storage fault goes before it).
                 let last = projection.inputs.len() - 1;
                 add_effects(&mut projection.expected[last], &events, &next);
+                add_terminal_cleanup(&mut projection.expected[last], &world, &next);
                 set_state(&mut projection.expected[last], &next);
                 projection.at_action[last] = index + 1;
             }
@@ -115,6 +116,7 @@ pub fn project(spec: &Spec, actions: &[Action]) -> Projection {
                 }
                 let mut observation = Observation::default();
                 add_effects(&mut observation, &events, &next);
+                add_terminal_cleanup(&mut observation, &world, &next);
                 set_state(&mut observation, &next);
                 projection.inputs.push(input);
                 projection.expected.push(observation);
@@ -221,12 +223,27 @@ fn input_of(
         Action::DeliverRpc { rpc } => {
             let task = rpc.task.0;
             match rpc.kind {
-                RpcKind::Ack => Some(Input::Ack {
-                    task,
-                    attempt: driver_attempt(rpc.attempt.0),
-                    id: rpc.checkpoint.0,
-                    at,
-                }),
+                RpcKind::Ack => {
+                    // The snapshot's shared files (incremental checkpoints), as the driver's
+                    // keyed state names them.
+                    let shared = before
+                        .rpcs
+                        .iter()
+                        .find_map(|r| match r {
+                            Rpc::Ack { snapshot, .. } if r.key() == rpc => {
+                                Some(snapshot.shared.clone())
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    Some(Input::Ack {
+                        task,
+                        attempt: driver_attempt(rpc.attempt.0),
+                        id: rpc.checkpoint.0,
+                        shared,
+                        at,
+                    })
+                }
                 RpcKind::Decline => {
                     let reason = before
                         .rpcs
@@ -311,12 +328,18 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
                         Alignment::AlignedWithTimeout => "aligned-timeout",
                         Alignment::Unaligned => "unaligned",
                     };
+                    // `CheckpointType.FULL_CHECKPOINT`: the coordinator's `forceFullSnapshot`
+                    // after a NO_CLAIM restore (the driver names its options' type).
+                    let kind = if barrier.full {
+                        "full_checkpoint"
+                    } else {
+                        flink_kind(barrier.kind)
+                    };
                     observation.rpcs.push((
                         task.0 as u32,
                         format!(
-                            "trigger cp{} {} {alignment} a{}",
+                            "trigger cp{} {kind} {alignment} a{}",
                             barrier.id.0,
-                            flink_kind(barrier.kind),
                             after.coordinator.attempt_of(*task).0
                         ),
                     ));
@@ -347,6 +370,9 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
                     }
                 })
             }
+            StepEvent::SharedDiscarded(files) => observation
+                .shared_discarded
+                .extend(files.iter().map(shared_key)),
             StepEvent::Coordinator(event) => match event {
                 CoordinatorEvent::Completed { id, .. } => {
                     observation.outcomes.push(format!("completed cp{}", id.0))
@@ -371,6 +397,43 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
             _ => {}
         }
     }
+}
+
+/// Deliberate deviation (docs/fidelity.md), the shared-state side of the store compared as empty
+/// once the job is finished: Flink's `StandaloneCompletedCheckpointStore.shutdown` on a globally
+/// terminal status discards the checkpoints it does not retain (all but savepoint-typed ones:
+/// the NO_CLAIM snapshot; the driver's jobs retain nothing after termination), then calls
+/// `unregisterUnusedState` with the lowest id kept, which deletes every shared file last used
+/// below it and created after `highestNotClaimedCheckpointID`. The model performs no terminal
+/// clean-up (nothing runs after it); the input that ends the job expects the files that
+/// clean-up deletes, computed from the model's registry at that point.
+fn add_terminal_cleanup(observation: &mut Observation, before: &World, after: &World) {
+    let terminal = |w: &World| {
+        matches!(
+            w.coordinator.job,
+            JobStatus::Finished | JobStatus::Suspended
+        )
+    };
+    if terminal(before) || !terminal(after) {
+        return;
+    }
+    let c = &after.coordinator;
+    let lowest = c
+        .store
+        .entries
+        .iter()
+        .filter(|e| e.kind.is_savepoint())
+        .map(|e| e.id)
+        .min()
+        .unwrap_or(CheckpointId(u32::MAX));
+    let highest_not_claimed = c.registry.highest_not_claimed;
+    observation.shared_discarded.extend(
+        c.registry
+            .entries
+            .iter()
+            .filter(|e| e.last_used < lowest && e.created_by > highest_not_claimed)
+            .map(|e| shared_key(&e.file)),
+    );
 }
 
 /// The coordinator's state after an input.

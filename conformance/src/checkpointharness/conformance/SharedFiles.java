@@ -74,13 +74,16 @@ final class SharedFiles {
     static IncrementalRemoteKeyedStateHandle keyedState(
             int task, int subtask, int parallelism, int maxParallelism, long checkpointId,
             List<String> uploaded, List<String> reused, Listener listener) {
+        // RocksIncrementalSnapshotStrategy.uploadSnapshotFiles: the reused files (placeholders
+        // from the previous snapshot) come first, the new uploads are appended after them, so
+        // a placeholder the registry does not know throws before any upload is registered.
         List<HandleAndLocalPath> shared = new ArrayList<>();
-        for (String key : uploaded) {
-            shared.add(HandleAndLocalPath.of(new Recording(key, listener), key + ".sst"));
-        }
         for (String key : reused) {
             StreamStateHandle placeholder = new PlaceholderStreamStateHandle(new PhysicalStateHandleID(key), 1L, false);
             shared.add(HandleAndLocalPath.of(placeholder, key + ".sst"));
+        }
+        for (String key : uploaded) {
+            shared.add(HandleAndLocalPath.of(new Recording(key, listener), key + ".sst"));
         }
         return new IncrementalRemoteKeyedStateHandle(
                 new UUID(0x6261636b656e6400L, task),
