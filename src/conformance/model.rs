@@ -9,7 +9,8 @@
 //!   to the input that started the trigger pipeline: the driver runs the whole pipeline in one
 //!   input, so its effects are added to that input's observation);
 //! - an ack, decline, end-of-data, finished or task-failed RPC reaching the coordinator: `ack`,
-//!   `decline`, `end_of_data`, `finished`, `task_failed` (with the attempt that sent it);
+//!   `decline`, `end_of_data`, `finished`, `task_failed` (with the attempt that sent it; an ack
+//!   with the shared files of its snapshot, uploaded and reused);
 //! - a trigger RPC delivered to a task that has finished meanwhile: `trigger_failed`;
 //! - a JobManager failover: `jm_failover`;
 //! - the delay of a parked (non-atomic) restart elapsing (`FinishTriggering` with a restart
@@ -18,6 +19,10 @@
 //!   (`store_inconsistent` for a possibly inconsistent one that struck a store add), placed just
 //!   before the input that consumed it;
 //! - task-side actions (channels, emits, crashes before their report, lost RPCs): nothing.
+//!
+//! The shared files the coordinator deletes during an input (`StepEvent::SharedDiscarded`) are
+//! part of its observation, and the input that ends the job also expects what Flink's terminal
+//! store shutdown deletes ([`add_terminal_cleanup`]).
 //!
 //! Where the driver has no input for what the model did, the projection stops there and says
 //! why (resuming a job from a savepoint; a coordinator input arriving inside the trigger
