@@ -413,13 +413,7 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
 /// clean-up (nothing runs after it); the input that ends the job expects the files that
 /// clean-up deletes, computed from the model's registry at that point.
 fn add_terminal_cleanup(observation: &mut Observation, before: &World, after: &World) {
-    let terminal = |w: &World| {
-        matches!(
-            w.coordinator.job,
-            JobStatus::Finished | JobStatus::Suspended
-        )
-    };
-    if terminal(before) || !terminal(after) {
+    if shut_down_in_flink(before) || !shut_down_in_flink(after) {
         return;
     }
     let c = &after.coordinator;
@@ -439,6 +433,15 @@ fn add_terminal_cleanup(observation: &mut Observation, before: &World, after: &W
             .filter(|e| e.last_used < lowest && e.created_by > highest_not_claimed)
             .map(|e| shared_key(&e.file)),
     );
+}
+
+/// Whether Flink has shut the job's store down: the model's finished job, and a job stopped with
+/// a savepoint (FINISHED in Flink once its tasks finished), are globally terminal there.
+fn shut_down_in_flink(world: &World) -> bool {
+    matches!(
+        world.coordinator.job,
+        JobStatus::Finished | JobStatus::Suspended
+    )
 }
 
 /// The coordinator's state after an input.
@@ -461,7 +464,7 @@ fn set_state(observation: &mut Observation, world: &World) {
     // cleanup on a globally terminal state); the model keeps it for the oracle's last checks.
     // A job stopped with a savepoint is FINISHED in Flink too once its tasks finished (the
     // model's Suspended: resumable from the savepoint, which is not in the store).
-    observation.store = if matches!(c.job, JobStatus::Finished | JobStatus::Suspended) {
+    observation.store = if shut_down_in_flink(world) {
         Vec::new()
     } else {
         c.store.entries.iter().map(|e| e.id.0).collect()
