@@ -106,7 +106,10 @@ fn cct_test_shared_state_not_discarded_on_abort() {
 }
 
 // Rule 7's other side: a placeholder for a file the registry does not know is refused
-// ("Attempt to reference unknown state"), so the acknowledgement is dropped.
+// ("Attempt to reference unknown state"), so the acknowledgement is dropped, and none of its new
+// uploads is registered: `RocksIncrementalSnapshotStrategy` lists the reused files before the
+// uploads, so Flink throws before registering one (conformance found a driver that listed them
+// the other way round: Flink then registered, and later deleted, an upload the model never knew).
 #[test]
 fn unknown_placeholder_is_refused_and_registers_nothing() {
     let mut registry = SharedStateRegistry::default();

@@ -157,6 +157,8 @@ pub const REQUIRED_COVERAGE: &[&str] = &[
     "store holds more than one checkpoint",
     "fail job",
     "restore of a checkpoint",
+    // Incremental checkpoints: a shared file Flink's registry deleted (and the model's with it).
+    "shared file deleted",
 ];
 
 /// Runs `actions` through the model and through Flink and compares after every input.
@@ -262,6 +264,9 @@ fn count_coverage(coverage: &mut Coverage, input: &script::Input, answer: &Value
         }
         if output.get("fail_job").is_some() {
             coverage.add("fail job");
+        }
+        if output.get("discarded").is_some() {
+            coverage.add("shared file deleted");
         }
         if output
             .pointer("/restore/id")

@@ -9,7 +9,8 @@
 //!   to the input that started the trigger pipeline: the driver runs the whole pipeline in one
 //!   input, so its effects are added to that input's observation);
 //! - an ack, decline, end-of-data, finished or task-failed RPC reaching the coordinator: `ack`,
-//!   `decline`, `end_of_data`, `finished`, `task_failed` (with the attempt that sent it);
+//!   `decline`, `end_of_data`, `finished`, `task_failed` (with the attempt that sent it; an ack
+//!   with the shared files of its snapshot, uploaded and reused);
 //! - a trigger RPC delivered to a task that has finished meanwhile: `trigger_failed`;
 //! - a JobManager failover: `jm_failover`;
 //! - the delay of a parked (non-atomic) restart elapsing (`FinishTriggering` with a restart
@@ -19,14 +20,18 @@
 //!   before the input that consumed it;
 //! - task-side actions (channels, emits, crashes before their report, lost RPCs): nothing.
 //!
+//! The shared files the coordinator deletes during an input (`StepEvent::SharedDiscarded`) are
+//! part of its observation, and the input that ends the job also expects what Flink's terminal
+//! store shutdown deletes ([`add_terminal_cleanup`]).
+//!
 //! Where the driver has no input for what the model did, the projection stops there and says
 //! why (resuming a job from a savepoint; a coordinator input arriving inside the trigger
 //! pipeline). Such stops are counted, never compared away.
 
 use super::observation::{Observation, RAW_FINALIZE_FAILURE};
-use super::script::{flink_kind, flink_reason, Input, RequestKind, StorageStage};
+use super::script::{flink_kind, flink_reason, shared_key, Input, RequestKind, StorageStage};
 use crate::system::coordinator::{CoordinatorEvent, JobStatus};
-use crate::system::protocol::{Alignment, FailureReason};
+use crate::system::protocol::{Alignment, CheckpointId, FailureReason};
 use crate::system::spec::Spec;
 use crate::system::task::TaskStatus;
 use crate::system::world::{
@@ -93,6 +98,7 @@ pub fn project(spec: &Spec, actions: &[Action]) -> Projection {
                 // The open input is the last one (a storage fault goes before it).
                 let last = projection.inputs.len() - 1;
                 add_effects(&mut projection.expected[last], &events, &next);
+                add_terminal_cleanup(&mut projection.expected[last], &world, &next);
                 set_state(&mut projection.expected[last], &next);
                 projection.at_action[last] = index + 1;
             }
@@ -115,6 +121,7 @@ pub fn project(spec: &Spec, actions: &[Action]) -> Projection {
                 }
                 let mut observation = Observation::default();
                 add_effects(&mut observation, &events, &next);
+                add_terminal_cleanup(&mut observation, &world, &next);
                 set_state(&mut observation, &next);
                 projection.inputs.push(input);
                 projection.expected.push(observation);
@@ -221,12 +228,27 @@ fn input_of(
         Action::DeliverRpc { rpc } => {
             let task = rpc.task.0;
             match rpc.kind {
-                RpcKind::Ack => Some(Input::Ack {
-                    task,
-                    attempt: driver_attempt(rpc.attempt.0),
-                    id: rpc.checkpoint.0,
-                    at,
-                }),
+                RpcKind::Ack => {
+                    // The snapshot's shared files (incremental checkpoints), as the driver's
+                    // keyed state names them.
+                    let shared = before
+                        .rpcs
+                        .iter()
+                        .find_map(|r| match r {
+                            Rpc::Ack { snapshot, .. } if r.key() == rpc => {
+                                Some(snapshot.shared.clone())
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    Some(Input::Ack {
+                        task,
+                        attempt: driver_attempt(rpc.attempt.0),
+                        id: rpc.checkpoint.0,
+                        shared,
+                        at,
+                    })
+                }
                 RpcKind::Decline => {
                     let reason = before
                         .rpcs
@@ -311,12 +333,18 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
                         Alignment::AlignedWithTimeout => "aligned-timeout",
                         Alignment::Unaligned => "unaligned",
                     };
+                    // `CheckpointType.FULL_CHECKPOINT`: the coordinator's `forceFullSnapshot`
+                    // after a NO_CLAIM restore (the driver names its options' type).
+                    let kind = if barrier.full {
+                        "full_checkpoint"
+                    } else {
+                        flink_kind(barrier.kind)
+                    };
                     observation.rpcs.push((
                         task.0 as u32,
                         format!(
-                            "trigger cp{} {} {alignment} a{}",
+                            "trigger cp{} {kind} {alignment} a{}",
                             barrier.id.0,
-                            flink_kind(barrier.kind),
                             after.coordinator.attempt_of(*task).0
                         ),
                     ));
@@ -347,6 +375,9 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
                     }
                 })
             }
+            StepEvent::SharedDiscarded(files) => observation
+                .shared_discarded
+                .extend(files.iter().map(shared_key)),
             StepEvent::Coordinator(event) => match event {
                 CoordinatorEvent::Completed { id, .. } => {
                     observation.outcomes.push(format!("completed cp{}", id.0))
@@ -373,6 +404,46 @@ fn add_effects(observation: &mut Observation, events: &[StepEvent], after: &Worl
     }
 }
 
+/// Deliberate deviation (docs/fidelity.md), the shared-state side of the store compared as empty
+/// once the job is finished: Flink's `StandaloneCompletedCheckpointStore.shutdown` on a globally
+/// terminal status discards the checkpoints it does not retain (all but savepoint-typed ones:
+/// the NO_CLAIM snapshot; the driver's jobs retain nothing after termination), then calls
+/// `unregisterUnusedState` with the lowest id kept, which deletes every shared file last used
+/// below it and created after `highestNotClaimedCheckpointID`. The model performs no terminal
+/// clean-up (nothing runs after it); the input that ends the job expects the files that
+/// clean-up deletes, computed from the model's registry at that point.
+fn add_terminal_cleanup(observation: &mut Observation, before: &World, after: &World) {
+    if shut_down_in_flink(before) || !shut_down_in_flink(after) {
+        return;
+    }
+    let c = &after.coordinator;
+    let lowest = c
+        .store
+        .entries
+        .iter()
+        .filter(|e| e.kind.is_savepoint())
+        .map(|e| e.id)
+        .min()
+        .unwrap_or(CheckpointId(u32::MAX));
+    let highest_not_claimed = c.registry.highest_not_claimed;
+    observation.shared_discarded.extend(
+        c.registry
+            .entries
+            .iter()
+            .filter(|e| e.last_used < lowest && e.created_by > highest_not_claimed)
+            .map(|e| shared_key(&e.file)),
+    );
+}
+
+/// Whether Flink has shut the job's store down: the model's finished job, and a job stopped with
+/// a savepoint (FINISHED in Flink once its tasks finished), are globally terminal there.
+fn shut_down_in_flink(world: &World) -> bool {
+    matches!(
+        world.coordinator.job,
+        JobStatus::Finished | JobStatus::Suspended
+    )
+}
+
 /// The coordinator's state after an input.
 fn set_state(observation: &mut Observation, world: &World) {
     let c = &world.coordinator;
@@ -393,7 +464,7 @@ fn set_state(observation: &mut Observation, world: &World) {
     // cleanup on a globally terminal state); the model keeps it for the oracle's last checks.
     // A job stopped with a savepoint is FINISHED in Flink too once its tasks finished (the
     // model's Suspended: resumable from the savepoint, which is not in the store).
-    observation.store = if matches!(c.job, JobStatus::Finished | JobStatus::Suspended) {
+    observation.store = if shut_down_in_flink(world) {
         Vec::new()
     } else {
         c.store.entries.iter().map(|e| e.id.0).collect()

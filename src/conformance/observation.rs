@@ -10,6 +10,9 @@
 //! - fail-job verdicts of the failure manager, and restores (which checkpoint);
 //! - with a split source, the calls on its operator coordinator, in order (its checkpoint,
 //!   completion and abort notifications, `resetToCheckpoint`, `subtaskReset`);
+//! - with incremental checkpoints, the shared state files the coordinator deleted (the model's
+//!   registry's `unregisterUnusedState` verdicts; on Flink's side the keys whose recording
+//!   handle's `discardState` ran), as a sorted list: Flink's registry walks a hash map;
 //! - after the input: the pending checkpoints (id, kind, acknowledged and awaited tasks), the
 //!   store's ids, and the failure manager's consecutive-failure counter.
 //!
@@ -42,6 +45,9 @@ pub struct Observation {
     /// Calls on the operator coordinator, in order: `checkpoint cpN`, `complete cpN`,
     /// `aborted cpN`, `reset cpN`, `subtask-reset tK cpN` (`cp0`: no checkpoint).
     pub operator_coordinator: Vec<String>,
+    /// Shared state files deleted, by the model's key (`t<task>@<checkpoint>`), sorted. Empty
+    /// for models without incremental checkpoints.
+    pub shared_discarded: Vec<String>,
     /// `cpN kind acked={..} awaited={..}`, ascending by id.
     pub pending: Vec<String>,
     pub store: Vec<u32>,
@@ -53,6 +59,7 @@ impl Observation {
     pub fn canonical(mut self) -> Observation {
         self.rpcs.sort_by_key(|(task, _)| *task); // stable: per-task order kept
         self.outcomes.sort();
+        self.shared_discarded.sort();
         self
     }
 
@@ -62,12 +69,17 @@ impl Observation {
         if self.refused.is_some() != other.refused.is_some() {
             return Some(("refused", show(&self.refused), show(&other.refused)));
         }
-        let fields: [(&'static str, String, String); 8] = [
+        let fields: [(&'static str, String, String); 9] = [
             ("rpcs", show(&self.rpcs), show(&other.rpcs)),
             (
                 "operator_coordinator",
                 show(&self.operator_coordinator),
                 show(&other.operator_coordinator),
+            ),
+            (
+                "shared_discarded",
+                show(&self.shared_discarded),
+                show(&other.shared_discarded),
             ),
             ("outcomes", show(&self.outcomes), show(&other.outcomes)),
             ("fail_job", show(&self.fail_job), show(&other.fail_job)),
@@ -93,6 +105,7 @@ impl Observation {
         let _ = writeln!(out, "rpcs:     {}", rpcs.join(", "));
         let _ = writeln!(out, "outcomes: {}", self.outcomes.join(", "));
         let _ = writeln!(out, "op-coord: {}", self.operator_coordinator.join(", "));
+        let _ = writeln!(out, "deleted:  {}", self.shared_discarded.join(", "));
         // Every line always, so that two descriptions line up side by side.
         let failover: Vec<&str> = self
             .fail_job
@@ -176,6 +189,9 @@ impl Observation {
                     "subtask_reset" => format!("subtask-reset t{} cp{id}", number(c, "task")),
                     other => format!("{} cp{id}", other.replace('_', "-")),
                 });
+            } else if let Some(d) = output.get("discarded") {
+                let key = d.get("key").and_then(Value::as_str).unwrap_or("?");
+                observation.shared_discarded.push(key.to_string());
             } else if output.get("fail_job").is_some() {
                 observation.fail_job.push("fail job".to_string());
             } else if let Some(r) = output.get("restore") {

@@ -4,8 +4,9 @@
 //! Time: one model tick is [`TICK_MS`] milliseconds of the driver's virtual clock (Flink rejects
 //! intervals and timeouts under 10 ms, and the models use ticks from 1 up).
 
-use crate::system::protocol::{FailureReason, SnapshotKind};
+use crate::system::protocol::{ClaimMode, FailureReason, SharedFile, SnapshotKind};
 use crate::system::spec::{CheckpointMode, FailoverStrategy, Partitioning, Spec};
+use crate::system::world::World;
 use serde_json::{json, Value};
 
 /// Milliseconds of Flink's virtual time per model tick.
@@ -45,10 +46,13 @@ pub enum Input {
         handle: String,
         at: u64,
     },
+    /// `shared`: with incremental checkpoints, the shared files the snapshot references (those
+    /// created by this checkpoint are its uploads, the others reused placeholders).
     Ack {
         task: u8,
         attempt: u32,
         id: u32,
+        shared: Vec<SharedFile>,
         at: u64,
     },
     Decline {
@@ -164,9 +168,22 @@ impl Input {
                 task,
                 attempt,
                 id,
+                shared,
                 at,
             } => {
-                json!({"op": "ack", "task": task, "attempt": attempt, "id": id, "state": true, "at": ms(at)})
+                let mut line = json!({"op": "ack", "task": task, "attempt": attempt, "id": id,
+                                      "state": true, "at": ms(at)});
+                // `IncrementalRemoteKeyedStateHandle`'s shared state: new uploads as real
+                // handles, reused files as `PlaceholderStreamStateHandle`s.
+                let (uploaded, reused): (Vec<&SharedFile>, Vec<&SharedFile>) =
+                    shared.iter().partition(|f| f.created.0 == *id);
+                if !uploaded.is_empty() {
+                    line["uploaded"] = keys(uploaded);
+                }
+                if !reused.is_empty() {
+                    line["reused"] = keys(reused);
+                }
+                line
             }
             Input::Decline {
                 task,
@@ -206,6 +223,21 @@ impl Input {
     }
 }
 
+/// The driver's key of a shared file (`t<task>@<checkpoint that uploaded it>`): the handle name
+/// of its recording `StreamStateHandle`, from which Flink's `SharedStateRegistryKey` is derived.
+pub fn shared_key(file: &SharedFile) -> String {
+    format!("t{}@{}", file.task.0, file.created.0)
+}
+
+fn keys<'a>(files: impl IntoIterator<Item = &'a SharedFile>) -> Value {
+    Value::Array(
+        files
+            .into_iter()
+            .map(|f| Value::String(shared_key(f)))
+            .collect(),
+    )
+}
+
 /// Flink's `CheckpointFailureReason` name for a model reason.
 pub fn flink_reason(reason: FailureReason) -> &'static str {
     use FailureReason::*;
@@ -243,6 +275,24 @@ pub fn flink_kind(kind: SnapshotKind) -> &'static str {
     }
 }
 
+/// The setup's `initial_checkpoint` for a job started from a retained checkpoint: its id and each
+/// task's shared files, read from the model's initial store (`World::initial`), or null.
+fn initial_checkpoint(spec: &Spec) -> Value {
+    if !spec.checkpointing.start_from_retained {
+        return Value::Null;
+    }
+    let world = World::initial(spec);
+    let Some(retained) = world.coordinator.store.entries.first() else {
+        return Value::Null;
+    };
+    let tasks: Vec<Value> = retained
+        .snapshots
+        .iter()
+        .map(|(task, snapshot)| json!({"task": task.0, "shared": keys(&snapshot.shared)}))
+        .collect();
+    json!({"id": retained.id.0, "tasks": tasks})
+}
+
 /// Why a model cannot be set up in the driver, and the model-file key that makes it so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetupError(pub String, pub &'static str);
@@ -250,21 +300,11 @@ pub struct SetupError(pub String, pub &'static str);
 /// The setup line for a model: its operators as job vertices (in the model's order, which must
 /// be topological, so that the driver's task indices are the model's), its edges as POINTWISE
 /// (forward) or ALL_TO_ALL, its checkpoint configuration in milliseconds, the model's failover
-/// strategy (full, or region: the driver's `RestartPipelinedRegionFailoverStrategy`), the failure manager's fail-job verdict carried out as a global failover, and a split
-/// source's operator coordinator.
+/// strategy (full, or region: the driver's `RestartPipelinedRegionFailoverStrategy`), the failure
+/// manager's fail-job verdict carried out as a global failover, a split source's operator
+/// coordinator, and with incremental checkpoints the claim mode and the retained checkpoint a
+/// job starts from.
 pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
-    if spec.checkpointing.start_from_retained {
-        // The job's first checkpoint id is 2 and its store starts with the retained checkpoint 1,
-        // which the driver cannot hand to Flink's coordinator (its scripts carry no state
-        // handles): shared state and claim modes are not compared (docs/fidelity.md).
-        return Err(SetupError(
-            "the model starts from a retained checkpoint (checkpointing.start_from_retained), \
-             which the driver cannot hand to Flink's coordinator: incremental checkpoints, shared \
-             state and claim modes are not compared"
-                .into(),
-            "checkpointing.start_from_retained",
-        ));
-    }
     for edge in &spec.edges {
         if edge.from >= edge.to {
             return Err(SetupError(
@@ -307,7 +347,7 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
         "retained": c.retained,
         "exactly_once": c.mode != CheckpointMode::AtLeastOnce,
     });
-    Ok(json!({"setup": {
+    let mut setup = json!({"setup": {
         "vertices": vertices,
         "edges": edges,
         "checkpointing": checkpointing,
@@ -330,5 +370,21 @@ pub fn setup(spec: &Spec) -> Result<Value, SetupError> {
             .split_source
             .as_ref()
             .map(|source| spec.operators[source.operator].name.clone()),
-    }}))
+    }});
+    if c.incremental {
+        // Incremental checkpoints: acks carry keyed state naming the shared files (recording
+        // handles whose discards the driver reports), and the store's shared-state registry
+        // runs under the job's claim mode (`RecoveryClaimMode`); a job started from a retained
+        // checkpoint (`start_from_retained`) has it in the store from the start, its files
+        // registered under the mode and ids continuing after it. Other models' setups stay as
+        // they were.
+        let setup = &mut setup["setup"];
+        setup["incremental"] = Value::Bool(true);
+        setup["claim_mode"] = json!(match c.restore_mode {
+            ClaimMode::Claim => "claim",
+            ClaimMode::NoClaim => "no_claim",
+        });
+        setup["initial_checkpoint"] = initial_checkpoint(spec);
+    }
+    Ok(setup)
 }

@@ -362,7 +362,8 @@ pub fn chart(spec: &Spec, replayed: &crate::trace::Replayed) -> Chart {
                 StepEvent::RpcSent(_)
                 | StepEvent::Sent { .. }
                 | StepEvent::TriggerPhaseDone
-                | StepEvent::OperatorCoordinator(_) => {}
+                | StepEvent::OperatorCoordinator(_)
+                | StepEvent::SharedDiscarded(_) => {}
                 StepEvent::CoordinatorCheckpointed(id) => items.push(note(
                     0,
                     format!("source coordinator checkpoints {id}"),

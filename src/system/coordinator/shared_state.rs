@@ -51,10 +51,12 @@ impl SharedStateRegistry {
     /// Registers the files of one acknowledged snapshot of `checkpoint`
     /// (`registerSharedStates`): a file created by this checkpoint is a new upload and creates
     /// its entry; any other is a placeholder and must be known. Every known entry's last use
-    /// advances to `checkpoint`. If a placeholder is unknown nothing is registered (Flink
-    /// registers the handles in order and throws at the unknown one, so the handles before it
-    /// keep an advanced last use; a deviation that can only keep files longer than the model
-    /// does, never delete one earlier), and the acknowledgement is dropped.
+    /// advances to `checkpoint`. If a placeholder is unknown nothing is registered and the
+    /// acknowledgement is dropped: Flink registers the handles in order and throws at the
+    /// unknown one, and `RocksIncrementalSnapshotStrategy` lists the reused files (placeholders)
+    /// before the new uploads, so no upload is registered first (found by conformance, which
+    /// sends them in that order); only placeholders listed before the unknown one would keep an
+    /// advanced last use in Flink, and a model snapshot reuses at most one file.
     pub fn register(
         &mut self,
         files: &[SharedFile],

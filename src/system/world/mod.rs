@@ -29,7 +29,9 @@ pub use rpc::{Rpc, RpcKey, RpcKind};
 use crate::system::coordinator::operator_coordinator::SourceCoordinator;
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::{Coordinator, CoordinatorEvent, JobStatus, UserRequest};
-use crate::system::protocol::{ChannelEvent, ChannelId, CheckpointId, Record, TaskId, Tick};
+use crate::system::protocol::{
+    ChannelEvent, ChannelId, CheckpointId, Record, SharedFile, TaskId, Tick,
+};
 use crate::system::spec::Spec;
 use crate::system::task::operator::{OperatorState, TxnId};
 use crate::system::task::Task;
@@ -177,6 +179,10 @@ pub enum StepEvent {
     CoordinatorCheckpointed(CheckpointId),
     /// Another call on a split source's operator coordinator (what conformance compares).
     OperatorCoordinator(CoordinatorCall),
+    /// The coordinator deleted these shared (incremental) state files: its shared-state
+    /// registry found them unused after a store add (`unregisterUnusedState`), or an injected
+    /// bug deleted them (what conformance compares with the files Flink discards).
+    SharedDiscarded(Vec<SharedFile>),
     UserRequested(UserRequestKind),
     Resumed {
         from: CheckpointId,

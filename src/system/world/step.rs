@@ -567,6 +567,7 @@ impl Step<'_> {
                 CoordinatorOutput::DiscardShared { files } => {
                     self.world.files.discard_shared(&files);
                     self.world.last.set(LastStep::SHARED_FILE_DELETED);
+                    self.note(StepEvent::SharedDiscarded(files));
                 }
                 CoordinatorOutput::RestartParked => {
                     self.world.used.non_atomic_restarts += 1;

@@ -5,6 +5,9 @@ import org.apache.flink.runtime.checkpoint.CheckpointsCleaner;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpoint;
 import org.apache.flink.runtime.checkpoint.StandaloneCompletedCheckpointStore;
 import org.apache.flink.runtime.persistence.PossibleInconsistentStateException;
+import org.apache.flink.runtime.state.SharedStateRegistry;
+import org.apache.flink.core.execution.RecoveryClaimMode;
+import org.apache.flink.util.concurrent.Executors;
 import org.apache.flink.runtime.state.CheckpointStorage;
 import org.apache.flink.runtime.state.CheckpointStorageAccess;
 import org.apache.flink.runtime.state.CheckpointStorageLocation;
@@ -48,36 +51,41 @@ final class Faults {
     private static final ClassLoader CL = Faults.class.getClassLoader();
 
     /**
-     * The completed-checkpoint store: Flink's standalone store with injectable add failures. The
-     * one store object is shared by every JobManager incarnation of a script and stands in for HA
-     * storage; {@code haOnly} holds the checkpoints written to HA storage whose add reported a
-     * failure.
+     * The completed-checkpoint store: Flink's standalone store with injectable add failures. It
+     * stands in for HA storage: {@code haOnly} holds the checkpoints written to HA storage whose
+     * add reported a failure. Its shared-state registry is Flink's, made by
+     * {@code SharedStateRegistry.DEFAULT_FACTORY} over the store's initial checkpoints with the
+     * job's {@link RecoveryClaimMode} ({@code registerAllAfterRestored} for each, as
+     * {@code EmbeddedCompletedCheckpointStore(int, Collection, RecoveryClaimMode)} and a new
+     * leader's {@code DefaultCompletedCheckpointStore} do), discarding on a direct executor.
      */
     final class Store extends StandaloneCompletedCheckpointStore {
         private final List<CompletedCheckpoint> haOnly = new ArrayList<>();
+        private final int retained;
+        private final RecoveryClaimMode mode;
 
-        Store(int retained) {
-            super(retained);
+        @SuppressWarnings("unchecked")
+        Store(int retained, List<CompletedCheckpoint> initial, RecoveryClaimMode mode) {
+            super(retained,
+                    (executor, ignored, m) -> SharedStateRegistry.DEFAULT_FACTORY.create(executor, initial, m),
+                    Executors.directExecutor(),
+                    mode);
+            this.retained = retained;
+            this.mode = mode;
+            ((ArrayDeque<CompletedCheckpoint>) Reflect.getField(this, "checkpoints")).addAll(initial);
         }
 
         /**
-         * A new leader's recovery: every checkpoint in HA storage, sorted by id, as
+         * A new leader's store: every checkpoint in HA storage, sorted by id, as
          * {@code DefaultCompletedCheckpointStoreUtils.retrieveCompletedCheckpoints} returns them
-         * (a new {@code DefaultCompletedCheckpointStore} keeps all of them until its next add).
+         * (a new {@code DefaultCompletedCheckpointStore} keeps all of them until its next add),
+         * with a registry rebuilt from them ({@code SharedStateRegistryFactory}).
          */
-        @SuppressWarnings("unchecked")
-        void recover() {
-            if (haOnly.isEmpty()) {
-                return;
-            }
-            ArrayDeque<CompletedCheckpoint> local =
-                    (ArrayDeque<CompletedCheckpoint>) Reflect.getField(this, "checkpoints");
-            List<CompletedCheckpoint> all = new ArrayList<>(local);
+        Store recovered() {
+            List<CompletedCheckpoint> all = new ArrayList<>(getAllCheckpoints());
             all.addAll(haOnly);
-            haOnly.clear();
             all.sort(Comparator.comparingLong(CompletedCheckpoint::getCheckpointID));
-            local.clear();
-            local.addAll(all);
+            return new Store(retained, all, mode);
         }
 
         @Override

@@ -218,11 +218,12 @@ final class JobMaster {
                 ? new RestartPipelinedRegionFailoverStrategy(graph.getSchedulingTopology())
                 : new RestartAllFailoverStrategy(graph.getSchedulingTopology());
         // the JobMaster shuts the checkpoint services down once the job is globally terminal
+        final Faults.Store store = s.store; // this leader's (a new leader gets its own)
         graph.getTerminationFuture().thenAccept(status -> {
             if (status.isGloballyTerminalState()) {
                 exec.execute(() -> {
                     try {
-                        s.store.shutdown(status, cleaner);
+                        store.shutdown(status, cleaner);
                         s.counter.shutdown(status);
                     } catch (Exception e) {
                         s.exception(e);
@@ -591,20 +592,32 @@ final class JobMaster {
 
     // ------------------------------------------------------------------ task messages
 
-    /** ExecutionGraphHandler.acknowledgeCheckpoint (the I/O executor is direct here). */
-    void acknowledge(ExecutionAttemptID attempt, long id, boolean withState) throws Exception {
+    /**
+     * ExecutionGraphHandler.acknowledgeCheckpoint (the I/O executor is direct here). With
+     * {@code setup.incremental} a stateful task's operators carry keyed incremental state naming
+     * the shared files it uploaded and reused ({@link SharedFiles#keyedState}).
+     */
+    void acknowledge(ExecutionAttemptID attempt, long id, boolean withState, List<String> uploaded, List<String> reused)
+            throws Exception {
         CheckpointCoordinator cc = graph.getCheckpointCoordinator();
         if (cc == null) {
             s.ignored("no CheckpointCoordinator");
             return;
         }
         // a stateless task acknowledges with null (as Flink's AsyncCheckpointRunnable does); a
-        // stateful one with an (empty) OperatorSubtaskState for each operator of its vertex
+        // stateful one with an OperatorSubtaskState for each operator of its vertex
         TaskStateSnapshot snapshot = null;
         if (withState) {
             snapshot = new TaskStateSnapshot();
-            for (OperatorIDPair pair : graph.getJobVertex(attempt.getJobVertexId()).getOperatorIDs()) {
-                snapshot.putSubtaskStateByOperatorID(pair.getGeneratedOperatorID(), OperatorSubtaskState.builder().build());
+            ExecutionJobVertex vertex = graph.getJobVertex(attempt.getJobVertexId());
+            for (OperatorIDPair pair : vertex.getOperatorIDs()) {
+                OperatorSubtaskState.Builder state = OperatorSubtaskState.builder();
+                if (!uploaded.isEmpty() || !reused.isEmpty()) {
+                    int task = s.taskOf(attempt);
+                    state.setManagedKeyedState(SharedFiles.keyedState(task, attempt.getSubtaskIndex(),
+                            vertex.getParallelism(), vertex.getMaxParallelism(), id, uploaded, reused, s));
+                }
+                snapshot.putSubtaskStateByOperatorID(pair.getGeneratedOperatorID(), state.build());
             }
         }
         boolean r = cc.receiveAcknowledgeMessage(

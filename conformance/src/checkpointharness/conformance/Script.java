@@ -2,6 +2,7 @@ package checkpointharness.conformance;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.core.execution.CheckpointType;
+import org.apache.flink.core.execution.RecoveryClaimMode;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.checkpoint.CheckpointCoordinator;
 import org.apache.flink.runtime.checkpoint.CheckpointException;
@@ -54,7 +55,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /** One script: its topology and configuration, the shared store and id counter, and the current JobManager. */
-final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
+final class Script implements Fakes.GatewayListener, Reflect.RequestListener, SharedFiles.Listener {
     static final JobID JOB_ID = new JobID(0x636b70742d6a6f62L, 1L);
     static final ObjectMapper M = new ObjectMapper();
     private static final int DRAIN_LIMIT = 1_000_000;
@@ -85,6 +86,11 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
     final boolean autoDrain;
     final boolean failJobFailover;
     final boolean regionFailover;
+    /**
+     * Setup {@code incremental}: acknowledgements carry keyed incremental state naming the
+     * model's shared files (input keys {@code uploaded} and {@code reused}).
+     */
+    final boolean incremental;
     /** Setup {@code running}: the first deployment's tasks report RUNNING at once. */
     final boolean initiallyRunning;
     /** The vertex with an operator coordinator ({@link RecordingCoordinator}), or -1. */
@@ -104,7 +110,8 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
 
     final ManualClock clock = new ManualClock(T0 * 1_000_000L);
     final Faults faults = new Faults();
-    final Faults.Store store;
+    /** HA storage's store; a new leader gets a new one over what it recovers ({@code jm_failover}). */
+    Faults.Store store;
     final StandaloneCheckpointIDCounter counter = new StandaloneCheckpointIDCounter();
     final Faults.Storage storage = faults.new Storage();
     private final Map<Integer, Integer> rpcFaults = new HashMap<>();
@@ -221,7 +228,49 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
         if (retained < 1) {
             throw new BadInput("checkpointing.retained must be >= 1");
         }
-        this.store = faults.new Store(retained);
+        this.incremental = setup.path("incremental").asBoolean(false);
+        RecoveryClaimMode claimMode;
+        switch (setup.path("claim_mode").asText("default")) {
+            case "default":
+                claimMode = RecoveryClaimMode.DEFAULT;
+                break;
+            case "claim":
+                claimMode = RecoveryClaimMode.CLAIM;
+                break;
+            case "no_claim":
+                claimMode = RecoveryClaimMode.NO_CLAIM;
+                break;
+            default:
+                throw new BadInput("setup.claim_mode must be default|claim|no_claim");
+        }
+        // A job started from a retained checkpoint (`-s <path>` with a claim mode): the store
+        // starts with it, its files registered under the mode, and ids continue after it, as
+        // CheckpointCoordinator.restoreSavepoint leaves them (the first restore then sets
+        // forceFullSnapshot from the snapshot's unclaimed properties).
+        List<CompletedCheckpoint> initial = new ArrayList<>();
+        JsonNode ic = setup.path("initial_checkpoint");
+        if (!ic.isMissingNode() && !ic.isNull()) {
+            long id = longField(ic, "id");
+            if (id < 1) {
+                throw new BadInput("initial_checkpoint.id must be >= 1");
+            }
+            Map<Integer, List<String>> files = new HashMap<>();
+            for (JsonNode t : ic.path("tasks")) {
+                int task = task(t);
+                List<String> keys = new ArrayList<>();
+                for (JsonNode k : t.path("shared")) {
+                    keys.add(k.asText());
+                }
+                files.put(task, keys);
+            }
+            initial.add(SharedFiles.initialCheckpoint(this, id, files, claimMode, retention));
+            try {
+                counter.setCount(id + 1);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        this.store = faults.new Store(retained, initial, claimMode);
         this.autoDrain = setup.path("auto_drain").asBoolean(true);
         String fj = setup.path("fail_job").asText("record");
         if (!fj.equals("record") && !fj.equals("failover")) {
@@ -380,8 +429,10 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
                     ExecutionAttemptID a = attempt(in);
                     long id = longField(in, "id");
                     boolean withState = in.path("state").asBoolean(false);
+                    List<String> uploaded = keys(in, "uploaded");
+                    List<String> reused = keys(in, "reused");
                     advance(in);
-                    jm.acknowledge(a, id, withState);
+                    jm.acknowledge(a, id, withState, uploaded, reused);
                     break;
                 }
                 case "decline": {
@@ -456,7 +507,7 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
                     boolean running = in.path("running").asBoolean(true);
                     jm.suspendForFailover();
                     // the new leader's CompletedCheckpointStore recovers from HA storage
-                    store.recover();
+                    store = store.recovered();
                     jm = new JobMaster(this);
                     jm.restoreInitial(true);
                     jm.startScheduling(running);
@@ -636,6 +687,22 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
             throw new BadInput("attempt must be a non-negative integer");
         }
         return new ExecutionAttemptID(jm.graph.getExecutionGraphID(), ev.getID(), a.asInt());
+    }
+
+    /** A list of shared-file keys (absent: empty). */
+    private List<String> keys(JsonNode in, String name) {
+        List<String> keys = new ArrayList<>();
+        JsonNode v = in.path(name);
+        if (v.isMissingNode() || v.isNull()) {
+            return keys;
+        }
+        if (!incremental) {
+            throw new BadInput(name + " needs setup.incremental");
+        }
+        for (JsonNode k : v) {
+            keys.add(k.asText());
+        }
+        return keys;
     }
 
     private static long longField(JsonNode in, String name) {
@@ -851,6 +918,14 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener {
             }
         }
         emit("restore", b);
+    }
+
+    /** A shared state file's {@code discardState} ran: Flink deleted it. */
+    @Override
+    public void sharedDiscarded(String key) {
+        ObjectNode b = M.createObjectNode();
+        b.put("key", key);
+        emit("discarded", b);
     }
 
     void ackReturned(boolean r) {
