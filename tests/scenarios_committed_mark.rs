@@ -29,9 +29,11 @@ struct Run {
 }
 
 impl Run {
-    /// The embedded `transactions-mark` model, `edit`ed, with bugs.
+    /// The embedded `transactions-mark` model with one record (the scenarios follow a single
+    /// record through the runs), `edit`ed, with bugs.
     fn of(edit: impl Fn(String) -> String, bugs: &[Bug]) -> Run {
-        let text = edit(Spec::embedded("transactions-mark").expect("embedded").text);
+        let text = Spec::embedded("transactions-mark").expect("embedded").text;
+        let text = edit(text.replace("records = 2", "records = 1"));
         let spec = Spec::parse("transactions-mark.toml", &text)
             .expect("valid")
             .with_bugs(BugSet::of(bugs));

@@ -220,8 +220,8 @@ impl Oracle {
 /// needs a checkpoint completed before the stop-with-savepoint and then the resume from it;
 /// measured on transactions-resume, 7 runs in 2,000 (its exhaustive check, and that of
 /// `transactions-resume@small`, reach it). `mark-kept-runs-apart` needs the same resume and then
-/// a commit of the new job; measured on transactions-mark, every such resume reaches it, 9 runs
-/// in 5,000 (the exhaustive checks of `transactions-mark` and its small instance reach it).
+/// a commit of the new job; measured on transactions-mark, 7 runs in 2,000 (the exhaustive
+/// checks of `transactions-mark` and of its small instance reach it).
 pub const SWEEP_RARE: &[&str] = &[
     "possibly-inconsistent-write-restored",
     "task-restored-as-finished",

@@ -127,7 +127,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("split-source-savepoint", 5_352_817),
     ("transactions-resume", 5_613_934),
     ("transactions-retry", 7_926_501),
-    ("transactions-mark", 5_443_512),
+    ("transactions-mark", 7_954_384),
     // Small instances (`MODEL@small`, `system/instance.rs`): checked exhaustively beside the
     // bounded check of a model too large to complete.
     ("linear@small", 8_491_221),
@@ -139,7 +139,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("alignment-timeout@small", 29_102_685),
     ("task-lifecycle@small", 3_173_494),
     ("transactions-resume@small", 668_213),
-    ("transactions-mark@small", 651_257),
+    ("transactions-mark@small", 919_905),
 ];
 
 /// Throughput assumed per worker thread when sizing the work, on purpose well below what an
