@@ -142,10 +142,9 @@ impl Step<'_> {
             return;
         }
         let table = &mut self.world.external.table;
-        // BUG iceberg-10892-mark-across-runs: the resumed run keeps the restored run's job id
-        // (a fixed pipeline.job-id, or the legacy committer's max initialised from the restored
-        // job's mark), so the stopped run's mark above the restored checkpoint hides the new
-        // run's checkpoints.
+        // A fixed pipeline.job-id, or the legacy committer's max initialised from the restored
+        // job's mark, has the same effect as the bug: the stopped run's mark hides the new run's.
+        // BUG iceberg-10892-mark-across-runs: the resumed run keeps the restored run's job id.
         let job = if self.spec.has_bug(Bug::Iceberg10892MarkAcrossRuns) {
             table.job_of(from)
         } else {
