@@ -781,6 +781,22 @@ static TOPICS: &[Topic] = &[
         ],
     },
     Topic {
+        model: "transactions-mark",
+        seeds: 3000,
+        situations: &[
+            Situation {
+                what: "a committer takes a restored committable at or below its job's committed mark as committed and appends nothing",
+                reached: |s| !s.before.external.table.skipped && s.after.external.table.skipped,
+            },
+            Situation {
+                what: "a job resumed from an older checkpoint commits a checkpoint id at or below the stopped run's mark, under its own job id",
+                reached: |s| {
+                    !s.before.external.table.kept_apart && s.after.external.table.kept_apart
+                },
+            },
+        ],
+    },
+    Topic {
         model: "transactions-retry",
         seeds: 3000,
         situations: &[
@@ -1224,4 +1240,5 @@ topic_tests! {
     split_source_reaches_its_topic => "split-source",
     split_source_savepoint_reaches_its_topic => "split-source-savepoint",
     transactions_reaches_its_topic => "transactions",
+    transactions_mark_reaches_its_topic => "transactions-mark",
 }

@@ -219,16 +219,19 @@ impl Oracle {
 /// 5,000 (its exhaustive `task-lifecycle@small` check reaches it). `resumed-from-older-checkpoint`
 /// needs a checkpoint completed before the stop-with-savepoint and then the resume from it;
 /// measured on transactions-resume, 7 runs in 2,000 (its exhaustive check, and that of
-/// `transactions-resume@small`, reach it).
+/// `transactions-resume@small`, reach it). `mark-kept-runs-apart` needs the same resume and then
+/// a commit of the new job; measured on transactions-mark, 7 runs in 2,000 (the exhaustive
+/// checks of `transactions-mark` and of its small instance reach it).
 pub const SWEEP_RARE: &[&str] = &[
     "possibly-inconsistent-write-restored",
     "task-restored-as-finished",
     "resumed-from-older-checkpoint",
+    "mark-kept-runs-apart",
 ];
 
 /// The most properties one check can register, built-in and added (the model checker has one
 /// slot more, for its `healed-run-finishes`).
-pub const MAX_PROPERTIES: usize = 60;
+pub const MAX_PROPERTIES: usize = 62;
 
 /// The table. When one state violates several properties the first one in this order is
 /// reported, so the specific structural properties come before the broad exactly-once checks.
@@ -686,6 +689,27 @@ pub static PROPERTIES: &[Property] = &[
         check: Check::Sometimes {
             reached: |_, w| !w.ghost.older_resumes.0.is_empty(),
             applies: |s| s.user.resume_older > 0,
+        },
+    },
+    Property {
+        name: "mark-skipped-recommit",
+        kind: Kind::Sometimes,
+        description: "committed mark: a committer takes a committable at or below the table's max-committed-checkpoint-id for its job id and operator as committed (a restored committable the table holds already) instead of appending it again",
+        check: Check::Sometimes {
+            reached: |_, w| w.external.table.skipped,
+            applies: |s| {
+                s.transactions.committed_mark
+                    && (s.faults.task_crashes > 0 || s.user.resume_older > 0)
+            },
+        },
+    },
+    Property {
+        name: "mark-kept-runs-apart",
+        kind: Kind::Sometimes,
+        description: "committed mark: a job resumed from an older checkpoint commits a checkpoint id at or below the mark the stopped run left for the same sink, told apart by its new job id",
+        check: Check::Sometimes {
+            reached: |_, w| w.external.table.kept_apart,
+            applies: |s| s.transactions.committed_mark && s.user.resume_older > 0,
         },
     },
     Property {

@@ -79,6 +79,10 @@ pub const EMBEDDED_MODELS: &[(&str, &str)] = &[
         include_str!("../../models/transactions.toml"),
     ),
     (
+        "transactions-mark",
+        include_str!("../../models/transactions-mark.toml"),
+    ),
+    (
         "transactions-resume",
         include_str!("../../models/transactions-resume.toml"),
     ),
@@ -318,6 +322,8 @@ struct TransactionsFile {
     identity: bool,
     #[serde(default)]
     commit_retries: Option<u32>,
+    #[serde(default)]
+    committed_mark: bool,
 }
 
 /// How the two-phase-commit sinks' transactions are identified in the external system.
@@ -333,6 +339,12 @@ pub struct Transactions {
     /// default 10; `CheckpointCommittableManagerImpl.commit` retries in the same call). Only
     /// matters with `faults.failed_commits`.
     pub commit_retries: u8,
+    /// An Iceberg-style table with a sink-side mark (`system/world/external.rs`): every commit
+    /// appends (the table deduplicates nothing) and records, in the same snapshot, the highest
+    /// committed checkpoint id for the committable's job id and operator
+    /// (`flink.max-committed-checkpoint-id`); the committer commits a committable only above
+    /// that mark (Iceberg's `IcebergCommitter`, sink v2).
+    pub committed_mark: bool,
 }
 
 /// Flink's default of `sink.committer.retries` (`SinkOptions.COMMITTER_RETRIES`).
@@ -1458,6 +1470,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         transactions: Transactions {
             identity: model.transactions.identity,
             commit_retries,
+            committed_mark: model.transactions.committed_mark,
         },
         bugs,
         small,
@@ -1495,8 +1508,8 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         // run's commit of a reused checkpoint id would be taken for the old run's and dropped;
         // the oracle's account of the old run's output (`reference::superseded`) assumes aligned
         // cuts (no channel state) and a job that is resumed, not drained.
-        let why = if !spec.transactions.identity {
-            Some("resuming from an older checkpoint reuses checkpoint ids: it needs transactions.identity (the external system then tells the runs' transactions apart by epoch)")
+        let why = if !spec.transactions.identity && !spec.transactions.committed_mark {
+            Some("resuming from an older checkpoint reuses checkpoint ids: it needs transactions.identity (the external system then tells the runs' transactions apart by epoch) or transactions.committed_mark (by job id)")
         } else if spec.user.stop_with_savepoint == 0 || spec.user.drain {
             Some("a job is resumed once stopped with a savepoint without drain: it needs stop_with_savepoint > 0 and no drain")
         } else if spec.checkpointing.mode != CheckpointMode::Aligned {
@@ -1506,6 +1519,24 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
         };
         if let Some(why) = why {
             return Err(error("user.resume_older".into(), why.into()));
+        }
+    }
+    if spec.transactions.committed_mark {
+        // The mark is a two-phase-commit sink's committer's; the table is the one external
+        // system (a Kafka-style broker deduplicates by itself and keeps no such mark); a
+        // retained checkpoint of an earlier job would restore committables whose job left no
+        // mark in the table the model starts with.
+        let why = if !has_two_phase_sink {
+            Some("the committed mark is a two-phase-commit sink's committer's: the model has none")
+        } else if spec.transactions.identity {
+            Some("not with transactions.identity: the external system is either a Kafka-style broker (transactional ids) or an Iceberg-style table (the mark), not both")
+        } else if spec.checkpointing.start_from_retained {
+            Some("not modelled with checkpointing.start_from_retained (the retained checkpoint's job left no mark in the table the model starts with)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(error("transactions.committed_mark".into(), why.into()));
         }
     }
     if spec.transactions.identity && spec.checkpointing.start_from_retained {

@@ -11,6 +11,15 @@
 //! the broker records it (`KafkaCommitter`: `ProducerFencedException` / `InvalidTxnStateException`
 //! -> `signalFailedWithKnownReason`, "most likely signals data loss").
 //!
+//! With `transactions.committed_mark` it is an Iceberg-like table instead ([`MarkTable`]):
+//! every commit appends its records (the table deduplicates nothing; committing the same data
+//! files twice duplicates them) and, in the same snapshot, its summary records the committed
+//! checkpoint id for the committable's job id and operator (`flink.max-committed-checkpoint-id`,
+//! `flink.job-id`, `flink.operator-id`: `IcebergCommitter.commitOperation`, Iceberg's
+//! flink/v1.20 sink). The committer reads the latest such mark for (job id, operator) from the
+//! snapshot history (`SinkUtil.getMaxCommittedCheckpointId`) and commits only the committables
+//! above it; those at or below it count as committed (`signalAlreadyCommitted`).
+//!
 //! With `faults.failed_commits` the external system may also be unavailable for a commit
 //! attempt (any two-phase-commit sink, with identity or not): the attempt fails transiently and
 //! the committer retries it (`Step::commit_all`).
@@ -35,6 +44,89 @@ pub struct External {
     pub records: Vec<(Record, Writer)>,
     /// Transaction identity (`transactions.identity`); empty otherwise.
     pub broker: Broker,
+    /// The Iceberg-style table's marks (`transactions.committed_mark`); empty otherwise.
+    pub table: MarkTable,
+}
+
+/// A job id as the model knows it: the job submissions so far when the run began (0: the first
+/// run). Flink gives every submission a new `JobID` (a resume from a savepoint or an older
+/// checkpoint is one); a failover within a run keeps it.
+pub type JobId = u8;
+
+/// The Iceberg-style table's snapshot summaries as the sink reads them, and the job id each
+/// committable carries.
+///
+/// Iceberg's sink v2 committable carries the job id and operator id of the run that wrote it
+/// (`IcebergCommittable`), and a restored committable keeps them. The model's committables
+/// (`Transaction`) carry none, so the world derives it: `runs` is the current run's ancestry,
+/// newest first, each entry the checkpoint a run was restored from on its submission and that
+/// run's job id. A committable of checkpoint `c` was written by the first run in it whose base
+/// is below `c` (a run's own checkpoints lie above its base; what its restored state holds lies
+/// at or below it and is the restored checkpoint's run's). The operator id is the sink subtask:
+/// each sink subtask stands for a committer of its own (Iceberg's committer is one
+/// parallelism-1 operator per sink, `flink.operator-id` its uid).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MarkTable {
+    /// The latest `flink.max-committed-checkpoint-id` by (job id, sink subtask), sorted. A
+    /// snapshot's summary is written atomically with its commit; the sink only ever writes a
+    /// higher one for its key, so the latest is the one `getMaxCommittedCheckpointId` finds.
+    pub marks: Vec<((JobId, TaskId), CheckpointId)>,
+    /// The current run's ancestry, newest first: (checkpoint it was restored from, job id). Empty:
+    /// the first run, job 0, from scratch.
+    pub runs: Vec<(CheckpointId, JobId)>,
+    /// Job submissions so far beyond the first (the newest job id).
+    pub submitted: JobId,
+    /// A committable at or below its job's mark was taken as committed and not committed again.
+    pub skipped: bool,
+    /// A commit of checkpoint `c` by one job while another job's mark of the same sink stood at
+    /// or above `c`: the job ids kept the runs' reused checkpoint ids apart.
+    pub kept_apart: bool,
+}
+
+/// An empty table hashes to nothing, so that the models without the mark hash as they did
+/// before it existed (state sampling by hash stays put). Equal values hash equally.
+impl std::hash::Hash for MarkTable {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if *self != MarkTable::default() {
+            self.marks.hash(state);
+            self.runs.hash(state);
+            self.submitted.hash(state);
+            self.skipped.hash(state);
+            self.kept_apart.hash(state);
+        }
+    }
+}
+
+impl MarkTable {
+    /// The job id of the run that wrote checkpoint `checkpoint`'s committable (see the type doc).
+    pub fn job_of(&self, checkpoint: CheckpointId) -> JobId {
+        self.runs
+            .iter()
+            .find(|(base, _)| checkpoint > *base)
+            .map_or(0, |(_, job)| *job)
+    }
+
+    /// The latest mark for (job, sink): `getMaxCommittedCheckpointId` (`NONE`, Iceberg's -1,
+    /// where no snapshot of the job and operator exists).
+    pub fn mark(&self, job: JobId, sink: TaskId) -> CheckpointId {
+        self.marks
+            .binary_search_by(|(k, _)| k.cmp(&(job, sink)))
+            .map_or(CheckpointId::NONE, |at| self.marks[at].1)
+    }
+
+    /// A job submission restored from checkpoint `from` (a resume): the new run's ancestry is
+    /// the new job on top of the restored checkpoint's run's. `job` is the job id the new run
+    /// runs under.
+    pub(super) fn submit(&mut self, from: CheckpointId, job: JobId) {
+        let keep = self
+            .runs
+            .iter()
+            .position(|(base, _)| from > *base)
+            .unwrap_or(self.runs.len());
+        self.runs.drain(..keep);
+        self.runs.insert(0, (from, job));
+        self.submitted = self.submitted.max(job);
+    }
 }
 
 /// A transaction's state in the broker.
@@ -140,6 +232,50 @@ impl External {
         for record in transaction.records {
             self.insert(record, writer);
         }
+    }
+
+    /// A commit into the Iceberg-style table (`transactions.committed_mark`): the committable is
+    /// committed only above the mark of its job and operator; the commit appends its records and
+    /// raises the mark in one snapshot. Returns whether it committed (else it was taken as
+    /// committed, `signalAlreadyCommitted`).
+    pub(super) fn commit_marked(
+        &mut self,
+        sink: TaskId,
+        job: JobId,
+        transaction: Transaction,
+    ) -> bool {
+        let table = &mut self.table;
+        if transaction.checkpoint <= table.mark(job, sink) {
+            table.skipped = true;
+            return false;
+        }
+        if table
+            .marks
+            .iter()
+            .any(|((j, s), mark)| *j != job && *s == sink && transaction.checkpoint <= *mark)
+        {
+            table.kept_apart = true;
+        }
+        match table.marks.binary_search_by(|(k, _)| k.cmp(&(job, sink))) {
+            Ok(at) => table.marks[at].1 = transaction.checkpoint,
+            Err(at) => table
+                .marks
+                .insert(at, ((job, sink), transaction.checkpoint)),
+        }
+        if let Err(at) = self
+            .committed
+            .binary_search(&(sink, transaction.checkpoint))
+        {
+            self.committed.insert(at, (sink, transaction.checkpoint));
+        }
+        let writer = Writer {
+            sink,
+            transaction: Some(transaction.checkpoint),
+        };
+        for record in transaction.records {
+            self.insert(record, writer);
+        }
+        true
     }
 
     pub(super) fn insert(&mut self, record: Record, writer: Writer) {

@@ -9,6 +9,7 @@
 
 use super::step::Step;
 use super::{Rpc, StepEvent};
+use crate::system::bugs::Bug;
 use crate::system::coordinator::operator_coordinator::SourceCoordinator;
 use crate::system::coordinator::store::CompletedCheckpoint;
 use crate::system::coordinator::{Coordinator, CoordinatorContext, CoordinatorEvent, JobStatus};
@@ -73,6 +74,7 @@ impl Step<'_> {
             ..SourceCoordinator::new(spec)
         };
         self.world.ghost.resumed_as_new_job(savepoint.id);
+        self.submit_job_run(savepoint.id);
         self.world.ghost.failover_cause();
         self.note(StepEvent::Resumed { from: savepoint.id });
         self.observe(CoordinatorEvent::Restored {
@@ -119,6 +121,7 @@ impl Step<'_> {
             ..SourceCoordinator::new(spec)
         };
         self.world.ghost.resumed_as_new_job(checkpoint.id);
+        self.submit_job_run(checkpoint.id);
         self.world.ghost.failover_cause();
         self.note(StepEvent::ResumedOlder {
             from: checkpoint.id,
@@ -129,6 +132,25 @@ impl Step<'_> {
         });
         self.restore(Some(&checkpoint));
         Ok(())
+    }
+
+    /// A resume is a new job submission, which Flink gives a new `JobID` (the committed mark
+    /// is keyed by it, `transactions.committed_mark`); a failover within the run keeps it. Called
+    /// before the restore, whose recommits then find the restored committables' job id.
+    fn submit_job_run(&mut self, from: CheckpointId) {
+        if !self.spec.transactions.committed_mark {
+            return;
+        }
+        let table = &mut self.world.external.table;
+        // A fixed pipeline.job-id, or the legacy committer's max initialised from the restored
+        // job's mark, has the same effect as the bug: the stopped run's mark hides the new run's.
+        // BUG iceberg-10892-mark-across-runs: the resumed run keeps the restored run's job id.
+        let job = if self.spec.has_bug(Bug::Iceberg10892MarkAcrossRuns) {
+            table.job_of(from)
+        } else {
+            table.submitted + 1
+        };
+        table.submit(from, job);
     }
 
     /// A deployed sink with transaction identity opens its producer with this attempt's epoch

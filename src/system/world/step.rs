@@ -741,6 +741,22 @@ impl Step<'_> {
             if failed > 0 {
                 self.world.external.broker.retried = true;
             }
+            if self.spec.transactions.committed_mark {
+                // Iceberg's committer (sink v2 `IcebergCommitter.commit`, flink/v1.20) reads the
+                // mark of the committable's job id and operator and commits only above it, on
+                // notify and on restore (`recoverAndCommit`) alike; at or below it the
+                // committable counts as committed (`signalAlreadyCommitted`).
+                let job = self.world.external.table.job_of(transaction.checkpoint);
+                let (checkpoint, records) = (transaction.checkpoint, transaction.records.len());
+                if self.world.external.commit_marked(task, job, transaction) {
+                    self.note(StepEvent::Committed {
+                        sink: task,
+                        transaction: checkpoint,
+                        records,
+                    });
+                }
+                continue;
+            }
             self.note(StepEvent::Committed {
                 sink: task,
                 transaction: transaction.checkpoint,
