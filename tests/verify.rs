@@ -8,7 +8,14 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// One `verify` run at a time: each is sized to its wall-clock budget for a machine it has to
+/// itself, so two at once on two cores would spend theirs on each other and skip their last
+/// steps (a budget failure, not a finding). Plans (`--plan`) and usage errors run at once.
+static VERIFY_RUNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn harness(args: &[&str]) -> Output {
+    let runs_verify = args.first() == Some(&"verify") && !args.contains(&"--plan");
+    let _turn = runs_verify.then(|| VERIFY_RUNS.lock().unwrap_or_else(|e| e.into_inner()));
     Command::new(env!("CARGO_BIN_EXE_checkpoint-harness"))
         .args(args)
         .env_remove("GITHUB_ACTIONS")
