@@ -207,3 +207,63 @@ fn the_minimum_pause_drops_only_periodic_requests_inside_the_pause_and_rearms_at
     let over = traffic_flags(&ghost, &[], &[], true, &dropped, 25, Some(25));
     assert!(over.has(LastStep::MIN_PAUSE_MISAPPLIED), "{over:?}");
 }
+
+/// Output values come from the declaration, not from the operators: a source record `j` is
+/// worth `j + 1`, a map makes `3v + 1`, a join adds both sides; a record derived through a keyed
+/// aggregate may carry any value (its running count depends on arrival order).
+#[test]
+fn the_reference_states_the_output_values_itself() {
+    use checkpoint_harness::protocol::{Lineage, Provenance, TaskId};
+    use checkpoint_harness::reference::OutputValues;
+    let single = |source, offset| Lineage::single(Provenance { source, offset });
+    let values = |model: &str, sink: u8, lineage| {
+        let spec = Spec::embedded(model).expect("embedded");
+        OutputValues::of(&spec)
+            .expected(TaskId(sink), lineage)
+            .map(|v| v.iter().flatten().copied().collect::<Vec<u16>>())
+    };
+    // diamond: source -> (map a, map b) -> union -> sink (task 4): both paths map once.
+    assert_eq!(values("diamond", 4, single(0, 1)), Some(vec![7]));
+    // keyed-join-2pc: orders, payments -> join -> sink (task 3): 1 + 1.
+    let joined = Lineage::joined(single(0, 0), single(1, 0));
+    assert_eq!(values("keyed-join-2pc", 3, joined), Some(vec![2]));
+    // keyed-aggregate: any value (None), and no expectation for a lineage the sink never gets.
+    let spec = Spec::embedded("keyed-aggregate").expect("embedded");
+    let sink = TaskId(spec.tasks.len() as u8 - 1);
+    assert_eq!(values("keyed-aggregate", sink.0, single(0, 0)), None);
+    assert_eq!(values("diamond", 4, single(7, 0)), None);
+}
+
+/// A record whose value is wrong fails `end-to-end-exactly-once` even where its lineage is
+/// right: the canary for the value check.
+#[test]
+fn a_wrong_output_value_is_caught() {
+    use checkpoint_harness::invariants::{self, Oracle};
+    use checkpoint_harness::protocol::{Lineage, Provenance, Record, TaskId};
+    use checkpoint_harness::world::{World, Writer};
+    let spec = Spec::embedded("diamond").expect("embedded");
+    let oracle = Oracle::new(&spec);
+    let lineage = Lineage::single(Provenance {
+        source: 0,
+        offset: 0,
+    });
+    let written = |value| {
+        let mut world = World::initial(&spec);
+        world.external.records.push((
+            Record {
+                key: 0,
+                value,
+                lineage,
+            },
+            Writer {
+                sink: TaskId(4),
+                transaction: None,
+            },
+        ));
+        invariants::check_all(&spec, &oracle, &world).err()
+    };
+    assert!(written(4).is_none(), "3 * 1 + 1 is right");
+    let violation = written(1).expect("the source's value, not the map's");
+    assert_eq!(violation.invariant, "end-to-end-exactly-once");
+    assert!(violation.detail.contains("value 1"), "{}", violation.detail);
+}

@@ -139,6 +139,8 @@ impl std::fmt::Debug for Property {
 pub struct Oracle {
     /// The sinks' expected output once all input is processed (a sorted multiset).
     pub full_output: Vec<Lineage>,
+    /// The values each sink's output records must carry (`reference::OutputValues`).
+    pub output_values: reference::OutputValues,
     /// Properties added from outside the table, checked after it (in the order added).
     extra: Vec<&'static Property>,
 }
@@ -168,6 +170,7 @@ impl Oracle {
     pub fn new(spec: &Spec) -> Oracle {
         Oracle {
             full_output: reference::full_output(spec),
+            output_values: reference::OutputValues::of(spec),
             extra: Vec::new(),
         }
     }
@@ -1222,6 +1225,23 @@ fn no_lingering_transaction(_: &Spec, _: &Oracle, world: &World) -> Result<(), S
 }
 
 fn end_to_end_exactly_once(spec: &Spec, oracle: &Oracle, world: &World) -> Result<(), String> {
+    // Values: each output record carries the value the reference computes for its lineage
+    // (lineages alone would let a map or join that computes the wrong value pass).
+    for (record, writer) in &world.external.records {
+        if let Some(values) = oracle.output_values.expected(writer.sink, record.lineage) {
+            if !values.contains(&Some(record.value)) {
+                let expected: Vec<String> =
+                    values.iter().flatten().map(|v| v.to_string()).collect();
+                return Err(format!(
+                    "the external output holds {} with value {} (written by {}); the reference gives {}",
+                    record.lineage,
+                    record.value,
+                    name(spec, writer.sink),
+                    expected.join(" or ")
+                ));
+            }
+        }
+    }
     let mut output: Vec<Lineage> = world
         .external
         .records

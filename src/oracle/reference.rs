@@ -24,6 +24,9 @@
 //! before the barrier that follows); which sources ended comes from the cut (a source's state
 //! records it, a finished source ended), which subtasks are upstream from the declaration.
 //!
+//! Output values ([`OutputValues`]) are the reference's too: a source record's value, a map's
+//! and a join's arithmetic restated here (not `map_value`), folded over the declared operators.
+//!
 //! It also replays a checkpoint's captured channel state through the same semantics, so that a
 //! cut taken by unaligned checkpoints (state + in-flight records) can be compared with a plain
 //! fold, and it builds the cuts from what the world observed ([`Cut`]): a task may be missing
@@ -1036,4 +1039,120 @@ pub fn sink_output(spec: &Spec, fold: &[ReferenceTask]) -> Vec<Lineage> {
         .collect();
     all.sort();
     all
+}
+
+/// The values the output records must carry, from the declaration alone: a source record `j`
+/// has value `j + 1` (the model format's definition), a map turns `v` into `3v + 1` (wrapping),
+/// a join adds its two sides' values (wrapping), unions and batch flushes pass records on. A
+/// record derived through a keyed aggregate may carry any value: the aggregate emits its running
+/// count, which depends on the order its key's records arrived in, and its state is judged by
+/// the cut checks instead.
+///
+/// Values do not depend on which subtask a record passed, so this is a fold over operators: per
+/// sink operator, each lineage it receives and the values it may carry (several where paths with
+/// different operators meet).
+#[derive(Clone, Debug)]
+pub struct OutputValues {
+    layout: Layout,
+    by_sink: std::collections::BTreeMap<usize, Values>,
+}
+
+/// Per lineage, the values a record of it may carry (`None`: any).
+type Values = std::collections::BTreeMap<Lineage, std::collections::BTreeSet<Option<u16>>>;
+
+impl OutputValues {
+    pub fn of(spec: &Spec) -> OutputValues {
+        let layout = Layout::of(spec);
+        let mut emitted: Vec<Values> = vec![Values::new(); spec.operators.len()];
+        let mut by_sink = std::collections::BTreeMap::new();
+        for &op in &layout.order {
+            let declared = &spec.operators[op];
+            // Per input side: every record the operator receives there.
+            let mut sides: Vec<Values> = Vec::new();
+            for (edge, e) in spec.edges.iter().enumerate().filter(|(_, e)| e.to == op) {
+                let side = layout.edge_sides[edge] as usize;
+                if sides.len() <= side {
+                    sides.resize(side + 1, Values::new());
+                }
+                for (lineage, values) in &emitted[e.from] {
+                    sides[side]
+                        .entry(*lineage)
+                        .or_default()
+                        .extend(values.iter().copied());
+                }
+            }
+            let mut all = Values::new();
+            for side in &sides {
+                for (lineage, values) in side {
+                    all.entry(*lineage)
+                        .or_default()
+                        .extend(values.iter().copied());
+                }
+            }
+            let transform = |f: fn(u16) -> Option<u16>| -> Values {
+                all.iter()
+                    .map(|(l, vs)| (*l, vs.iter().map(|v| v.and_then(f)).collect()))
+                    .collect()
+            };
+            emitted[op] = match declared.kind {
+                OperatorKind::Source | OperatorKind::SplitSource => {
+                    let mut out = Values::new();
+                    for number in 0..layout.source_numbers() as u8 {
+                        if layout.source_operator(number) != op {
+                            continue;
+                        }
+                        for j in 0..declared.records {
+                            let lineage = layout.source_record(spec, number, j).lineage;
+                            out.entry(lineage).or_default().insert(Some(j as u16 + 1));
+                        }
+                    }
+                    out
+                }
+                OperatorKind::Map => transform(|v| Some(v.wrapping_mul(3).wrapping_add(1))),
+                OperatorKind::Union | OperatorKind::BatchFlush => all,
+                OperatorKind::KeyedAggregate => transform(|_| None),
+                OperatorKind::Join => {
+                    let (left, right) = match sides.as_slice() {
+                        [left, right, ..] => (left.clone(), right.clone()),
+                        _ => (Values::new(), Values::new()),
+                    };
+                    let mut out = Values::new();
+                    for (l, lvs) in &left {
+                        for (r, rvs) in &right {
+                            if layout.key_of(spec, *l) != layout.key_of(spec, *r) {
+                                continue;
+                            }
+                            let values = out.entry(joined(0, *l, *r).lineage).or_default();
+                            for lv in lvs {
+                                for rv in rvs {
+                                    values.insert(lv.zip(*rv).map(|(a, b)| a.wrapping_add(b)));
+                                }
+                            }
+                        }
+                    }
+                    out
+                }
+                OperatorKind::TwoPhaseCommitSink
+                | OperatorKind::AtLeastOnceSink
+                | OperatorKind::AsyncSink => {
+                    by_sink.insert(op, all);
+                    Values::new()
+                }
+            };
+        }
+        OutputValues { layout, by_sink }
+    }
+
+    /// The values a record of `lineage` written by sink subtask `sink` may carry; `None` where
+    /// the reference does not expect the lineage there (the lineage checks judge that) or any
+    /// value will do.
+    pub fn expected(
+        &self,
+        sink: TaskId,
+        lineage: Lineage,
+    ) -> Option<&std::collections::BTreeSet<Option<u16>>> {
+        let &(op, _) = self.layout.subtasks.get(sink.0 as usize)?;
+        let values = self.by_sink.get(&op)?.get(&lineage)?;
+        (!values.contains(&None)).then_some(values)
+    }
 }
