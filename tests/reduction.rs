@@ -156,18 +156,23 @@ fn the_reduced_graph_is_the_same_on_every_run_and_thread_count() {
 /// Both searches of `bug`'s showcase, each bounded by `max_states` and, as a guard against a
 /// runaway search only, by `seconds` (a loaded machine must not turn a state-bounded search
 /// into a miss: the whole-budget retry gets enough time for its states on one thread).
+/// The model a bug's check plan runs on: its showcase, or the showcase's small instance.
+fn planned_model(bug: Bug) -> Spec {
+    let showcase = bug.showcase();
+    let spec = Spec::embedded(showcase.model).expect("embedded");
+    match showcase.check {
+        Ok(plan) if plan.small_instance => spec.small_instance().expect("a small instance"),
+        _ => spec,
+    }
+}
+
 fn both_ways(
     bug: Bug,
     max_states: usize,
     breadth_first: bool,
     seconds: u64,
 ) -> (Arc<Spec>, Summary, Summary) {
-    let showcase = bug.showcase();
-    let spec = Arc::new(
-        Spec::embedded(showcase.model)
-            .expect("embedded")
-            .with_bugs(BugSet::of(&[bug])),
-    );
+    let spec = Arc::new(planned_model(bug).with_bugs(BugSet::of(&[bug])));
     let options = CheckOptions {
         strategy: if breadth_first {
             Strategy::Bfs
@@ -196,7 +201,7 @@ fn reduced_and_unreduced_searches_catch_the_same_catalogued_bugs() {
         let Ok(plan) = showcase.check else {
             continue;
         };
-        let spec = Spec::embedded(showcase.model).expect("embedded");
+        let spec = planned_model(*bug);
         if !Reduction::new(&spec).applies() {
             continue; // Both searches are the same search.
         }
@@ -224,7 +229,7 @@ fn reduced_and_unreduced_searches_catch_the_same_catalogued_bugs() {
         }
         // The reduced counterexample is a real run: it replays to the violation it names.
         let counterexample = reduced.counterexample.expect("counterexample");
-        let trace = Trace::new(
+        let mut trace = Trace::new(
             &spec,
             BugSet::of(&[*bug]),
             Origin::Check {
@@ -235,6 +240,8 @@ fn reduced_and_unreduced_searches_catch_the_same_catalogued_bugs() {
                 invariant: counterexample.invariant.to_string(),
             },
         );
+        // A hang's counterexample replays its healed continuation from where it starts.
+        trace.healed_at = counterexample.healed_at;
         let replayed = trace::replay(&spec, &Oracle::new(&spec), &trace, "reduced")
             .unwrap_or_else(|e| panic!("{bug}: {e:?}"));
         if replayed.outcome.invariant() != Some(counterexample.invariant) {

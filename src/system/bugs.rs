@@ -211,7 +211,7 @@ bugs! {
         "diamond", "healed-run-finishes",
         // An input's end of partition in flight behind a finished task while the next
         // checkpoint aligns: deeper than the full model's search reaches in `check`'s 60 s.
-        on_small_instance(dfs(4_000_000));
+        on_small_instance(dfs(12_000_000));
     UnalignedConsumesBehindBarrier = "unaligned-consumes-behind-barrier", "task", "FLINK-17568",
         "unaligned mode keeps persisting every input until the last barrier, so post-barrier records become channel state",
         "Match in effect: FLINK-17568 'Task may consume data after checkpoint barrier before performing checkpoint for unaligned checkpoint' led to duplicated data after recovery (fix: return to the mailbox right after a barrier, apache/flink#12034).",
@@ -318,7 +318,7 @@ bugs! {
         "region-failover", "completed-has-every-ack",
         // A finished source's report in flight across a region restart and a later checkpoint:
         // deeper than the full model's search reaches in `check`'s 60 s.
-        on_small_instance(bfs(2_000_000));
+        on_small_instance(dfs(3_000_000));
 }
 
 impl fmt::Display for Bug {
