@@ -17,9 +17,9 @@
 //!
 //! Together: after every task ended, a region restart that does not cover whole vertices means
 //! no end-of-data checkpoint is requested again until a global restart; the job still finishes
-//! on a periodic checkpoint. Flink walks a `HashMap` keyed by `JobVertexID`, an order fixed per
+//! on a periodic checkpoint. Flink walks a hash map keyed by `JobVertexID`, in an order fixed per
 //! job but not the topological one; the model walks the vertices in their declared order, and the
-//! conformance driver picks vertex ids that Flink's `HashMap` walks in that same order.
+//! conformance driver picks vertex ids that Flink's map walks in that same order.
 
 use crate::system::protocol::{TaskId, TaskSet};
 use crate::system::spec::Spec;
