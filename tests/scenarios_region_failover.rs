@@ -531,4 +531,19 @@ fn vertex_end_of_data_listener_forgets_the_survivors_of_a_region_restart() {
         before + 1,
         "every task's report is held: requested"
     );
+
+    // A restarted task's report is cleared by the restart: the vertex is complete only once it
+    // reports again, not when the survivors catch up.
+    let mut c = Coordinator::new(&spec, 0);
+    report(&mut c, SOURCE_0);
+    fail(&mut c, SINK_0);
+    for task in [SOURCE_1, SINK_0, SINK_1] {
+        report(&mut c, task);
+    }
+    assert_eq!(
+        c.request_seq, before,
+        "source#0 was restarted: its report is gone"
+    );
+    report(&mut c, SOURCE_0);
+    assert_eq!(c.request_seq, before + 1, "source#0 ended again: requested");
 }
