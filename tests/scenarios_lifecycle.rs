@@ -21,7 +21,7 @@ use checkpoint_harness::ghost::LastStep;
 use checkpoint_harness::protocol::{Barrier, CheckpointId, FailureReason, TaskId};
 use checkpoint_harness::spec::Spec;
 use checkpoint_harness::task::{Task, TaskContext, TaskInput, TaskOutput, TaskStatus};
-use checkpoint_harness::world::{Action, Rpc, RpcKind, Timer, World};
+use checkpoint_harness::world::{Action, Rpc, RpcKind, World};
 
 const SOURCE: TaskId = TaskId(0);
 const SINK: TaskId = TaskId(1);
@@ -42,54 +42,6 @@ impl Run {
     /// The task's own lifecycle step (deploy, or finish).
     fn step_of(&mut self, task: TaskId) {
         self.take("the task's own step", |_, a| *a == Action::Emit { task });
-    }
-
-    fn deliver_rpc(&mut self, kind: RpcKind, task: TaskId) {
-        self.take(
-            "the RPC is delivered",
-            |_, a| matches!(a, Action::DeliverRpc { rpc } if rpc.kind == kind && rpc.task == task),
-        );
-    }
-
-    fn fire_periodic(&mut self) {
-        self.take("the periodic trigger fires", |_, a| {
-            *a == Action::Fire {
-                timer: Timer::Periodic,
-            }
-        });
-        if self.enabled().contains(&Action::FinishTriggering) {
-            self.take("the trigger phase ends", |_, a| {
-                *a == Action::FinishTriggering
-            });
-        }
-    }
-
-    /// Runs the job fairly (deliveries, RPCs, the tasks' own steps, then timers) until `stop`
-    /// holds, never taking an action `hold` names.
-    fn run_until(&mut self, stop: impl Fn(&World) -> bool, hold: impl Fn(&World, &Action) -> bool) {
-        for _ in 0..2000 {
-            if stop(&self.world) {
-                return;
-            }
-            let progress = self.try_take(|w, a| {
-                !hold(w, a)
-                    && matches!(
-                        a,
-                        Action::Deliver { .. }
-                            | Action::DeliverRpc { .. }
-                            | Action::FinishTriggering
-                            | Action::Emit { .. }
-                    )
-            });
-            if progress.is_none()
-                && self
-                    .try_take(|w, a| !hold(w, a) && matches!(a, Action::Fire { .. }))
-                    .is_none()
-            {
-                panic!("stuck before the stop condition: {:?}", self.world.tasks);
-            }
-        }
-        panic!("did not reach the stop condition");
     }
 
     fn deploy_all(&mut self) {

@@ -18,7 +18,7 @@ use checkpoint_harness::invariants;
 use checkpoint_harness::protocol::{ChannelEvent, CheckpointId, FailureReason, TaskId, TaskSet};
 use checkpoint_harness::spec::{FailoverStrategy, Spec};
 use checkpoint_harness::task::Task;
-use checkpoint_harness::world::{self, Action, Rpc, RpcKind, Timer, World};
+use checkpoint_harness::world::{self, Action, Rpc, RpcKind};
 
 const SOURCE_0: TaskId = TaskId(0);
 const SOURCE_1: TaskId = TaskId(1);
@@ -72,54 +72,8 @@ impl Run {
         });
     }
 
-    fn deliver_rpc(&mut self, kind: RpcKind, task: TaskId) {
-        self.take(
-            "the RPC is delivered",
-            |_, a| matches!(a, Action::DeliverRpc { rpc } if rpc.kind == kind && rpc.task == task),
-        );
-    }
-
     fn crash(&mut self, task: TaskId) {
         self.take("the crash", |_, a| *a == Action::Crash { task });
-    }
-
-    fn fire_periodic(&mut self) {
-        self.take("the periodic trigger fires", |_, a| {
-            *a == Action::Fire {
-                timer: Timer::Periodic,
-            }
-        });
-        if world::enabled(&self.spec, &self.world).contains(&Action::FinishTriggering) {
-            self.take("the trigger phase ends", |_, a| {
-                *a == Action::FinishTriggering
-            });
-        }
-    }
-
-    /// Runs deliveries, RPCs and emits (timers only when nothing else is enabled) until `stop`.
-    fn run_until(&mut self, stop: impl Fn(&World) -> bool) {
-        for _ in 0..2000 {
-            if stop(&self.world) {
-                return;
-            }
-            let progress = self.try_take(|_, a| {
-                matches!(
-                    a,
-                    Action::Deliver { .. }
-                        | Action::DeliverRpc { .. }
-                        | Action::FinishTriggering
-                        | Action::Emit { .. }
-                )
-            });
-            if progress.is_none()
-                && self
-                    .try_take(|_, a| matches!(a, Action::Fire { .. }))
-                    .is_none()
-            {
-                panic!("stuck before the stop condition");
-            }
-        }
-        panic!("did not reach the stop condition");
     }
 
     fn rpcs_to(&self, kind: RpcKind) -> TaskSet {
@@ -230,7 +184,7 @@ fn a_task_failure_restarts_only_its_region() {
     );
     // Nothing completed yet: the region starts from scratch (NO_CHECKPOINT).
     assert_eq!(run.world.task(SOURCE_0), &Task::new(&run.spec, SOURCE_0));
-    run.run_until(|w| w.job_done());
+    run.run_until(|w| w.job_done(), |_, _| false);
     assert_eq!(run.violation, None);
 }
 
@@ -387,7 +341,7 @@ fn a_survivor_skips_the_checkpoint_it_heard_aborted_before_its_barrier() {
         r,
         Rpc::Ack { task, id, .. } if *task == SINK_1 && *id == CheckpointId(1)
     )));
-    run.run_until(|w| !w.coordinator.store.entries.is_empty());
+    run.run_until(|w| !w.coordinator.store.entries.is_empty(), |_, _| false);
     let latest = run.world.coordinator.store.latest().expect("completed");
     assert!(latest.id > CheckpointId(1));
     for task in [SOURCE_0, SOURCE_1, SINK_0, SINK_1] {
@@ -396,7 +350,7 @@ fn a_survivor_skips_the_checkpoint_it_heard_aborted_before_its_barrier() {
             "{task:?} in the checkpoint"
         );
     }
-    run.run_until(|w| w.job_done());
+    run.run_until(|w| w.job_done(), |_, _| false);
     assert_eq!(run.violation, None);
 }
 

@@ -8,8 +8,9 @@
 #![allow(dead_code)] // Each scenario file uses the part its topic needs.
 
 use checkpoint_harness::invariants::{self, Oracle};
+use checkpoint_harness::protocol::TaskId;
 use checkpoint_harness::spec::Spec;
-use checkpoint_harness::world::{self, Action, Options, World};
+use checkpoint_harness::world::{self, Action, Options, RpcKind, Timer, World};
 
 pub struct Scripted {
     pub spec: Spec,
@@ -73,6 +74,61 @@ impl Scripted {
         let enabled = self.enabled();
         self.try_take(pick)
             .unwrap_or_else(|| panic!("{what}: not enabled; enabled: {enabled:?}"))
+    }
+
+    /// Delivers the RPC of `kind` to (or from) `task`.
+    pub fn deliver_rpc(&mut self, kind: RpcKind, task: TaskId) {
+        self.take(
+            "the RPC is delivered",
+            |_, a| matches!(a, Action::DeliverRpc { rpc } if rpc.kind == kind && rpc.task == task),
+        );
+    }
+
+    /// The periodic trigger fires, and its trigger phase ends where it has one.
+    pub fn fire_periodic(&mut self) {
+        self.take("the periodic trigger fires", |_, a| {
+            *a == Action::Fire {
+                timer: Timer::Periodic,
+            }
+        });
+        if self.enabled().contains(&Action::FinishTriggering) {
+            self.take("the trigger phase ends", |_, a| {
+                *a == Action::FinishTriggering
+            });
+        }
+    }
+
+    /// Runs the job fairly (deliveries, RPCs, the end of a trigger phase, emits and the tasks'
+    /// own steps; timers only when nothing else is enabled) until `stop` holds, never taking an
+    /// action `hold` names.
+    pub fn run_until(
+        &mut self,
+        stop: impl Fn(&World) -> bool,
+        hold: impl Fn(&World, &Action) -> bool,
+    ) {
+        for _ in 0..2000 {
+            if stop(&self.world) {
+                return;
+            }
+            let progress = self.try_take(|w, a| {
+                !hold(w, a)
+                    && matches!(
+                        a,
+                        Action::Deliver { .. }
+                            | Action::DeliverRpc { .. }
+                            | Action::FinishTriggering
+                            | Action::Emit { .. }
+                    )
+            });
+            if progress.is_none()
+                && self
+                    .try_take(|w, a| !hold(w, a) && matches!(a, Action::Fire { .. }))
+                    .is_none()
+            {
+                panic!("stuck before the stop condition: {:?}", self.world.tasks);
+            }
+        }
+        panic!("did not reach the stop condition");
     }
 
     /// Applies `action`, which must be enabled, and checks every invariant after it.

@@ -60,22 +60,11 @@ impl Step<'_> {
 
     /// The user resumes a job stopped with a savepoint from that savepoint.
     pub(super) fn resume_from_savepoint(&mut self) -> Result<(), ()> {
-        let spec = self.spec;
         let savepoint = self.world.savepoint.clone().ok_or(())?;
         if self.world.coordinator.job != JobStatus::Suspended {
             return Err(());
         }
-        let attempt = Attempt(self.world.coordinator.attempt.0.wrapping_add(1));
-        self.world.coordinator =
-            Coordinator::resumed_from(spec, self.world.now, savepoint.clone(), attempt);
-        self.world.ghost.coordinator_replaced();
-        self.world.source_coordinator = SourceCoordinator {
-            fresh: true,
-            ..SourceCoordinator::new(spec)
-        };
-        self.world.ghost.resumed_as_new_job(savepoint.id);
-        self.submit_job_run(savepoint.id);
-        self.world.ghost.failover_cause();
+        self.new_job_run(&savepoint);
         self.note(StepEvent::Resumed { from: savepoint.id });
         self.observe(CoordinatorEvent::Restored {
             id: Some(savepoint.id),
@@ -109,20 +98,10 @@ impl Step<'_> {
             .cloned()
             .ok_or(())?;
         self.world.older_resumes.0 += 1;
-        let attempt = Attempt(self.world.coordinator.attempt.0.wrapping_add(1));
         self.world
             .ghost
             .resumed_older(checkpoint.clone(), &self.world.external);
-        self.world.coordinator =
-            Coordinator::resumed_from(spec, self.world.now, checkpoint.clone(), attempt);
-        self.world.ghost.coordinator_replaced();
-        self.world.source_coordinator = SourceCoordinator {
-            fresh: true,
-            ..SourceCoordinator::new(spec)
-        };
-        self.world.ghost.resumed_as_new_job(checkpoint.id);
-        self.submit_job_run(checkpoint.id);
-        self.world.ghost.failover_cause();
+        self.new_job_run(&checkpoint);
         self.note(StepEvent::ResumedOlder {
             from: checkpoint.id,
         });
@@ -132,6 +111,23 @@ impl Step<'_> {
         });
         self.restore(Some(&checkpoint));
         Ok(())
+    }
+
+    /// A resume's new job run from `from`: a new coordinator resumed from it with the attempt
+    /// after the stopped run's, a fresh split enumerator, and a new job submission.
+    fn new_job_run(&mut self, from: &CompletedCheckpoint) {
+        let spec = self.spec;
+        let attempt = Attempt(self.world.coordinator.attempt.0.wrapping_add(1));
+        self.world.coordinator =
+            Coordinator::resumed_from(spec, self.world.now, from.clone(), attempt);
+        self.world.ghost.coordinator_replaced();
+        self.world.source_coordinator = SourceCoordinator {
+            fresh: true,
+            ..SourceCoordinator::new(spec)
+        };
+        self.world.ghost.resumed_as_new_job(from.id);
+        self.submit_job_run(from.id);
+        self.world.ghost.failover_cause();
     }
 
     /// A resume is a new job submission, which Flink gives a new `JobID` (the committed mark
