@@ -1,9 +1,10 @@
-//! Partial-order reduction, reported as numbers (never asserted): for every embedded model, the
-//! unique and total states, the time and the verdict of a depth-first check on two threads with
-//! and without reduction, side by side. Run with `cargo bench --bench reduction`; `-- --quick`
-//! gives each search 10 s instead of 180 s, and any other argument selects models by name
-//! (`cargo bench --bench reduction -- keyed-join-2pc`). The ratio of unique states is printed only
-//! where both searches completed.
+//! Partial-order reduction, reported as numbers (never asserted): for every embedded model and
+//! every small instance (`MODEL@small`), the unique and total states, the time and the verdict
+//! of a depth-first check on two threads with and without reduction, side by side. Run with
+//! `cargo bench --bench reduction`; `-- --quick` gives each search 10 s instead of 180 s,
+//! `-- --seconds N` gives it N, and any other argument selects models by name (`cargo bench
+//! --bench reduction -- keyed-join-2pc linear@small`). The ratio of unique states is printed
+//! only where both searches completed.
 
 use checkpoint_harness::check::{self, CheckOptions, Limits, Strategy, Summary, Verdict};
 use checkpoint_harness::explore::reduction::Reduction;
@@ -47,11 +48,29 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let names: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
-    let limit = Duration::from_secs(if quick { 10 } else { 180 });
-    let mut specs = Spec::all_embedded();
+    let seconds = args
+        .iter()
+        .position(|a| a == "--seconds")
+        .and_then(|at| args.get(at + 1))
+        .map(|n| n.parse::<u64>().expect("--seconds takes a whole number"));
+    let names: Vec<&String> = args
+        .iter()
+        .enumerate()
+        .filter(|(at, a)| !a.starts_with("--") && (*at == 0 || args[at - 1] != "--seconds"))
+        .map(|(_, a)| a)
+        .collect();
+    let limit = Duration::from_secs(seconds.unwrap_or(if quick { 10 } else { 180 }));
+    let mut models = Spec::all_embedded();
     // The default model first.
-    specs.sort_by_key(|s| s.name != Spec::default_model().name);
+    models.sort_by_key(|s| s.name != Spec::default_model().name);
+    // Each model followed by its small instance, if it declares one.
+    let specs: Vec<Spec> = models
+        .into_iter()
+        .flat_map(|spec| {
+            let small = spec.small_instance();
+            std::iter::once(spec).chain(small)
+        })
+        .collect();
     println!("partial-order reduction (depth-first, 2 threads, time limit {limit:?} per search)");
     println!(
         "{:<22} {:>9} {:>12} {:>12} {:>8} {:>8}  verdict",

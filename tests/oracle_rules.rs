@@ -267,3 +267,49 @@ fn a_wrong_output_value_is_caught() {
     assert_eq!(violation.invariant, "end-to-end-exactly-once");
     assert!(violation.detail.contains("value 1"), "{}", violation.detail);
 }
+
+/// Where a keyed aggregate feeds the sink, the order of a key's records is free but its counts
+/// are not: a finished job's output for each key must count 1, 2, ..., n. Two records of key 0
+/// that both say 1 (an aggregate that forwards the source's value, or one that lost its count)
+/// are caught; the same counts in either order are not.
+#[test]
+fn a_keyed_aggregate_output_must_count_each_key_from_one() {
+    use checkpoint_harness::protocol::{Lineage, Provenance, Record, TaskId};
+    use checkpoint_harness::reference::OutputValues;
+    // unaligned: left, right (2 records, 2 keys each) -> union -> count -> sink (task 4).
+    let spec = Spec::embedded("unaligned").expect("embedded");
+    let values = OutputValues::of(&spec);
+    let record = |source, offset, value| Record {
+        key: 0,
+        value,
+        lineage: Lineage::single(Provenance { source, offset }),
+    };
+    let sink = TaskId(4);
+    let miscounted =
+        |records: &[Record]| values.miscounted(&spec, records.iter().map(|r| (sink, r)));
+    // Key 0 is offset 0 of either source, key 1 offset 1.
+    let counted = [
+        record(1, 0, 1),
+        record(0, 0, 2),
+        record(0, 1, 1),
+        record(1, 1, 2),
+    ];
+    assert_eq!(miscounted(&counted), None);
+    let forwarded = [
+        record(1, 0, 1),
+        record(0, 0, 1),
+        record(0, 1, 1),
+        record(1, 1, 2),
+    ];
+    let (operator, key, found) = miscounted(&forwarded).expect("key 0 counted 1 twice");
+    assert_eq!((spec.operators[operator].name.as_str(), key), ("sink", 0));
+    assert_eq!(found, vec![1, 1]);
+    // A sink fed by anything else has no such rule.
+    let diamond = Spec::embedded("diamond").expect("embedded");
+    let diamond_values = OutputValues::of(&diamond);
+    let repeated = [record(0, 0, 5), record(0, 0, 5)];
+    assert_eq!(
+        diamond_values.miscounted(&diamond, repeated.iter().map(|r| (TaskId(4), r))),
+        None
+    );
+}

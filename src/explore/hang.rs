@@ -58,9 +58,10 @@ use crate::system::world::{self, Action, Options, World};
 pub const NAME: &str = sim::HEALED_RUN_FINISHES;
 
 /// One state in this many (by stable hash) has its continuation run besides every quiescent
-/// state with armed timers. Measured on the default model (keyed-join-2pc, 558,215 unique
-/// states, exhaustive, depth-first on two shared cores): 758 k states/s without the property,
-/// 598 k with it at 1 in 1024 (about a fifth slower); the state counts are the same.
+/// state with armed timers. Measured on the default model when it had one record per source
+/// (keyed-join-2pc, 558,215 unique states, exhaustive, depth-first on two shared cores): 758 k
+/// states/s without the property, 598 k with it at 1 in 1024 (about a fifth slower); the state
+/// counts are the same.
 pub const SAMPLE_DEFAULT: u64 = 1024;
 
 /// Whether and where the checker evaluates `healed-run-finishes`.

@@ -68,9 +68,9 @@
 //! cancellation keeps every RPC to the coordinator (`retain(!to_task)`), and RPCs to tasks only
 //! qualify under R.
 //!
-//! **R_t, record deliveries into one task.** Where R and S hold, the first task `t` (by id) that
-//! qualifies (I, F, T, V below): every enabled delivery into `t` of a record or end-of-data event
-//! at the head of its channel.
+//! **R_t, record deliveries into one task.** Where S and R (or, before the crash budget is spent,
+//! K) hold, the first task `t` (by id) that qualifies (I, F, T, V below): every enabled delivery
+//! into `t` of a record or end-of-data event at the head of its channel.
 //!
 //! - **R, no restore any more**: the model-level part of N, the task-crash and failover budgets
 //!   used up, and no task-failure report in flight. A restore needs a task-failure report (sent
@@ -82,6 +82,13 @@
 //!   faults (a lost RPC, a declined snapshot, a failed storage write) touch only the coordinator,
 //!   the savepoint, the storage fault flag, the ghost, the clock and the RPCs in flight, never a
 //!   task, a channel or the external system.
+//! - **K, only global restores to come** (in place of R): the model-level part of R, the full
+//!   failover strategy (not `region`) and the JobManager-failover budget used up; task crashes
+//!   may still come and failure reports may be in flight. Every restore left is then a global
+//!   one, inside the delivery of a failure report (or the parked restart after it), and it
+//!   replaces every task by its restored state, clears and refills every channel and keeps the
+//!   RPCs to the coordinator. Under K, V is stricter: the RPCs in flight stay as they were (an
+//!   end-of-data report would outlive the restore).
 //! - **S, no clock and no overtaking**: aligned or at-least-once mode with no alignment timeout
 //!   (only `passively_timed_out` and the alignment timers read the clock, and both need a
 //!   timeoutable barrier; no barrier is unaligned, so there are no priority deliveries and no
@@ -149,6 +156,29 @@
 //! preserved (C0; a terminal state leaves no room for the second case, since a reduced action
 //! stays enabled along the path).
 //!
+//! *Absorption (K).* Under K and not R, two more actions are dependent on a delivery `a` on `c`
+//! into `t`: a crash of `t` (a crashed task takes no input, so it disables `a`) and a global
+//! restore (it clears `c`). Neither reads what `a` writes: a crash replaces `t` by a crashed task
+//! and sends a failure report naming `t` and the coordinator's attempt of it; a restore
+//! overwrites every task and every channel from the checkpoint and keeps RPCs to the
+//! coordinator, which `a` left as they were. A crash of another task writes only that task, the
+//! budget and the RPCs in flight (an insertion into a sorted multiset), so it is independent of
+//! `a`. Take a path from the state that does not take `a`. Up to its first crash of `t` or
+//! restore, the argument above applies unchanged. At a restore, the world reached by `a` then
+//! the path is the very world the path reaches: the restore absorbs `a`, and from there the two
+//! coincide, properties included (they read tasks and channels right after a restore, where
+//! the two are equal). Between a crash of `t` and the next restore the two worlds differ only in
+//! the head of `c` (consumed by `a`, still queued on the path, where nothing can take it: `t`
+//! takes no input) and in the tails of `t`'s output channels (`a`'s outputs, which no action of
+//! the path reaches: their receivers pop only the heads both worlds share). No property reads
+//! either, and no terminal state lies in that window: the crash's failure report is in flight,
+//! an RPC to the coordinator is always deliverable, and with the job running (a crash needs it,
+//! and the crashed `t` keeps it from finishing) and the attempt current its delivery restores
+//! the job (an earlier restore absorbed `a` already). So the safety, non-vacuity and quiescence
+//! arguments above hold under K as under R. A region restore would not absorb: it leaves the
+//! other regions running and the properties judge the restored and the surviving tasks right
+//! after it, so region failover keeps R.
+//!
 //! *Cycles (C3).* The second case never repeats forever, because reduced steps alone cannot
 //! cycle: a no-op delivery removes one RPC and changes nothing else; a delivery into `t` removes
 //! one event from a channel into `t` and adds events only to channels out of `t` (V), which lead
@@ -167,7 +197,7 @@
 //! the reduced counterexamples; `benches/reduction.rs` reports the state counts for every model.
 
 use crate::system::protocol::{ChannelEvent, ChannelId, CheckpointId, TaskId};
-use crate::system::spec::{CheckpointMode, OperatorKind, Spec};
+use crate::system::spec::{CheckpointMode, FailoverStrategy, OperatorKind, Spec};
 use crate::system::task::TaskStatus;
 use crate::system::world::{self, Action, Rpc, RpcKey, RpcKind, World};
 
@@ -179,8 +209,12 @@ pub struct Reduction {
     no_ops: bool,
     /// Whether the model-level part of R holds (no-op notifications may be reduced too).
     restore_free: bool,
-    /// Whether the model-level part of S holds as well (record deliveries may be reduced).
+    /// Whether the model-level part of S holds as well (record deliveries may be reduced once R
+    /// holds).
     records: bool,
+    /// Whether the model-level part of K holds too (record deliveries may be reduced while task
+    /// crashes are still to come, or a failure report is in flight).
+    records_before_restore: bool,
 }
 
 impl Reduction {
@@ -200,6 +234,9 @@ impl Reduction {
             no_ops: model_no_ops(spec) && !unclassified,
             restore_free,
             records: restore_free && model_time_free(spec),
+            records_before_restore: restore_free
+                && model_time_free(spec)
+                && spec.failover == FailoverStrategy::Full,
         }
     }
 
@@ -225,9 +262,11 @@ impl Reduction {
                 }
             }
         }
-        if self.records && restore_free {
+        // R, or else K: a restore may still come, but only a global one, which absorbs a
+        // reduced delivery (module doc).
+        if self.records && (restore_free || self.records_before_restore) {
             for task in spec.task_ids() {
-                if let Some(ample) = record_deliveries(spec, world, &enabled, task) {
+                if let Some(ample) = record_deliveries(spec, world, &enabled, task, restore_free) {
                     return ample;
                 }
             }
@@ -342,12 +381,14 @@ fn no_op_forever(spec: &Spec, world: &World, key: RpcKey, restore_free: bool) ->
     next == expected
 }
 
-/// `R_t` if task `t` qualifies (I, F, T, V), else `None`.
+/// `R_t` if task `t` qualifies (I, F, T, V), else `None`. Without R (`restore_free` false, K
+/// in its place) V is stricter: the RPCs in flight stay as they were.
 fn record_deliveries(
     spec: &Spec,
     world: &World,
     enabled: &[Action],
     task: TaskId,
+    restore_free: bool,
 ) -> Option<Vec<Action>> {
     let live = world.task(task);
     if !live.is_running() || live.capture.is_some() {
@@ -392,7 +433,9 @@ fn record_deliveries(
             return None;
         };
         let next = world::apply(spec, world, *action).ok()?;
-        if !invisible(spec, world, &next, task, channel) {
+        if !invisible(spec, world, &next, task, channel)
+            || (!restore_free && next.rpcs != world.rpcs)
+        {
             return None;
         }
     }
@@ -413,6 +456,10 @@ fn invisible(spec: &Spec, before: &World, after: &World, task: TaskId, channel: 
         && after.savepoint == before.savepoint
         && after.used == before.used
         && after.storage_fault_armed == before.storage_fault_armed
+        && after.storage_fault_lands == before.storage_fault_lands
+        && after.files == before.files
+        && after.source_coordinator == before.source_coordinator
+        && after.older_resumes == before.older_resumes
         && after.task(task).is_running();
     if !unchanged {
         return false;

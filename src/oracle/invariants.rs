@@ -431,7 +431,7 @@ pub static PROPERTIES: &[Property] = &[
     Property {
         name: "alignment-timer-fired",
         kind: Kind::Sometimes,
-        description: "a task's alignment timer fires (an aligned checkpoint may switch to unaligned)",
+        description: "a task's alignment timer fires and switches its aligned checkpoint to unaligned",
         check: Check::Sometimes {
             reached: |_, w| w.last.has(LastStep::ALIGNMENT_TIMER_FIRED),
             applies: |s| s.checkpointing.alignment_timeout > 0,
@@ -1285,6 +1285,20 @@ fn end_to_end_exactly_once(spec: &Spec, oracle: &Oracle, world: &World) -> Resul
                 ""
             }
         ));
+    }
+    // A keyed aggregate's running counts: once the output is complete, exactly once, each key's
+    // values are 1..=n (its records' arrival order is free, the counts are not).
+    if spec.exactly_once() && world.job_done() && missing.is_empty() {
+        let written = world.external.records.iter().map(|(r, w)| (w.sink, r));
+        if let Some((sink, key, values)) = oracle.output_values.miscounted(spec, written) {
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            return Err(format!(
+                "the job finished but the counts sink `{}` wrote for key {key} are [{}], not 1 to {}",
+                spec.operators[sink].name,
+                values.join(", "),
+                values.len()
+            ));
+        }
     }
     Ok(())
 }

@@ -25,7 +25,8 @@
 //! records it, a finished source ended), which subtasks are upstream from the declaration.
 //!
 //! Output values ([`OutputValues`]) are the reference's too: a source record's value, a map's
-//! and a join's arithmetic restated here (not `map_value`), folded over the declared operators.
+//! and a join's arithmetic restated here (not `map_value`), folded over the declared operators;
+//! where a keyed aggregate feeds a sink, its running counts (each key's output counts 1 to n).
 //!
 //! It also replays a checkpoint's captured channel state through the same semantics, so that a
 //! cut taken by unaligned checkpoints (state + in-flight records) can be compared with a plain
@@ -1055,6 +1056,11 @@ pub fn sink_output(spec: &Spec, fold: &[ReferenceTask]) -> Vec<Lineage> {
 pub struct OutputValues {
     layout: Layout,
     by_sink: std::collections::BTreeMap<usize, Values>,
+    /// The sink operators fed by one keyed aggregate and nothing else, where that aggregate
+    /// counts each key in one subtask: each record there carries its key's running count, so
+    /// once every record is out exactly once, a key's values are 1, 2, ..., n (in whatever
+    /// order its records arrived).
+    counted: std::collections::BTreeSet<usize>,
 }
 
 /// Per lineage, the values a record of it may carry (`None`: any).
@@ -1065,6 +1071,7 @@ impl OutputValues {
         let layout = Layout::of(spec);
         let mut emitted: Vec<Values> = vec![Values::new(); spec.operators.len()];
         let mut by_sink = std::collections::BTreeMap::new();
+        let mut counted = std::collections::BTreeSet::new();
         for &op in &layout.order {
             let declared = &spec.operators[op];
             // Per input side: every record the operator receives there.
@@ -1136,11 +1143,61 @@ impl OutputValues {
                 | OperatorKind::AtLeastOnceSink
                 | OperatorKind::AsyncSink => {
                     by_sink.insert(op, all);
+                    let mut feeders = spec.edges.iter().filter(|e| e.to == op).map(|e| e.from);
+                    let first = feeders.next();
+                    // Each key counted in one place: the aggregate runs once, or every edge into
+                    // it partitions by key (a broadcast or rebalance into two subtasks counts a
+                    // key in each).
+                    let counts_each_key_once = |aggregate: usize| {
+                        spec.operators[aggregate].parallelism == 1
+                            || spec
+                                .edges
+                                .iter()
+                                .filter(|e| e.to == aggregate)
+                                .all(|e| e.partitioning == Partitioning::Hash)
+                    };
+                    if first.is_some_and(|f| {
+                        spec.operators[f].kind == OperatorKind::KeyedAggregate
+                            && counts_each_key_once(f)
+                            && feeders.all(|other| other == f)
+                    }) {
+                        counted.insert(op);
+                    }
                     Values::new()
                 }
             };
         }
-        OutputValues { layout, by_sink }
+        OutputValues {
+            layout,
+            by_sink,
+            counted,
+        }
+    }
+
+    /// Where a keyed aggregate feeds the sinks directly: the values its output must carry once
+    /// the output is complete and exactly once. For each such sink operator and key, the
+    /// values written (`records`: value and lineage, by sink subtask) must be exactly 1..=n.
+    /// Returns the first (sink operator's declared index, key, sorted values) that is not.
+    pub fn miscounted<'a>(
+        &self,
+        spec: &Spec,
+        records: impl Iterator<Item = (TaskId, &'a Record)>,
+    ) -> Option<(usize, Key, Vec<u16>)> {
+        let mut by_key: std::collections::BTreeMap<(usize, Key), Vec<u16>> = Default::default();
+        for (sink, record) in records {
+            let Some(&(op, _)) = self.layout.subtasks.get(sink.0 as usize) else {
+                continue;
+            };
+            if self.counted.contains(&op) {
+                let key = self.layout.key_of(spec, record.lineage);
+                by_key.entry((op, key)).or_default().push(record.value);
+            }
+        }
+        by_key.into_iter().find_map(|((op, key), mut values)| {
+            values.sort_unstable();
+            let counts = values.iter().zip(1u16..).all(|(v, n)| *v == n);
+            (!counts).then_some((op, key, values))
+        })
     }
 
     /// The values a record of `lineage` written by sink subtask `sink` may carry; `None` where

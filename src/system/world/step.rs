@@ -250,8 +250,14 @@ impl Step<'_> {
                 self.coordinator_step(CoordinatorInput::CheckpointTimeout(checkpoint))
             }
             Timer::Alignment { task } => {
-                self.world.last.set(LastStep::ALIGNMENT_TIMER_FIRED);
-                self.task_step(task, TaskInput::AlignmentTimeout)
+                // Observed as fired only if it did something: a due timer always switches the
+                // aligned checkpoint to unaligned, so a timer that changes nothing is not the
+                // mechanism the non-vacuity property asks for.
+                let before = self.world.task(task).clone();
+                self.task_step(task, TaskInput::AlignmentTimeout);
+                if *self.world.task(task) != before {
+                    self.world.last.set(LastStep::ALIGNMENT_TIMER_FIRED);
+                }
             }
             Timer::OutputAlignment { .. } => {}
         }
