@@ -2250,6 +2250,38 @@ fn cct_job_fails_if_in_flight_synchronous_savepoint_is_discarded() {
 // §4.7 Savepoints
 // ---------------------------------------------------------------------------------------------
 
+// Stop-with-savepoint (`SchedulerBase.stopWithSavepoint`): the checkpoint scheduler is stopped
+// first, which aborts every pending checkpoint with CHECKPOINT_COORDINATOR_SUSPEND, and user
+// requests need a running job; so while the job stops, the only checkpoint that can complete is
+// its own synchronous savepoint, and that completion is what ends the stop
+// (`StopWithSavepointTerminationHandlerImpl.handleSavepointCreation` runs on its future). This
+// is why `complete` may test either "synchronous" or "stopping" alone (a mutant that does is
+// equivalent, README's mutation section).
+#[test]
+fn stop_with_savepoint_aborts_pending_checkpoints_so_only_its_own_savepoint_ends_the_stop() {
+    let mut job =
+        Job::linear("interval = 10\nmax_concurrent = 2\ntolerable_failures = \"unlimited\"");
+    let out = job.fire_and_trigger();
+    assert_eq!(allocated(&out), vec![1]);
+    let out = job.request(UserRequest::StopWithSavepoint);
+    let out = job.then_finish_trigger(out);
+    assert_eq!(allocated(&out), vec![2]);
+    assert_eq!(
+        aborted(&out),
+        vec![(1, FailureReason::CheckpointCoordinatorSuspend)]
+    );
+    assert_eq!(job.pending_ids(), vec![2]);
+    assert_eq!(job.c.job, JobStatus::StoppingWithSavepoint);
+    // The periodic checkpoint's late acknowledgements change nothing.
+    for task in ALL {
+        assert!(completed(&job.ack(task, 1)).is_empty());
+    }
+    assert_eq!(job.c.job, JobStatus::StoppingWithSavepoint);
+    let out = job.ack_all(2);
+    assert_eq!(completed(&out), vec![2]);
+    assert_eq!(job.c.job, JobStatus::Suspending);
+}
+
 // CCT#testTriggerAndConfirmSimpleSavepoint — Flink asserts: the pending savepoint completes after
 // all acks; it is not added to the store and no completion notification goes to the tasks.
 #[test]
