@@ -73,7 +73,7 @@ fn main() {
         .collect();
     println!("partial-order reduction (depth-first, 2 threads, time limit {limit:?} per search)");
     println!(
-        "{:<22} {:>9} {:>12} {:>12} {:>8} {:>8}  verdict",
+        "{:<26} {:>9} {:>12} {:>12} {:>8} {:>8}  verdict",
         "model", "reduction", "unique", "total", "seconds", "ratio"
     );
     for spec in specs {
@@ -83,7 +83,7 @@ fn main() {
         if !Reduction::new(&spec).applies() {
             let full = search(&spec, false, limit);
             println!(
-                "{:<22} {:>9} {:>12} {:>12} {:>8.1} {:>8}  {} (reduction never applies)",
+                "{:<26} {:>9} {:>12} {:>12} {:>8.1} {:>8}  {} (reduction never applies)",
                 spec.name,
                 "n/a",
                 full.unique_states,
@@ -108,7 +108,7 @@ fn main() {
                 String::new()
             };
             println!(
-                "{:<22} {:>9} {:>12} {:>12} {:>8.1} {:>8}  {}",
+                "{:<26} {:>9} {:>12} {:>12} {:>8.1} {:>8}  {}",
                 spec.name,
                 label,
                 summary.unique_states,
