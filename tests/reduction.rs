@@ -158,9 +158,6 @@ fn the_reduced_graph_is_the_same_on_every_run_and_thread_count() {
 
 /// Both searches of a buggy model, the way `bugs --report` runs the checker (one thread, the
 /// bug's strategy and state budget), but without the shortening search.
-/// Both searches of `bug`'s showcase, each bounded by `max_states` and, as a guard against a
-/// runaway search only, by `seconds` (a loaded machine must not turn a state-bounded search
-/// into a miss: the whole-budget retry gets enough time for its states on one thread).
 /// The model a bug's check plan runs on: its showcase, or the showcase's small instance; for
 /// the default model, its one-record version (the unreduced search of two records per source
 /// spends the plan's whole budget on interleavings before it meets some bugs).
@@ -176,6 +173,9 @@ fn planned_model(bug: Bug) -> Spec {
     }
 }
 
+/// Both searches of `bug`'s showcase, each bounded by `max_states` and, as a guard against a
+/// runaway search only, by `seconds` (a loaded machine must not turn a state-bounded search
+/// into a miss: the whole-budget retry gets enough time for its states on one thread).
 fn both_ways(
     bug: Bug,
     max_states: usize,

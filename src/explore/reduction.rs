@@ -212,9 +212,10 @@ pub struct Reduction {
     /// Whether the model-level part of S holds as well (record deliveries may be reduced once R
     /// holds).
     records: bool,
-    /// Whether the model-level part of K holds too (record deliveries may be reduced while task
-    /// crashes are still to come, or a failure report is in flight).
-    records_before_restore: bool,
+    /// Whether every restore is global (the full failover strategy), so that K may stand in
+    /// for R: record deliveries may be reduced while task crashes are still to come, or a
+    /// failure report is in flight.
+    restores_absorb: bool,
 }
 
 impl Reduction {
@@ -234,9 +235,7 @@ impl Reduction {
             no_ops: model_no_ops(spec) && !unclassified,
             restore_free,
             records: restore_free && model_time_free(spec),
-            records_before_restore: restore_free
-                && model_time_free(spec)
-                && spec.failover == FailoverStrategy::Full,
+            restores_absorb: spec.failover == FailoverStrategy::Full,
         }
     }
 
@@ -264,7 +263,7 @@ impl Reduction {
         }
         // R, or else K: a restore may still come, but only a global one, which absorbs a
         // reduced delivery (module doc).
-        if self.records && (restore_free || self.records_before_restore) {
+        if self.records && (restore_free || self.restores_absorb) {
             for task in spec.task_ids() {
                 if let Some(ample) = record_deliveries(spec, world, &enabled, task, restore_free) {
                     return ample;
