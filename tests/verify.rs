@@ -221,9 +221,15 @@ fn fail_fast_stops_at_the_first_failing_step() {
         .iter()
         .filter(|m| m["passed"] == false)
         .count();
+    let traces_failed = json["traces"]
+        .as_array()
+        .is_some_and(|traces| traces.iter().any(|t| t["reproduced"] == false));
+    let conformance_failed =
+        json["conformance"].is_object() && json["conformance"]["passed"] == false;
     assert_eq!(
-        failed_models, 1,
-        "it stops after the first failing model: {text}"
+        failed_models + traces_failed as usize + conformance_failed as usize,
+        1,
+        "it stops after the first failing step: {text}"
     );
     let not_run = json["not_run"].as_array().expect("not_run");
     assert!(!not_run.is_empty(), "{text}");
@@ -231,7 +237,18 @@ fn fail_fast_stops_at_the_first_failing_step() {
         not_run.iter().all(|s| s["why"] == "fail-fast"),
         "every step left out was left out by --fail-fast: {text}"
     );
-    assert!(not_run.iter().any(|s| s["step"] == "conformance"), "{text}");
+    // The exact replays run first (the cheapest judges of a change), so a change they catch
+    // stops the gate before the models' sweeps.
+    assert!(
+        traces_failed,
+        "the regression traces catch this bug: {text}"
+    );
+    assert!(
+        not_run.iter().any(|s| s["step"]
+            .as_str()
+            .is_some_and(|step| step.starts_with("model "))),
+        "{text}"
+    );
     // Nothing that budget-skipping would report as a failure of its own.
     let failures = json["failures"].as_array().expect("failures");
     assert!(
