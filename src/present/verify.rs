@@ -423,23 +423,7 @@ pub fn plan(request: &Request, traces: &[String]) -> Plan {
         (round_up(states, 10_000) as usize).clamp(50_000, 40_000_000)
     };
 
-    // Run order: the exact replays first (the regression traces, then the comparison with real
-    // Flink), because they are the cheapest steps and judge a change at the first input where
-    // it differs, so that a broken change fails in seconds (`--fail-fast`) instead of after the
-    // sweeps; then the models and the canaries. Every step must run for a pass, so the order
-    // changes how soon a failure shows, never the verdict.
-    let mut all: Vec<Planned> = vec![
-        Planned {
-            item: Item::Traces,
-            estimate: seconds(trace_cost),
-            limit: seconds(trace_cost * 4.0 + 5.0),
-        },
-        Planned {
-            item: Item::Conformance,
-            estimate: seconds(conformance_cost),
-            limit: seconds(conformance_cost * 2.0 + 10.0),
-        },
-    ];
+    let mut all: Vec<Planned> = Vec::new();
     for spec in &models {
         let recorded = EXHAUSTIVE.iter().find(|(n, _)| *n == spec.name);
         let check = match recorded {
@@ -490,6 +474,16 @@ pub fn plan(request: &Request, traces: &[String]) -> Plan {
             limit: seconds(estimate.max(check_limit) * 2.0 + 5.0),
         });
     }
+    all.push(Planned {
+        item: Item::Traces,
+        estimate: seconds(trace_cost),
+        limit: seconds(trace_cost * 4.0 + 5.0),
+    });
+    all.push(Planned {
+        item: Item::Conformance,
+        estimate: seconds(conformance_cost),
+        limit: seconds(conformance_cost * 2.0 + 10.0),
+    });
     let total_items = all.len();
 
     // Spread over shards: largest first, each to the least-loaded shard (ties: lowest index).
@@ -512,8 +506,9 @@ pub fn plan(request: &Request, traces: &[String]) -> Plan {
         .map(|(item, _)| item)
         .collect();
     if request.fail_fast {
-        // The exact replays first (above), then the cheapest first, so that the first failure
-        // comes as soon as it can (stable: ties keep the usual order). A change can slow the
+        // The exact replays first (the regression traces, then the comparison with real Flink:
+        // they judge a change at the first input where it differs), then the cheapest first,
+        // so that the first failure comes as soon as it can (stable: ties keep the usual order). A change can slow the
         // canaries' sweeps down (a mutant that breaks the request queue made them take the
         // whole small budget) where a replay tells at once.
         items.sort_by_key(|planned| (!planned.item.is_replay(), planned.estimate));
