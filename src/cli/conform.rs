@@ -6,6 +6,7 @@
 
 use super::common::{load_model, parse_range, program, Format, InjectedBugs, OutputFormat};
 use checkpoint_harness::conformance::flink::{FlinkDriver, HOW_TO_ENABLE};
+use checkpoint_harness::conformance::handlers::{self, HandlerKind};
 use checkpoint_harness::conformance::{self, Coverage, Divergence, Verdict, REQUIRED_COVERAGE};
 use checkpoint_harness::error::InputError;
 use checkpoint_harness::spec::Spec;
@@ -25,6 +26,10 @@ pub struct Args {
     /// Compare one saved trace (any file under traces/, any counterexample) instead.
     #[arg(long)]
     trace: Option<String>,
+    /// Compare the task side instead: seeded input sequences of one of Flink's barrier
+    /// handlers (`tracker`, `aligned`, `alternating`, or `all`) against the model's.
+    #[arg(long, conflicts_with_all = ["trace", "model"])]
+    handler: Option<String>,
     /// Another build of Flink: a directory with flink-dist-*.jar and the log4j jars (a Flink
     /// distribution's lib/), e.g. your fork with the change under review.
     #[arg(long)]
@@ -39,6 +44,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, InputError> {
+    if let Some(handler) = &args.handler {
+        return run_handlers(&args, handler);
+    }
     let (spec, actions_of_trace) = match &args.trace {
         Some(path) => {
             let trace = Trace::load(path)?;
@@ -223,4 +231,109 @@ fn print_divergence(
                    "flink_side": divergence.flink.describe(), "rerun": rerun})
         ),
     }
+}
+
+/// `conform --handler KIND`: the model's barrier handlers against Flink's, per seeded sequence.
+fn run_handlers(args: &Args, which: &str) -> Result<ExitCode, InputError> {
+    let kinds: Vec<HandlerKind> = match which {
+        "all" => HandlerKind::ALL.to_vec(),
+        name => vec![HandlerKind::parse(name).ok_or_else(|| {
+            InputError::new(
+                "conform",
+                "--handler",
+                format!("unknown handler {name:?}: tracker, aligned, alternating or all"),
+            )
+        })?],
+    };
+    let range = parse_range(&args.seeds)?;
+    let bugs = super::common::parse_bugs(&args.bugs.bugs)?;
+    let spec = handlers::handler_spec(bugs);
+    let mut driver = FlinkDriver::start(args.flink_dist.as_deref()).map_err(|why| {
+        InputError::new(
+            "conform",
+            "",
+            format!("real Flink is not available: {why}; to enable it, {HOW_TO_ENABLE}"),
+        )
+    })?;
+    let started = Instant::now();
+    let failed =
+        |e: String| InputError::new("conform", "", format!("the Flink driver failed: {e}"));
+    for kind in kinds {
+        let mut compared = 0u64;
+        let mut inputs = 0u64;
+        let mut stopped = 0u64;
+        for seed in range.clone() {
+            let (channels, sequence) = handlers::sequence(kind, &spec, seed);
+            match handlers::compare(&mut driver, kind, &spec, channels, &sequence)
+                .map_err(failed)?
+            {
+                Ok(done) => {
+                    compared += 1;
+                    inputs += done.inputs as u64;
+                    stopped += u64::from(done.stopped.is_some());
+                }
+                Err(divergence) => {
+                    let divergence = handlers::shrink(
+                        &mut driver,
+                        kind,
+                        &spec,
+                        channels,
+                        &sequence,
+                        *divergence,
+                    )
+                    .map_err(failed)?;
+                    let mut rerun = format!(
+                        "{} conform --handler {} --seeds {seed}..{}",
+                        program(),
+                        kind.name(),
+                        seed + 1
+                    );
+                    for bug in &args.bugs.bugs {
+                        rerun.push_str(&format!(" --bug {bug}"));
+                    }
+                    match args.output.format {
+                        Format::Text => {
+                            println!(
+                                "DIVERGENCE handler {} seed {seed} at input {} ({}): model {} / Flink {}",
+                                kind.name(),
+                                divergence.input + 1,
+                                divergence.field,
+                                divergence.model_value,
+                                divergence.flink_value
+                            );
+                            println!("shrunk script (the driver's input; conformance/SCHEMA.md):");
+                            for line in &divergence.script {
+                                println!("  {line}");
+                            }
+                            println!("rerun: {rerun}");
+                        }
+                        Format::Json => println!(
+                            "{}",
+                            json!({"handler": kind.name(), "verdict": "diverges", "seed": seed,
+                                   "input": divergence.input + 1, "field": divergence.field,
+                                   "model_value": divergence.model_value,
+                                   "flink_value": divergence.flink_value,
+                                   "script": divergence.script, "rerun": rerun})
+                        ),
+                    }
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        match args.output.format {
+            Format::Text => println!(
+                "PASS handler {}: {compared} sequences, {inputs} handler inputs compared with \
+                 Flink, 0 divergences, {stopped} stopped early where Flink's handler threw \
+                 ({seconds:.1} s)",
+                kind.name()
+            ),
+            Format::Json => println!(
+                "{}",
+                json!({"handler": kind.name(), "verdict": "conforms", "sequences": compared,
+                       "inputs": inputs, "stopped_early": stopped, "seconds": seconds})
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@
 //! May touch: every layer below. Must not touch: the command line (it prints nothing).
 
 pub mod flink;
+pub mod handlers;
 pub mod model;
 pub mod observation;
 pub mod script;

@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The conformance driver: reads scripts (JSON lines) from stdin, runs each against Flink's real
- * CheckpointCoordinator, and writes exactly one JSON line per input line to stdout. See
+ * CheckpointCoordinator (or, for a handler script, its task-side barrier handler), and writes exactly one JSON line per input line to stdout. See
  * conformance/SCHEMA.md. Many scripts run in one JVM; each gets fresh Flink objects.
  */
 public final class Driver {
@@ -22,7 +22,7 @@ public final class Driver {
     public static void main(String[] args) throws IOException {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         Writer out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
-        Script script = null;
+        Session script = null;
         int step = 0;
         String line;
         while ((line = in.readLine()) != null) {
@@ -40,6 +40,16 @@ public final class Driver {
                 }
                 if (n == null || !n.isObject()) {
                     result = error(script == null ? null : ++step, "input is not a JSON object");
+                } else if (n.has("handler")) {
+                    script = null;
+                    step = 0;
+                    try {
+                        Session s = new HandlerScript(n.get("handler"));
+                        result = s.start();
+                        script = s;
+                    } catch (Script.BadInput e) {
+                        result = error(0, e.getMessage());
+                    }
                 } else if (n.has("setup")) {
                     script = null;
                     step = 0;

@@ -55,7 +55,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 /** One script: its topology and configuration, the shared store and id counter, and the current JobManager. */
-final class Script implements Fakes.GatewayListener, Reflect.RequestListener, SharedFiles.Listener {
+final class Script implements Session, Fakes.GatewayListener, Reflect.RequestListener, SharedFiles.Listener {
     static final JobID JOB_ID = new JobID(0x636b70742d6a6f62L, 1L);
     static final ObjectMapper M = new ObjectMapper();
     private static final int DRAIN_LIMIT = 1_000_000;
@@ -360,7 +360,8 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener, Sh
     // ================================================================== inputs
 
     /** Starts the script: the first JobManager builds its graph and deploys the job. */
-    ObjectNode start() {
+    @Override
+    public ObjectNode start() {
         out = M.createArrayNode();
         try {
             jm = new JobMaster(this);
@@ -375,7 +376,8 @@ final class Script implements Fakes.GatewayListener, Reflect.RequestListener, Sh
         return stepResult(0);
     }
 
-    ObjectNode handle(JsonNode in, int step) {
+    @Override
+    public ObjectNode handle(JsonNode in, int step) {
         out = M.createArrayNode();
         String op = in.path("op").asText("");
         try {
