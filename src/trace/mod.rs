@@ -1,6 +1,8 @@
 //! Trace files: the durable artefact of a run. A trace embeds the model text and lists the
 //! actions taken, by value, so replaying it needs no seed and no RNG: replay folds `apply` over
-//! the actions and checks every invariant after each one.
+//! the actions and checks every invariant after each one. `replay_while_enabled` does the same
+//! for as long as each action is enabled, for a trace recorded on other code (a bug's
+//! counterexample replayed without the bug).
 //!
 //! Saving is atomic (temporary file + rename). Loading rejects, with the file, the key and the
 //! reason: unreadable, empty or truncated files, malformed JSON, files that are not traces, and
@@ -324,56 +326,54 @@ pub fn replay(
     trace: &Trace,
     file: &str,
 ) -> Result<Replayed, InputError> {
-    let mut world = World::initial(spec);
     let mut steps = Vec::new();
-    for (index, action) in trace.actions.iter().enumerate() {
-        if !world::enabled_with(spec, &world, replay_options(trace, index)).contains(action) {
-            return Err(InputError::new(
-                file,
-                format!("actions[{index}]"),
+    let walk = walk(
+        spec,
+        oracle,
+        &trace.actions,
+        trace.healed_at,
+        |index, before, after, events, violation| {
+            let action = trace.actions[index];
+            steps.push(ReplayStep {
+                index,
+                now: after.now,
+                action,
+                description: describe::describe_action(spec, before, &action),
+                events,
+                violation: violation.cloned(),
+                summary: describe::summarize(spec, after),
+            });
+        },
+    );
+    if let Some(blocked) = walk.blocked {
+        let (index, reason) = match blocked {
+            Blocked::NotEnabled(index) => (
+                index,
                 format!(
                     "{:?} is not enabled at step {} of this model (a trace from another model or version?)",
-                    action,
+                    trace.actions[index],
                     index + 1
                 ),
-            ));
-        }
-        let description = describe::describe_action(spec, &world, action);
-        let (next, events) = world::apply_traced(spec, &world, *action).map_err(|e| {
-            InputError::new(
-                file,
-                format!("actions[{index}]"),
-                format!("{:?} could not be applied", e.0),
-            )
-        })?;
-        world = next;
-        let violation = invariants::check_all(spec, oracle, &world).err();
-        steps.push(ReplayStep {
-            index,
-            now: world.now,
-            action: *action,
-            description,
-            events,
-            violation: violation.clone(),
-            summary: describe::summarize(spec, &world),
-        });
-        if let Some(violation) = violation {
-            return Ok(Replayed {
-                steps,
-                outcome: Outcome::Violation {
-                    violation,
-                    step: index + 1,
-                },
-                world,
-            });
-        }
+            ),
+            Blocked::NotApplied(index, error) => {
+                (index, format!("{:?} could not be applied", error.0))
+            }
+        };
+        return Err(InputError::new(file, format!("actions[{index}]"), reason));
     }
-    let outcome = match healed_outcome(spec, &world, trace.actions.len(), trace.healed_at) {
+    let world = walk.world;
+    let outcome = match walk.violation {
         Some(violation) => Outcome::Violation {
             violation,
-            step: trace.actions.len(),
+            step: walk.applied,
         },
-        None => Outcome::Pass,
+        None => match healed_outcome(spec, &world, trace.actions.len(), trace.healed_at) {
+            Some(violation) => Outcome::Violation {
+                violation,
+                step: trace.actions.len(),
+            },
+            None => Outcome::Pass,
+        },
     };
     Ok(Replayed {
         steps,
@@ -382,12 +382,111 @@ pub fn replay(
     })
 }
 
-/// Which actions a trace may take at `index`: healed-phase steps are held to the healed rules.
-fn replay_options(trace: &Trace, index: usize) -> Options {
-    phase_options(trace.healed_at, index)
+/// How far a trace replayed by [`replay_while_enabled`] followed its recorded path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Followed {
+    /// Actions applied: every one, or those before the first that is not enabled, or those up
+    /// to and including the one after which an invariant failed.
+    pub applied: usize,
+    /// The first invariant violated (after action `applied`, counting from 1), if any.
+    pub violation: Option<Violation>,
+    /// Index of the first action that is not enabled where the trace takes it: the replay left
+    /// the recorded path there (and stopped).
+    pub left_path_at: Option<usize>,
 }
 
-/// The options of step `index` of a trace whose healed phase starts at `healed_at`.
+/// Replays a trace for as long as its next action is enabled (under [`replay`]'s rules, healed
+/// phase included), checking every invariant after every step, and stops at the first action
+/// that is not enabled or the first violation. For a trace recorded on other code (a bug's
+/// counterexample replayed without the bug): that code may leave the recorded path, which is no
+/// failure, but whatever it violates on the way is. The healed phase's liveness verdict at the
+/// end of the trace is not judged: the recorded healed steps were the other code's schedule.
+pub fn replay_while_enabled(spec: &Spec, oracle: &Oracle, trace: &Trace) -> Followed {
+    let walk = walk(
+        spec,
+        oracle,
+        &trace.actions,
+        trace.healed_at,
+        |_, _, _, _, _| {},
+    );
+    Followed {
+        applied: walk.applied,
+        violation: walk.violation,
+        left_path_at: walk.blocked.as_ref().map(Blocked::index),
+    }
+}
+
+/// Where a replay could not take the trace's next action, and why.
+enum Blocked {
+    /// `actions[index]` is not among the enabled actions.
+    NotEnabled(usize),
+    /// `actions[index]` is enabled but `apply` refused it.
+    NotApplied(usize, world::NotEnabled),
+}
+
+impl Blocked {
+    fn index(&self) -> usize {
+        match self {
+            Blocked::NotEnabled(index) | Blocked::NotApplied(index, _) => *index,
+        }
+    }
+}
+
+/// How far a replay got.
+struct Walk {
+    /// The world after the last action applied.
+    world: World,
+    applied: usize,
+    /// The first violation: the walk stops after the action that caused it.
+    violation: Option<Violation>,
+    /// The action the walk could not take (it stopped before it).
+    blocked: Option<Blocked>,
+}
+
+/// Folds `apply` over a trace's actions under [`replay`]'s rules (each must be enabled where the
+/// trace takes it, the steps from `healed_at` on under the healed rules), checking every
+/// invariant after every step, until the first violation or the first action that cannot be
+/// taken. `visit` sees every step taken: its index, the world before and after, its events and
+/// its violation.
+fn walk(
+    spec: &Spec,
+    oracle: &Oracle,
+    actions: &[Action],
+    healed_at: Option<usize>,
+    mut visit: impl FnMut(usize, &World, &World, Vec<StepEvent>, Option<&Violation>),
+) -> Walk {
+    let mut walk = Walk {
+        world: World::initial(spec),
+        applied: 0,
+        violation: None,
+        blocked: None,
+    };
+    for (index, action) in actions.iter().enumerate() {
+        if !world::enabled_with(spec, &walk.world, phase_options(healed_at, index)).contains(action)
+        {
+            walk.blocked = Some(Blocked::NotEnabled(index));
+            break;
+        }
+        let (next, events) = match world::apply_traced(spec, &walk.world, *action) {
+            Ok(step) => step,
+            Err(error) => {
+                walk.blocked = Some(Blocked::NotApplied(index, error));
+                break;
+            }
+        };
+        walk.violation = invariants::check_all(spec, oracle, &next).err();
+        visit(index, &walk.world, &next, events, walk.violation.as_ref());
+        walk.world = next;
+        walk.applied += 1;
+        if walk.violation.is_some() {
+            break;
+        }
+    }
+    walk
+}
+
+/// The options of step `index` of a trace whose healed phase starts at `healed_at`: which actions
+/// it may take (healed-phase steps are held to the healed rules).
 fn phase_options(healed_at: Option<usize>, index: usize) -> Options {
     match healed_at {
         Some(healed_at) if index >= healed_at => Options::healed(),
@@ -471,17 +570,12 @@ fn replayed_violation(
     actions: &[Action],
     healed_at: Option<usize>,
 ) -> Result<Option<Violation>, usize> {
-    let mut world = World::initial(spec);
-    for (index, action) in actions.iter().enumerate() {
-        if !world::enabled_with(spec, &world, phase_options(healed_at, index)).contains(action) {
-            return Err(index);
-        }
-        world = world::apply(spec, &world, *action).map_err(|_| index)?;
-        if let Err(violation) = invariants::check_all(spec, oracle, &world) {
-            return Ok(Some(violation));
-        }
+    let walk = walk(spec, oracle, actions, healed_at, |_, _, _, _, _| {});
+    match &walk.blocked {
+        Some(blocked) => Err(blocked.index()),
+        None if walk.violation.is_some() => Ok(walk.violation),
+        None => Ok(healed_outcome(spec, &walk.world, actions.len(), healed_at)),
     }
-    Ok(healed_outcome(spec, &world, actions.len(), healed_at))
 }
 
 /// The liveness violation at the end of a trace whose healed phase started at `healed_at`: the
