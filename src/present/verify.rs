@@ -5,7 +5,9 @@
 //! the caller derives from the date), the model checker (exhaustive where the model is recorded
 //! to complete within a CI job, bounded by a state budget where it is not), every catalogued bug
 //! as a canary that must still be caught (through [`report`]'s machinery), every regression trace
-//! under `traces/` (replayed to its recorded expectation, as `tests/corpus.rs` does), and the
+//! under `traces/` (replayed to its recorded expectation, as `tests/corpus.rs` does; a trace
+//! recorded with bugs switched on, a catalogued bug's counterexample, is replayed again without
+//! them, for as long as the correct code follows its path, and must violate nothing), and the
 //! conformance suite against real Flink where a JDK and Flink's jars are available
 //! ([`conformance`]: seeded schedules of every model and every regression trace through the
 //! model's coordinator and Flink 2.3's, compared after every input).
@@ -33,7 +35,7 @@ use crate::error::InputError;
 use crate::explore::check::{self, Bound, CheckOptions, PropertyResult, Status, Strategy, Verdict};
 use crate::explore::scheduler::SchedulerKind;
 use crate::explore::sim::{self, Outcome, RunBounds, Shard, Sweep};
-use crate::oracle::invariants::{self, Kind, Oracle};
+use crate::oracle::invariants::{self, Kind, Oracle, Violation};
 use crate::present::report;
 use crate::system::bugs::{Bug, BugSet};
 use crate::system::spec::Spec;
@@ -156,12 +158,15 @@ pub struct Rates {
     pub check_states_per_second: f64,
     /// Schedules compared with real Flink per second (one driver process).
     pub conformance_schedules_per_second: f64,
+    /// Barrier-handler sequences compared with Flink's handlers per second.
+    pub handler_sequences_per_second: f64,
 }
 
 pub const RATES: Rates = Rates {
     sim_seeds_per_second: 800.0,
     check_states_per_second: 180_000.0,
     conformance_schedules_per_second: 60.0,
+    handler_sequences_per_second: 600.0,
 };
 
 /// Conformance divergences found and not yet resolved: a model's schedules are compared with
@@ -291,6 +296,8 @@ pub struct Plan {
     /// Seeded schedules per model compared with real Flink (from 0; capped below a model's
     /// first open divergence, [`CONFORMANCE_OPEN`]).
     pub conformance_seeds: u64,
+    /// Seeded input sequences per barrier handler compared with Flink's own handler.
+    pub handler_sequences: u64,
     /// Regression traces to replay, sorted.
     pub traces: Vec<String>,
     /// This shard's items, in run order.
@@ -363,9 +370,18 @@ pub fn plan(request: &Request, traces: &[String]) -> Plan {
         10,
     )
     .max(10);
+    // The task side's handlers get a sixth of the reserve, at least 1000 sequences each
+    // (about a second per handler on a loaded machine).
+    let handler_kinds = flink_conformance::handlers::HandlerKind::ALL.len() as f64;
+    let handler_sequences = round_up(
+        reserve / 6.0 * RATES.handler_sequences_per_second / handler_kinds,
+        100,
+    )
+    .max(1000);
     let conformance_cost = 1.0
         + (conformance_seeds as f64 * models.len() as f64 + traces.len() as f64)
-            / RATES.conformance_schedules_per_second;
+            / RATES.conformance_schedules_per_second
+        + handler_sequences as f64 * handler_kinds / RATES.handler_sequences_per_second;
     let rest = (usable - canaries - trace_cost).max(usable * 0.3);
 
     // A third to the simulator (it catches most bugs): two thirds fixed seeds, one third
@@ -521,6 +537,7 @@ pub fn plan(request: &Request, traces: &[String]) -> Plan {
         canary_seeds,
         canary_check_always,
         conformance_seeds,
+        handler_sequences,
         traces: traces.to_vec(),
         items,
         total_items,
@@ -752,12 +769,52 @@ pub struct TraceResult {
     pub expected: Option<Expected>,
     /// What the replay gave, or why it could not replay.
     pub got: Result<Expected, String>,
+    /// A trace recorded with bugs switched on (a catalogued bug's counterexample), replayed
+    /// again without them: `None` for a trace without bugs, or one that did not load.
+    pub without_bugs: Option<WithoutBugs>,
 }
 
 impl TraceResult {
+    /// The replay gave the recorded outcome, and the replay without the trace's bugs violated
+    /// nothing.
     pub fn reproduced(&self) -> bool {
+        self.outcome_reproduced() && self.recreated().is_none()
+    }
+
+    /// The replay gave the recorded outcome.
+    pub fn outcome_reproduced(&self) -> bool {
         matches!((&self.expected, &self.got), (Some(e), Ok(g)) if e == g)
     }
+
+    /// The violation the correct code gave on the trace's path without the trace's bugs: the
+    /// catalogued bug re-created outside its own code.
+    pub fn recreated(&self) -> Option<&Violation> {
+        self.without_bugs.as_ref()?.violation.as_ref()
+    }
+}
+
+/// A bug trace replayed on its model without its own bugs (the correct code; bugs injected into
+/// the whole run stay on), for as long as each recorded action is enabled: the correct code may
+/// leave the recorded path, but nothing on the way may violate an invariant. Mutation testing
+/// found changes outside a bug's own code that re-create it; the replay with the bug on still
+/// reproduces, this one does not pass.
+#[derive(Clone, Debug)]
+pub struct WithoutBugs {
+    /// The bugs switched off: the trace's own, less the injected ones.
+    pub removed: BugSet,
+    /// The bugs still on (the injected ones).
+    pub kept: BugSet,
+    /// Actions applied: all of them, those before the first the correct code does not enable,
+    /// or those up to and including the one after which an invariant failed.
+    pub applied: usize,
+    /// The trace's actions.
+    pub total: usize,
+    /// The first invariant violated, after action `applied` (counting from 1).
+    pub violation: Option<Violation>,
+    /// The actions up to the violation as a trace of the model without the bugs, to replay it
+    /// (`None` without a violation, or where the trace's model text switches a removed bug on
+    /// itself, so that no trace file can leave it off).
+    pub trace: Option<Trace>,
 }
 
 /// The conformance suite against real Flink.
@@ -774,6 +831,8 @@ pub enum Conformance {
 pub struct ConformanceResult {
     /// Per model: the seeds compared, and the first divergence or why it was not compared.
     pub models: Vec<ConformanceModel>,
+    /// Per barrier handler (the task side): the sequences compared with Flink's handler.
+    pub handlers: Vec<HandlerConformance>,
     /// Regression traces compared, and those that diverged where they must not.
     pub traces_compared: usize,
     pub trace_divergences: Vec<ConformanceDivergence>,
@@ -789,9 +848,10 @@ pub struct ConformanceResult {
 
 impl ConformanceResult {
     pub fn divergences(&self) -> impl Iterator<Item = &ConformanceDivergence> {
-        self.models
+        self.handlers
             .iter()
-            .filter_map(|m| m.divergence.as_ref())
+            .filter_map(|h| h.divergence.as_ref())
+            .chain(self.models.iter().filter_map(|m| m.divergence.as_ref()))
             .chain(&self.trace_divergences)
     }
 
@@ -809,6 +869,19 @@ pub struct ConformanceModel {
     pub divergence: Option<ConformanceDivergence>,
     /// Why the model was not compared (its setup cannot be expressed for the driver).
     pub not_compared: Option<String>,
+}
+
+/// One barrier handler's sequences compared with Flink's handler.
+#[derive(Clone, Debug)]
+pub struct HandlerConformance {
+    /// `tracker`, `aligned` or `alternating`.
+    pub handler: &'static str,
+    pub seeds: Range<u64>,
+    pub compared: u64,
+    pub inputs: u64,
+    /// Sequences cut short where Flink's handler threw (its task would fail).
+    pub stopped: u64,
+    pub divergence: Option<ConformanceDivergence>,
 }
 
 /// The first input after which the model and Flink differ.
@@ -862,7 +935,70 @@ pub fn conformance(plan: &Plan, limit: Duration, clock: &dyn Clock) -> Conforman
     let flags = bug_flags(injected);
     let mut result = ConformanceResult::default();
     let mut coverage = Coverage::default();
+    // The task side first: a second for thousands of sequences, and the only comparison that
+    // reaches the barrier handlers' corner cases (skipped ids, markers after barriers).
+    let handler_spec = flink_conformance::handlers::handler_spec(injected);
+    for kind in flink_conformance::handlers::HandlerKind::ALL {
+        if result.driver_error.is_some() || result.cut_short {
+            break;
+        }
+        let mut handler = HandlerConformance {
+            handler: kind.name(),
+            seeds: 0..plan.handler_sequences,
+            compared: 0,
+            inputs: 0,
+            stopped: 0,
+            divergence: None,
+        };
+        for seed in 0..plan.handler_sequences {
+            if out_of_time(clock) {
+                result.cut_short = true;
+                break;
+            }
+            let (channels, inputs) = flink_conformance::handlers::sequence(kind, &handler_spec, seed);
+            match flink_conformance::handlers::compare(
+                &mut driver,
+                kind,
+                &handler_spec,
+                channels,
+                &inputs,
+            ) {
+                Ok(Ok(done)) => {
+                    handler.compared += 1;
+                    handler.inputs += done.inputs as u64;
+                    handler.stopped += u64::from(done.stopped.is_some());
+                }
+                Ok(Err(found)) => {
+                    handler.compared += 1;
+                    handler.inputs += found.input as u64 + 1;
+                    handler.divergence = Some(ConformanceDivergence {
+                        what: format!("{} handler seed {seed}", kind.name()),
+                        input: found.input + 1,
+                        field: found.field,
+                        model_value: found.model_value.clone(),
+                        flink_value: found.flink_value.clone(),
+                        rerun: format!(
+                            "conform --handler {} --seeds {seed}..{}{flags}",
+                            kind.name(),
+                            seed + 1
+                        ),
+                    });
+                    break;
+                }
+                Err(error) => {
+                    result.driver_error = Some(error);
+                    break;
+                }
+            }
+        }
+        result.runs += handler.compared;
+        result.inputs += handler.inputs;
+        result.handlers.push(handler);
+    }
     'models: for spec in Spec::all_embedded() {
+        if result.driver_error.is_some() || result.cut_short {
+            break;
+        }
         let spec = crate::conformance::compared_spec(spec.with_bugs(injected));
         let first_open = CONFORMANCE_OPEN
             .iter()
@@ -1365,7 +1501,7 @@ fn canary(bug: Bug, limit: Duration, context: &mut Context<'_>) -> CanaryResult 
 }
 
 /// Every regression trace replayed (with the injected bugs on top of its own) against its
-/// recorded expectation, as `tests/corpus.rs` does.
+/// recorded expectation, as `tests/corpus.rs` does, and without its own bugs ([`replay_trace`]).
 fn replay_traces(plan: &Plan, limit: Duration, context: &mut Context<'_>) -> Vec<TraceResult> {
     let started = context.clock.elapsed();
     let mut results = Vec::new();
@@ -1375,39 +1511,114 @@ fn replay_traces(plan: &Plan, limit: Duration, context: &mut Context<'_>) -> Vec
                 path: path.clone(),
                 expected: None,
                 got: Err("not replayed: the step's time limit was reached".into()),
+                without_bugs: None,
             });
             continue;
         }
-        results.push(replay_one(path, plan.request.injected));
+        results.push(replay_trace(path, plan.request.injected));
     }
     results
 }
 
-fn replay_one(path: &str, injected: BugSet) -> TraceResult {
+/// One regression trace replayed (with the `injected` bugs on top of its own) against its
+/// recorded expectation, and, if it has bugs of its own, replayed again without them.
+pub fn replay_trace(path: &str, injected: BugSet) -> TraceResult {
+    let failed = |expected, error: InputError| TraceResult {
+        path: path.into(),
+        expected,
+        got: Err(error.to_string()),
+        without_bugs: None,
+    };
     let trace = match Trace::load(path) {
         Ok(trace) => trace,
-        Err(error) => {
-            return TraceResult {
-                path: path.into(),
-                expected: None,
-                got: Err(error.to_string()),
-            }
-        }
+        Err(error) => return failed(None, error),
     };
     let expected = Some(trace.expected.clone());
-    let got = trace
-        .spec(path)
-        .and_then(|spec| {
-            let spec = spec.with_bugs(injected);
-            let oracle = Oracle::new(&spec);
-            trace::replay(&spec, &oracle, &trace, path)
-        })
+    let spec = match trace.spec(path) {
+        Ok(spec) => spec,
+        Err(error) => return failed(expected, error),
+    };
+    let own = spec.bugs;
+    let spec = spec.with_bugs(injected);
+    let oracle = Oracle::new(&spec);
+    let got = trace::replay(&spec, &oracle, &trace, path)
         .map(|replayed| Expected::of(&replayed.outcome))
         .map_err(|e| e.to_string());
     TraceResult {
         path: path.into(),
         expected,
         got,
+        without_bugs: (!own.is_empty())
+            .then(|| replay_without_bugs(path, &trace, &spec, own.difference(injected))),
+    }
+}
+
+/// `trace` replayed on `spec` with the bugs `removed` switched off, while its actions are
+/// enabled.
+fn replay_without_bugs(path: &str, trace: &Trace, spec: &Spec, removed: BugSet) -> WithoutBugs {
+    let mut spec = spec.clone();
+    spec.bugs = spec.bugs.difference(removed);
+    let oracle = Oracle::new(&spec);
+    let followed = trace::replay_while_enabled(&spec, &oracle, trace);
+    // The bugs the model text switches on itself, which a trace file cannot switch off.
+    let in_model = Spec::parse(&spec.file, &trace.model).map_or(BugSet::default(), |s| s.bugs);
+    let saved = followed
+        .violation
+        .as_ref()
+        .filter(|_| in_model.difference(spec.bugs).is_empty())
+        .map(|violation| Trace {
+            bugs: spec
+                .bugs
+                .difference(in_model)
+                .iter()
+                .map(|b| b.name().to_string())
+                .collect(),
+            origin: Origin::Hand,
+            healed_at: trace.healed_at.filter(|&at| at <= followed.applied),
+            actions: trace.actions[..followed.applied].to_vec(),
+            expected: Expected::Violation {
+                invariant: violation.invariant.to_string(),
+            },
+            note: format!(
+                "{path}'s first {} actions replayed {}: {}",
+                followed.applied,
+                without_text(removed, spec.bugs),
+                violation.detail
+            ),
+            ..trace.clone()
+        });
+    WithoutBugs {
+        removed,
+        kept: spec.bugs,
+        applied: followed.applied,
+        total: trace.actions.len(),
+        violation: followed.violation,
+        trace: saved,
+    }
+}
+
+impl WithoutBugs {
+    /// Which bugs the replay left off and which stayed on, as in "replayed without X".
+    pub fn bugs_text(&self) -> String {
+        without_text(self.removed, self.kept)
+    }
+}
+
+/// `without a`, `without a (the injected b still on)`, or `with the injected a still on (the
+/// trace's own bugs among them)`.
+fn without_text(removed: BugSet, kept: BugSet) -> String {
+    let names = |bugs: BugSet| bugs.iter().map(Bug::name).collect::<Vec<_>>().join(", ");
+    match (removed.is_empty(), kept.is_empty()) {
+        (false, true) => format!("without {}", names(removed)),
+        (false, false) => format!(
+            "without {} (the injected {} still on)",
+            names(removed),
+            names(kept)
+        ),
+        (true, _) => format!(
+            "with the injected {} still on (the trace's own bugs among them)",
+            names(kept)
+        ),
     }
 }
 

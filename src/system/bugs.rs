@@ -344,6 +344,11 @@ impl BugSet {
         BugSet(self.0 | other.0)
     }
 
+    /// The bugs of `self` that are not in `other`.
+    pub fn difference(self, other: BugSet) -> BugSet {
+        BugSet(self.0 & !other.0)
+    }
+
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -374,5 +379,14 @@ mod tests {
             assert_eq!(Bug::from_name(bug.name()), Some(*bug));
         }
         assert!(Bug::ALL.len() <= 64);
+    }
+
+    #[test]
+    fn difference_keeps_only_the_bugs_the_other_set_lacks() {
+        let (a, b, c) = (Bug::ALL[0], Bug::ALL[1], Bug::ALL[2]);
+        let left = BugSet::of(&[a, b]);
+        assert_eq!(left.difference(BugSet::of(&[b, c])), BugSet::of(&[a]));
+        assert_eq!(left.difference(left), BugSet::default());
+        assert_eq!(left.difference(BugSet::default()), left);
     }
 }
