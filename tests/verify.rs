@@ -62,6 +62,19 @@ fn regression_traces() -> usize {
         .len()
 }
 
+/// The shard `K/8` whose plan at the small budget has a step starting with `step` (shards are
+/// dealt by estimated cost).
+fn small_shard_planning(step: &str) -> String {
+    (0..8)
+        .map(|k| format!("{k}/8"))
+        .find(|shard| {
+            let plan = harness(&["verify", "--plan", "--shard", shard, "--budget", "small"]);
+            assert_eq!(plan.status.code(), Some(0));
+            stdout(&plan).contains(&format!("  {step}"))
+        })
+        .unwrap_or_else(|| panic!("no shard plans {step}"))
+}
+
 /// Whether `word` names this binary (`checkpoint-harness`, or the path it was run by).
 fn is_program(word: &str) -> bool {
     word.rsplit('/').next() == Some("checkpoint-harness")
@@ -126,6 +139,13 @@ fn verify_passes_on_the_correct_code() {
     let traces = json["traces"].as_array().expect("traces");
     assert_eq!(traces.len(), regression_traces());
     assert!(traces.iter().all(|t| t["reproduced"] == true));
+    // Every bug trace was also replayed without its bug, and violated nothing.
+    for trace in traces {
+        if trace["path"].as_str().unwrap().starts_with("traces/bugs/") {
+            assert!(trace["without_bugs"].is_object(), "{trace}");
+            assert!(trace["without_bugs"]["violation"].is_null(), "{trace}");
+        }
+    }
     // Real Flink agrees where a JDK and Flink's jars are here; elsewhere the step says so.
     let conformance = json["conformance"]["status"]
         .as_str()
@@ -360,14 +380,7 @@ fn a_failure_in_json_carries_every_command() {
     // the replay, render, rerun and shrink commands.
     let dir = TempDir::new("json");
     // The shard that holds the model `linear` (shards are dealt by estimated cost).
-    let shard = (0..8)
-        .map(|k| format!("{k}/8"))
-        .find(|shard| {
-            let plan = harness(&["verify", "--plan", "--shard", shard, "--budget", "small"]);
-            assert_eq!(plan.status.code(), Some(0));
-            stdout(&plan).contains("model linear:")
-        })
-        .expect("some shard checks linear");
+    let shard = small_shard_planning("model linear:");
     let output = harness(&[
         "verify",
         "--budget",
@@ -532,5 +545,107 @@ fn mutation_gate() {
         Some(0),
         "verify failed:\n{text}\n{}",
         stderr(&output)
+    );
+}
+
+/// On the correct code every trace recorded with a bug (each catalogued bug's counterexample
+/// under `traces/bugs/`) violates nothing when replayed without it, for as long as the code
+/// follows the trace's path.
+#[test]
+fn every_bug_trace_holds_every_invariant_without_its_bug() {
+    use checkpoint_harness::present::verify;
+    let paths = verify::trace_files("traces").expect("traces/ lists");
+    let mut replayed = 0;
+    for path in &paths {
+        let result = verify::replay_trace(path, checkpoint_harness::bugs::BugSet::default());
+        assert!(result.reproduced(), "{path}: {result:?}");
+        if path.starts_with("traces/bugs/") {
+            let without = result.without_bugs.as_ref().expect("a bug trace has bugs");
+            assert!(
+                !without.removed.is_empty() && without.kept.is_empty(),
+                "{path}"
+            );
+            assert!(without.applied <= without.total, "{path}");
+            assert!(
+                without.violation.is_none() && without.trace.is_none(),
+                "{path}"
+            );
+            replayed += 1;
+        }
+    }
+    assert_eq!(
+        replayed,
+        checkpoint_harness::bugs::Bug::ALL.len(),
+        "one trace per bug"
+    );
+}
+
+/// The replay without the trace's bugs can fail: with the trace's own bug injected into the whole
+/// run (injected bugs stay on), it stands for code that re-creates the bug outside the bug's
+/// code. The replay with the bug still reproduces; the one without it violates the bug's
+/// invariant, so the trace fails, and the saved actions replay to that violation.
+#[test]
+fn a_bug_trace_fails_when_the_code_without_its_bug_re_creates_it() {
+    use checkpoint_harness::bugs::{Bug, BugSet};
+    use checkpoint_harness::present::verify;
+    let path = "traces/bugs/commit-on-abort.json";
+    let result = verify::replay_trace(path, BugSet::of(&[Bug::CommitOnAbort]));
+    assert!(result.outcome_reproduced(), "{result:?}");
+    assert!(!result.reproduced(), "{result:?}");
+    let without = result
+        .without_bugs
+        .as_ref()
+        .expect("replayed without its bugs");
+    assert!(without.removed.is_empty(), "the injected bug stays on");
+    assert!(without.kept.contains(Bug::CommitOnAbort));
+    let violation = result.recreated().expect("the bug re-created");
+    assert_eq!(violation.invariant, "no-commit-before-complete");
+    assert!(without.applied >= 1 && without.applied <= without.total);
+    let saved = without
+        .trace
+        .as_ref()
+        .expect("the actions up to the violation");
+    assert_eq!(saved.actions.len(), without.applied);
+    let dir = TempDir::new("recreated");
+    let file = dir.path("recreated.json");
+    saved.save(&file).expect("saved");
+    let again = verify::replay_trace(&file, BugSet::default());
+    assert!(again.outcome_reproduced(), "{again:?}");
+
+    // `verify` reports it as such, with commands that run as printed.
+    let shard = small_shard_planning("regression traces:");
+    let output = harness(&[
+        "verify",
+        "--budget",
+        "small",
+        "--shard",
+        &shard,
+        "--bug",
+        "commit-on-abort",
+        "--out-dir",
+        &dir.path("traces"),
+    ]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}\n{}", stderr(&output));
+    let heading = format!(
+        "  trace {path}: bug re-created without its bug: no-commit-before-complete at action {}",
+        without.applied
+    );
+    let at = text.find(&heading).unwrap_or_else(|| panic!("{text}"));
+    let replay = text[at..]
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("replay:"))
+        .map(str::trim)
+        .expect("a replay command");
+    assert!(
+        replay.contains("verify-without-bugs-commit-on-abort.json"),
+        "{replay}"
+    );
+    let replayed = run_printed(replay);
+    assert_eq!(replayed.status.code(), Some(0), "{replay}");
+    assert!(
+        stdout(&replayed).contains("no-commit-before-complete violated; reproduced"),
+        "{replay}: {}",
+        stdout(&replayed)
     );
 }

@@ -453,26 +453,7 @@ fn failures(report: &Report, out_dir: &str) -> Result<Vec<Failure>, InputError> 
         });
     }
     for trace in report.traces.iter().flatten().filter(|t| !t.reproduced()) {
-        let got = match &trace.got {
-            Ok(got) => expected_text(got),
-            Err(error) => format!("no replay: {error}"),
-        };
-        out.push(Failure {
-            name: format!("trace {}", trace.path),
-            invariant: "not reproduced".into(),
-            detail: format!(
-                "recorded {}, replay gives {got}",
-                trace
-                    .expected
-                    .as_ref()
-                    .map_or("nothing (it did not load)".into(), expected_text)
-            ),
-            seed: None,
-            step: None,
-            configuration: None,
-            trace: None,
-            commands: vec![("replay", trace_command(&trace.path))],
-        });
+        out.push(trace_failure(trace, out_dir)?);
     }
     if let Some(Conformance::Ran(r)) = &report.conformance {
         out.extend(r.divergences().map(divergence_failure));
@@ -502,6 +483,99 @@ fn failures(report: &Report, out_dir: &str) -> Result<Vec<Failure>, InputError> 
         });
     }
     Ok(out)
+}
+
+/// A regression trace that failed: its replay did not give the recorded outcome, or the replay
+/// without its own bugs violated an invariant (the bug re-created by the code without it; the
+/// actions up to the violation are saved under `out_dir` as a trace that replays it).
+fn trace_failure(trace: &verify::TraceResult, out_dir: &str) -> Result<Failure, InputError> {
+    let got = match &trace.got {
+        Ok(got) => expected_text(got),
+        Err(error) => format!("no replay: {error}"),
+    };
+    let mut failure = Failure {
+        name: format!("trace {}", trace.path),
+        invariant: "not reproduced".into(),
+        detail: format!(
+            "recorded {}, replay gives {got}",
+            trace
+                .expected
+                .as_ref()
+                .map_or("nothing (it did not load)".into(), expected_text)
+        ),
+        seed: None,
+        step: None,
+        configuration: None,
+        trace: None,
+        commands: vec![("replay", trace_command(&trace.path))],
+    };
+    let Some((without, violation)) = trace
+        .without_bugs
+        .as_ref()
+        .and_then(|w| Some((w, w.violation.as_ref()?)))
+    else {
+        return Ok(failure);
+    };
+    let what = recreated_text(without, violation.invariant);
+    let why = format!(
+        "replayed {}, the trace's first {} of its {} actions violate {}: {}",
+        without.bugs_text(),
+        without.applied,
+        without.total,
+        violation.invariant,
+        violation.detail
+    );
+    if !trace.outcome_reproduced() {
+        let _ = write!(failure.detail, "; and {what} ({why})");
+        return Ok(failure);
+    }
+    failure.invariant = what;
+    failure.detail = format!(
+        "{why}. With the bug on, the replay still reproduces the recorded outcome ({got}), {}",
+        if without.kept.is_empty() {
+            "so the code without the bug does what the bug does: a change outside the bug's own code re-creates it"
+        } else {
+            "so the code with only the injected bugs does what the trace's bug does"
+        }
+    );
+    if let Some(recreated) = &without.trace {
+        let stem = std::path::Path::new(&trace.path)
+            .file_stem()
+            .map_or("trace".into(), |s| s.to_string_lossy());
+        let path = format!("{out_dir}/verify-without-bugs-{stem}.json");
+        recreated.save(&path)?;
+        failure.trace = Some((path.clone(), recreated.actions.len()));
+        failure.commands = vec![
+            ("replay", trace_command(&path)),
+            ("render", render_command(&path)),
+            ("shrink", shrink_command(&path)),
+        ];
+    }
+    Ok(failure)
+}
+
+/// `bug re-created without its bug: INVARIANT at action N`.
+fn recreated_text(without: &verify::WithoutBugs, invariant: &str) -> String {
+    format!(
+        "bug re-created without its bug: {invariant} at action {}",
+        without.applied
+    )
+}
+
+/// What replaying a bug trace without its bugs gave, for the verbose listing.
+fn without_bugs_note(without: &verify::WithoutBugs) -> String {
+    match &without.violation {
+        Some(violation) => recreated_text(without, violation.invariant),
+        None if without.applied == without.total => format!(
+            "without its bug: {} applied, no invariant violated",
+            plural(without.total, "action", "actions")
+        ),
+        None => format!(
+            "without its bug: no invariant violated until it left the path at action {} of {}",
+            without.applied + 1,
+            without.total
+        ),
+    }
 }
 
 /// The failure of one model check (a model's, or its small instance's), if it failed.
@@ -799,6 +873,24 @@ fn verdict_text(report: &Report) -> String {
     )
 }
 
+/// ` (the 48 with bugs also replayed without them: none re-created its bug)` (empty when no
+/// trace has bugs).
+fn without_bugs_summary(traces: &[verify::TraceResult]) -> String {
+    let with_bugs = traces.iter().filter(|t| t.without_bugs.is_some()).count();
+    if with_bugs == 0 {
+        return String::new();
+    }
+    let recreated = traces.iter().filter(|t| t.recreated().is_some()).count();
+    format!(
+        " (the {with_bugs} with bugs also replayed without them: {})",
+        match recreated {
+            0 => "none re-created its bug".to_string(),
+            1 => "1 re-created its bug".to_string(),
+            n => format!("{n} re-created their bugs"),
+        }
+    )
+}
+
 fn text(header: &Header, report: &Report, failures: &[Failure], verbose: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "verify: {}", header.budget_line());
@@ -853,7 +945,7 @@ fn text(header: &Header, report: &Report, failures: &[Failure], verbose: bool) -
         }
     }
     if let Some(traces) = &report.traces {
-        let ok = traces.iter().filter(|t| t.reproduced()).count();
+        let ok = traces.iter().filter(|t| t.outcome_reproduced()).count();
         match &header.traces_note {
             Some(note) => {
                 let _ = writeln!(out, "regression traces: none: {note}");
@@ -861,24 +953,29 @@ fn text(header: &Header, report: &Report, failures: &[Failure], verbose: bool) -
             None => {
                 let _ = writeln!(
                     out,
-                    "regression traces ({}/): {ok} of {} reproduced their recorded outcome",
+                    "regression traces ({}/): {ok} of {} reproduced their recorded outcome{}",
                     header.traces_dir,
-                    traces.len()
+                    traces.len(),
+                    without_bugs_summary(traces)
                 );
             }
         }
         for trace in traces {
             if verbose || !trace.reproduced() {
-                let _ = writeln!(
-                    out,
-                    "  {} {}",
-                    if trace.reproduced() {
-                        "reproduced    "
-                    } else {
-                        "NOT REPRODUCED"
-                    },
-                    trace.path
-                );
+                let label = if !trace.outcome_reproduced() {
+                    "NOT REPRODUCED"
+                } else if trace.recreated().is_some() {
+                    "BUG RE-CREATED"
+                } else {
+                    "reproduced    "
+                };
+                let note = match &trace.without_bugs {
+                    Some(without) if verbose || trace.recreated().is_some() => {
+                        format!(" ({})", without_bugs_note(without))
+                    }
+                    _ => String::new(),
+                };
+                let _ = writeln!(out, "  {label} {}{note}", trace.path);
             }
         }
     }
@@ -1062,6 +1159,17 @@ fn json(header: &Header, report: &Report, failures: &[Failure]) -> serde_json::V
                     "expected": t.expected.as_ref().map(expected_text),
                     "got": match &t.got { Ok(g) => expected_text(g), Err(e) => e.clone() },
                     "replay": trace_command(&t.path),
+                    "without_bugs": t.without_bugs.as_ref().map(|w| serde_json::json!({
+                        "removed": w.removed.iter().map(|b| b.name()).collect::<Vec<_>>(),
+                        "kept": w.kept.iter().map(|b| b.name()).collect::<Vec<_>>(),
+                        "applied": w.applied,
+                        "total": w.total,
+                        "violation": w.violation.as_ref().map(|v| serde_json::json!({
+                            "invariant": v.invariant,
+                            "detail": v.detail,
+                            "at_action": w.applied,
+                        })),
+                    })),
                 })
             })
             .collect::<Vec<_>>()
@@ -1454,8 +1562,9 @@ fn markdown(header: &Header, report: &Report, failures: &[Failure]) -> String {
         let ok = traces.iter().filter(|t| t.reproduced()).count();
         let _ = writeln!(
             out,
-            "**Regression traces**: {ok} of {} reproduced.\n",
-            traces.len()
+            "**Regression traces**: {ok} of {} reproduced{}.\n",
+            traces.len(),
+            without_bugs_summary(traces)
         );
     }
     if let Some(line) = conformance_text(&report.conformance) {
