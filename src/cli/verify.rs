@@ -351,7 +351,8 @@ fn plan_text(header: &Header) -> String {
                 header.traces_dir
             ),
             Item::Conformance => format!(
-                "conformance against real Flink (where it runs): {} schedules per model from seed 0, below any open divergence, and every regression trace",
+                "conformance against real Flink (where it runs): {} input sequences per barrier handler, {} schedules per model from seed 0, below any open divergence, and every regression trace",
+                plan.handler_sequences,
                 plan.conformance_seeds
             ),
         };
@@ -795,11 +796,14 @@ fn conformance_summary(r: &ConformanceResult) -> String {
     } else {
         format!(" ({})", notes.join("; "))
     };
+    let sequences: u64 = r.handlers.iter().map(|h| h.compared).sum();
     format!(
-        "{verdict}: {} of {} and {} compared, {} coordinator inputs, {:.1} s{notes}",
+        "{verdict}: {} of {} and {} compared, {} of {} barrier handlers, {} inputs, {:.1} s{notes}",
         plural(schedules as usize, "schedule", "schedules"),
         plural(r.models.len(), "model", "models"),
         plural(r.traces_compared, "regression trace", "regression traces"),
+        plural(sequences as usize, "sequence", "sequences"),
+        r.handlers.len(),
         r.inputs,
         r.seconds
     )
@@ -1201,6 +1205,14 @@ fn json(header: &Header, report: &Report, failures: &[Failure]) -> serde_json::V
                     "diverged": m.divergence.is_some(),
                     "not_compared": m.not_compared,
                 })).collect::<Vec<_>>(),
+                "handlers": r.handlers.iter().map(|h| serde_json::json!({
+                    "handler": h.handler,
+                    "seeds": {"start": h.seeds.start, "end": h.seeds.end},
+                    "compared": h.compared,
+                    "inputs": h.inputs,
+                    "stopped_early": h.stopped,
+                    "diverged": h.divergence.is_some(),
+                })).collect::<Vec<_>>(),
                 "traces_compared": r.traces_compared,
                 "inputs": r.inputs,
                 "cut_short": r.cut_short,
@@ -1372,27 +1384,45 @@ fn junit(report: &Report, failures: &[Failure]) -> String {
         )),
         Some(Conformance::Ran(r)) => {
             let mut cases: Vec<Case> = r
-                .models
+                .handlers
                 .iter()
-                .map(|m| Case {
+                .map(|h| Case {
                     class: "verify.conformance".into(),
-                    name: format!("model {}", m.model),
+                    name: format!("barrier handler {}", h.handler),
                     seconds: 0.0,
-                    result: match &m.divergence {
+                    result: match &h.divergence {
                         Some(d) => {
                             let f = divergence_failure(d);
                             Err((format!("{}: {}", f.invariant, f.detail), failure_body(&f)))
                         }
                         None => Ok(Some(format!(
                             "{} agree (seeds {}..{})",
-                            plural(m.compared as usize, "schedule", "schedules"),
-                            m.seeds.start,
-                            m.seeds.end
+                            plural(h.compared as usize, "sequence", "sequences"),
+                            h.seeds.start,
+                            h.seeds.end
                         ))),
                     },
-                    skipped: m.not_compared.clone(),
+                    skipped: None,
                 })
                 .collect();
+            cases.extend(r.models.iter().map(|m| Case {
+                class: "verify.conformance".into(),
+                name: format!("model {}", m.model),
+                seconds: 0.0,
+                result: match &m.divergence {
+                    Some(d) => {
+                        let f = divergence_failure(d);
+                        Err((format!("{}: {}", f.invariant, f.detail), failure_body(&f)))
+                    }
+                    None => Ok(Some(format!(
+                        "{} agree (seeds {}..{})",
+                        plural(m.compared as usize, "schedule", "schedules"),
+                        m.seeds.start,
+                        m.seeds.end
+                    ))),
+                },
+                skipped: m.not_compared.clone(),
+            }));
             cases.push(Case {
                 class: "verify.conformance".into(),
                 name: "regression traces".into(),

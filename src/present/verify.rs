@@ -955,7 +955,8 @@ pub fn conformance(plan: &Plan, limit: Duration, clock: &dyn Clock) -> Conforman
                 result.cut_short = true;
                 break;
             }
-            let (channels, inputs) = flink_conformance::handlers::sequence(kind, &handler_spec, seed);
+            let (channels, inputs) =
+                flink_conformance::handlers::sequence(kind, &handler_spec, seed);
             match flink_conformance::handlers::compare(
                 &mut driver,
                 kind,
