@@ -552,3 +552,72 @@ fn explore_one_model() {
         coverage.counts
     );
 }
+
+/// The task side: the model's barrier handlers agree with Flink's own
+/// (`CheckpointBarrierTracker`, `SingleCheckpointBarrierHandler.aligned` / `.alternating`) on
+/// seeded input sequences, and every catalogued handler bug makes some handler diverge (the
+/// comparison can fail).
+#[test]
+fn barrier_handlers_agree_with_flinks_and_their_bugs_diverge() {
+    use checkpoint_harness::conformance::handlers::{self, HandlerKind};
+    let Some(mut driver) = driver("barrier_handlers_agree_with_flinks_and_their_bugs_diverge")
+    else {
+        return;
+    };
+    let correct = handlers::handler_spec(BugSet::default());
+    for kind in HandlerKind::ALL {
+        let mut inputs = 0;
+        for seed in 0..2000 {
+            let (channels, sequence) = handlers::sequence(kind, &correct, seed);
+            match handlers::compare(&mut driver, kind, &correct, channels, &sequence)
+                .expect("the driver runs")
+            {
+                Ok(done) => inputs += done.inputs,
+                Err(d) => panic!(
+                    "{} seed {seed} diverges at input {} ({}): model {} / Flink {}\n{}",
+                    kind.name(),
+                    d.input + 1,
+                    d.field,
+                    d.model_value,
+                    d.flink_value,
+                    d.script.join("\n")
+                ),
+            }
+        }
+        assert!(inputs > 10_000, "{}: only {inputs} inputs", kind.name());
+    }
+    for bug in [
+        Bug::IgnoreCancellationMarker,
+        Bug::ObsoleteBarrierCounted,
+        Bug::NoBlockAfterBarrier,
+        Bug::SnapshotBeforeAllBarriers,
+        Bug::ForwardBarrierBeforeSnapshot,
+        Bug::EndOfPartitionLeavesBlocked,
+    ] {
+        let mut bugs = BugSet::default();
+        bugs.insert(bug);
+        let spec = handlers::handler_spec(bugs);
+        let caught = HandlerKind::ALL.iter().any(|&kind| {
+            (0..1000).any(|seed| {
+                let (channels, sequence) = handlers::sequence(kind, &spec, seed);
+                handlers::compare(&mut driver, kind, &spec, channels, &sequence)
+                    .expect("the driver runs")
+                    .is_err()
+            })
+        });
+        assert!(
+            caught,
+            "{bug:?} agrees with Flink's handlers on 1000 sequences each"
+        );
+    }
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_checkpoint-harness"))
+        .args(["conform", "--handler", "all", "--seeds", "0..300", "--bug"])
+        .arg("ignore-cancellation-marker")
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("DIVERGENCE handler "), "{stdout}");
+    assert!(stdout.contains("rerun: "), "{stdout}");
+}
