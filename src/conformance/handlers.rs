@@ -14,13 +14,12 @@
 
 use crate::conformance::flink::FlinkDriver;
 use crate::conformance::script::flink_reason;
+use crate::explore::scheduler::Draws;
 use crate::system::bugs::BugSet;
 use crate::system::protocol::{Alignment, Barrier, CheckpointId, SnapshotKind, Tick};
 use crate::system::spec::Spec;
 use crate::system::task::handler::{Effects, HandlerEffect, SingleHandler};
 use crate::system::task::tracker::Tracker;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
 /// Which of Flink's barrier handlers.
@@ -59,6 +58,9 @@ impl HandlerKind {
 const ALIGNMENT_TIMEOUT: Tick = 5;
 /// Checkpoint ids of a sequence: 1 to this.
 const MAX_ID: u32 = 5;
+/// Checkpoint ids of a long sequence (one in twenty), where one channel runs far ahead of the
+/// others: more than the tracker's `MAX_CHECKPOINTS_TO_TRACK` (50) checkpoints are pending.
+const LONG_MAX_ID: u32 = 56;
 
 /// One input to a handler, at virtual time `now`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,19 +261,21 @@ pub fn handler_spec(bugs: BugSet) -> Spec {
 /// A seeded handler sequence: the channel count and the inputs. The model's handler runs along
 /// as the sequence is drawn, so that a channel it blocks delivers nothing until resumed.
 pub fn sequence(kind: HandlerKind, spec: &Spec, seed: u64) -> (usize, Vec<HandlerInput>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6861_6e64_6c65_7273);
-    let channels = rng.gen_range(1..=3usize);
+    let mut rng = Draws::new(seed, 0x6861_6e64_6c65_7273);
+    let channels = 1 + rng.below(3) as usize;
     // Per checkpoint id: its trigger time and alignment.
-    let alignment_of = |rng: &mut ChaCha8Rng| match kind {
+    let alignment_of = |rng: &mut Draws| match kind {
         HandlerKind::Tracker => Alignment::AtLeastOnce,
         HandlerKind::Aligned => Alignment::Aligned,
-        HandlerKind::Alternating => match rng.gen_range(0..4) {
+        HandlerKind::Alternating => match rng.below(4) {
             0 => Alignment::Aligned,
             1 => Alignment::Unaligned,
             _ => Alignment::AlignedWithTimeout,
         },
     };
-    let barriers: Vec<Barrier> = (1..=MAX_ID)
+    let long = rng.chance(0.05);
+    let max_id = if long { LONG_MAX_ID } else { MAX_ID };
+    let barriers: Vec<Barrier> = (1..=max_id)
         .map(|id| Barrier {
             id: CheckpointId(id),
             timestamp: (id - 1) * 4,
@@ -286,15 +290,16 @@ pub fn sequence(kind: HandlerKind, spec: &Spec, seed: u64) -> (usize, Vec<Handle
         .map(|channel| {
             let mut queue = Vec::new();
             for barrier in &barriers {
-                if rng.gen_bool(0.12) {
+                if rng.chance(0.6 / f64::from(max_id)) {
                     queue.push(HandlerInput::EndOfPartition { channel, now: 0 });
                     return queue;
                 }
-                match rng.gen_range(0..20) {
+                // A long sequence is barriers only: a marker would abort every older entry.
+                match if long { 0 } else { rng.below(20) } {
                     0..=13 => {
                         let mut barrier = *barrier;
                         // The sender's output timer converts a timed-out barrier in flight.
-                        if barrier.is_timeoutable() && rng.gen_bool(0.25) {
+                        if barrier.is_timeoutable() && rng.chance(0.25) {
                             barrier = barrier.as_unaligned();
                         }
                         queue.push(HandlerInput::Barrier {
@@ -311,7 +316,7 @@ pub fn sequence(kind: HandlerKind, spec: &Spec, seed: u64) -> (usize, Vec<Handle
                     _ => {}
                 }
             }
-            if rng.gen_bool(0.3) {
+            if rng.chance(0.3) {
                 queue.push(HandlerInput::EndOfPartition { channel, now: 0 });
             }
             queue
@@ -324,12 +329,12 @@ pub fn sequence(kind: HandlerKind, spec: &Spec, seed: u64) -> (usize, Vec<Handle
     let mut now: Tick = 0;
     let mut inputs = Vec::new();
     loop {
-        now += rng.gen_range(0..3);
+        now += rng.below(3);
         let blocked = model.blocked();
         let ready: Vec<usize> = (0..channels)
             .filter(|&c| !queues[c].is_empty() && !blocked.contains(&(c as u8)))
             .collect();
-        let timer = kind == HandlerKind::Alternating && (ready.is_empty() || rng.gen_bool(0.15));
+        let timer = kind == HandlerKind::Alternating && (ready.is_empty() || rng.chance(0.15));
         let input = if timer {
             if inputs.len() > 60 || queues.iter().all(Vec::is_empty) {
                 break;
@@ -338,7 +343,12 @@ pub fn sequence(kind: HandlerKind, spec: &Spec, seed: u64) -> (usize, Vec<Handle
         } else if ready.is_empty() {
             break;
         } else {
-            let channel = ready[rng.gen_range(0..ready.len())];
+            // In a long sequence channel 0 runs ahead: it is taken whenever it can be, mostly.
+            let channel = if long && ready.first() == Some(&0) && rng.chance(0.98) {
+                0
+            } else {
+                ready[rng.below(ready.len() as u32) as usize]
+            };
             let next = queues[channel].pop().expect("a ready channel has an event");
             // A barrier is never delivered before its checkpoint was triggered.
             if let HandlerInput::Barrier { barrier, .. } = next {

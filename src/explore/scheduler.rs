@@ -1,4 +1,5 @@
-//! The seeded scheduler: the only module that touches randomness.
+//! The seeded scheduler: the only module that touches randomness (generators elsewhere draw
+//! through [`Draws`]).
 //!
 //! A seed (u64) fixes a ChaCha8 stream from which everything random in a run is drawn, in a fixed
 //! order: the run's swarm configuration (which fault kinds are on, how many of each within the
@@ -16,6 +17,29 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// A seeded stream of plain draws for generators outside the world's scheduler (the barrier
+/// handlers' conformance sequences): the same ChaCha8 stream, so that randomness stays in this
+/// module. `stream` separates generators that share seeds.
+pub struct Draws(ChaCha8Rng);
+
+impl Draws {
+    pub fn new(seed: u64, stream: u64) -> Draws {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(stream);
+        Draws(rng)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u32) -> u32 {
+        self.0.gen_range(0..n)
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.0.gen_bool(p)
+    }
+}
 
 /// Which scheduler picks actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
