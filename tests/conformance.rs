@@ -567,12 +567,16 @@ fn barrier_handlers_agree_with_flinks_and_their_bugs_diverge() {
     let correct = handlers::handler_spec(BugSet::default());
     for kind in HandlerKind::ALL {
         let mut inputs = 0;
+        let mut reached = std::collections::BTreeSet::new();
         for seed in 0..2000 {
             let (channels, sequence) = handlers::sequence(kind, &correct, seed);
             match handlers::compare(&mut driver, kind, &correct, channels, &sequence)
                 .expect("the driver runs")
             {
-                Ok(done) => inputs += done.inputs,
+                Ok(done) => {
+                    inputs += done.inputs;
+                    reached.extend(done.reached);
+                }
                 Err(d) => panic!(
                     "{} seed {seed} diverges at input {} ({}): model {} / Flink {}\n{}",
                     kind.name(),
@@ -585,6 +589,35 @@ fn barrier_handlers_agree_with_flinks_and_their_bugs_diverge() {
             }
         }
         assert!(inputs > 10_000, "{}: only {inputs} inputs", kind.name());
+        // Non-vacuity: the agreed inputs reach every way each handler triggers and aborts.
+        let required: &[&str] = match kind {
+            HandlerKind::Tracker => &[
+                "at_least_once trigger on barrier",
+                "at_least_once trigger on end of partition",
+                "abort CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER",
+            ],
+            HandlerKind::Aligned => &[
+                "aligned trigger on barrier",
+                "aligned trigger on end of partition",
+                "abort CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER",
+                "abort CHECKPOINT_DECLINED_SUBSUMED",
+                "channel blocked",
+            ],
+            HandlerKind::Alternating => &[
+                "timeoutable trigger on barrier",
+                "unaligned trigger on barrier",
+                "unaligned trigger on alignment timer",
+                "abort CHECKPOINT_DECLINED_SUBSUMED",
+                "channel blocked",
+            ],
+        };
+        for situation in required {
+            assert!(
+                reached.contains(*situation),
+                "{}: never reached {situation:?}; reached {reached:?}",
+                kind.name()
+            );
+        }
     }
     for bug in [
         Bug::IgnoreCancellationMarker,

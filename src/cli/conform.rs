@@ -262,6 +262,7 @@ fn run_handlers(args: &Args, which: &str) -> Result<ExitCode, InputError> {
         let mut compared = 0u64;
         let mut inputs = 0u64;
         let mut stopped = 0u64;
+        let mut reached: std::collections::BTreeMap<String, u64> = Default::default();
         for seed in range.clone() {
             let (channels, sequence) = handlers::sequence(kind, &spec, seed);
             match handlers::compare(&mut driver, kind, &spec, channels, &sequence)
@@ -271,6 +272,9 @@ fn run_handlers(args: &Args, which: &str) -> Result<ExitCode, InputError> {
                     compared += 1;
                     inputs += done.inputs as u64;
                     stopped += u64::from(done.stopped.is_some());
+                    for situation in done.reached {
+                        *reached.entry(situation).or_default() += 1;
+                    }
                 }
                 Err(divergence) => {
                     let divergence = handlers::shrink(
@@ -325,13 +329,19 @@ fn run_handlers(args: &Args, which: &str) -> Result<ExitCode, InputError> {
             Format::Text => println!(
                 "PASS handler {}: {compared} sequences, {inputs} handler inputs compared with \
                  Flink, 0 divergences, {stopped} stopped early where Flink's handler threw \
-                 ({seconds:.1} s)",
-                kind.name()
+                 ({seconds:.1} s)\n  coverage (sequences reaching each): {}",
+                kind.name(),
+                reached
+                    .iter()
+                    .map(|(situation, count)| format!("{situation} {count}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Format::Json => println!(
                 "{}",
                 json!({"handler": kind.name(), "verdict": "conforms", "sequences": compared,
-                       "inputs": inputs, "stopped_early": stopped, "seconds": seconds})
+                       "inputs": inputs, "stopped_early": stopped, "seconds": seconds,
+                       "coverage": reached})
             ),
         }
     }

@@ -546,9 +546,12 @@ fn trace_failure(trace: &verify::TraceResult, out_dir: &str) -> Result<Failure, 
         let path = format!("{out_dir}/verify-without-bugs-{stem}.json");
         recreated.save(&path)?;
         failure.trace = Some((path.clone(), recreated.actions.len()));
+        // The saved actions are the bug-free path up to the violation: replaying them is the
+        // rerun of this check.
         failure.commands = vec![
             ("replay", trace_command(&path)),
             ("render", render_command(&path)),
+            ("rerun", trace_command(&path)),
             ("shrink", shrink_command(&path)),
         ];
     }

@@ -21,6 +21,7 @@ use crate::system::spec::Spec;
 use crate::system::task::handler::{Effects, HandlerEffect, SingleHandler};
 use crate::system::task::tracker::Tracker;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 /// Which of Flink's barrier handlers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -394,6 +395,7 @@ pub fn compare(
         ));
     }
     let mut model = ModelHandler::new(kind, channels);
+    let mut reached = BTreeSet::new();
     for (index, input) in inputs.iter().enumerate() {
         let expected = model.step(spec, *input);
         let diverge = |field, model_value: String, flink_value: String| {
@@ -416,6 +418,7 @@ pub fn compare(
                 return Ok(Ok(Compared {
                     inputs: index,
                     stopped: Some(error),
+                    reached,
                 }))
             }
             Err(error) => return diverge("error", "accepted".into(), error),
@@ -433,13 +436,37 @@ pub fn compare(
                     format!("{:?}", flink.blocked),
                 )
             }
-            Ok(_) => {}
+            Ok(_) => reach(&mut reached, input, &expected),
         }
     }
     Ok(Ok(Compared {
         inputs: inputs.len(),
         stopped: None,
+        reached,
     }))
+}
+
+/// The situations one agreed input reached, by name (what `conform --handler` prints and the
+/// tests require): each trigger's alignment and what caused it, each abort's reason, a blocked
+/// channel.
+fn reach(reached: &mut BTreeSet<String>, input: &HandlerInput, agreed: &HandlerObservation) {
+    let cause = match input {
+        HandlerInput::Barrier { .. } => "barrier",
+        HandlerInput::Cancel { .. } => "cancellation marker",
+        HandlerInput::EndOfPartition { .. } => "end of partition",
+        HandlerInput::Timer { .. } => "alignment timer",
+    };
+    for event in &agreed.events {
+        let mut words = event.split(' ');
+        let (kind, _id, what) = (words.next(), words.next(), words.next().unwrap_or(""));
+        reached.insert(match kind {
+            Some("trigger") => format!("{what} trigger on {cause}"),
+            _ => format!("abort {what}"),
+        });
+    }
+    if !agreed.blocked.is_empty() {
+        reached.insert("channel blocked".to_string());
+    }
 }
 
 /// A sequence that agreed: how many inputs were compared, and why the comparison stopped early.
@@ -447,6 +474,8 @@ pub fn compare(
 pub struct Compared {
     pub inputs: usize,
     pub stopped: Option<String>,
+    /// Situations the agreed inputs reached (see [`reach`]).
+    pub reached: BTreeSet<String>,
 }
 
 /// Removes inputs one at a time while the sequence still diverges on the same field; returns the
