@@ -303,27 +303,4 @@ impl OperatorState {
             other => other.clone(),
         }
     }
-
-    /// The digest of the records this state accounts for (all kinds but sources and stateless
-    /// operators, which account for nothing of their own).
-    pub fn accounted(&self) -> Option<Digest> {
-        match self {
-            OperatorState::KeyedAggregate { absorbed, .. }
-            | OperatorState::TwoPhaseCommitSink { absorbed, .. }
-            | OperatorState::AtLeastOnceSink { absorbed }
-            | OperatorState::AsyncSink { absorbed, .. } => Some(*absorbed),
-            OperatorState::Join { left, right } => {
-                let mut digest = Digest::of(left.iter().map(|r| &r.lineage));
-                digest.merge(Digest::of(right.iter().map(|r| &r.lineage)));
-                Some(digest)
-            }
-            OperatorState::BatchFlush { buffered } => {
-                Some(Digest::of(buffered.iter().map(|r| &r.lineage)))
-            }
-            OperatorState::Source { .. }
-            | OperatorState::SplitReader { .. }
-            | OperatorState::Map
-            | OperatorState::Union => None,
-        }
-    }
 }
