@@ -163,6 +163,23 @@ fn verify_passes_on_the_correct_code() {
             assert_eq!(json["conformance"]["traces_compared"], regression_traces());
         }
         assert!(models.iter().all(|m| m["diverged"] == false), "{models:?}");
+        // The task side runs first: every barrier handler compared, none diverged.
+        let handlers = json["conformance"]["handlers"]
+            .as_array()
+            .expect("handlers");
+        assert_eq!(handlers.len(), 3, "{handlers:?}");
+        assert!(
+            handlers.iter().all(|h| h["diverged"] == false),
+            "{handlers:?}"
+        );
+        if json["conformance"]["cut_short"] == false {
+            assert!(
+                handlers
+                    .iter()
+                    .all(|h| h["compared"].as_u64() >= Some(1000)),
+                "{handlers:?}"
+            );
+        }
     }
     assert!(json["failures"].as_array().unwrap().is_empty());
     // The rotating block starts at the given base.
@@ -170,6 +187,12 @@ fn verify_passes_on_the_correct_code() {
 
     let junit = std::fs::read_to_string(&junit).expect("JUnit written");
     assert!(junit.starts_with("<?xml"));
+    if conformance == "passed" {
+        assert!(
+            junit.contains("name=\"barrier handler alternating\""),
+            "{junit}"
+        );
+    }
     assert!(junit.contains("failures=\"0\""), "{junit}");
     assert!(junit.contains("<testsuite name=\"model keyed-join-2pc\""));
     assert!(junit.contains("name=\"property pending-within-max-concurrent\""));

@@ -63,13 +63,7 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
         spec
     };
     let range = parse_range(&args.seeds)?;
-    let mut driver = FlinkDriver::start(args.flink_dist.as_deref()).map_err(|why| {
-        InputError::new(
-            "conform",
-            "",
-            format!("real Flink is not available: {why}; to enable it, {HOW_TO_ENABLE}"),
-        )
-    })?;
+    let mut driver = start_driver(&args)?;
     let started = Instant::now();
     let mut coverage = Coverage::default();
     let mut compared = 0u64;
@@ -173,6 +167,17 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
     }
 }
 
+/// The Flink driver (of `--flink-dist` if given), or why real Flink is not available here.
+fn start_driver(args: &Args) -> Result<FlinkDriver, InputError> {
+    FlinkDriver::start(args.flink_dist.as_deref()).map_err(|why| {
+        InputError::new(
+            "conform",
+            "",
+            format!("real Flink is not available: {why}; to enable it, {HOW_TO_ENABLE}"),
+        )
+    })
+}
+
 fn rerun_command(args: &Args, spec: &Spec) -> String {
     let mut command = format!("{} conform", program());
     match &args.trace {
@@ -248,13 +253,7 @@ fn run_handlers(args: &Args, which: &str) -> Result<ExitCode, InputError> {
     let range = parse_range(&args.seeds)?;
     let bugs = super::common::parse_bugs(&args.bugs.bugs)?;
     let spec = handlers::handler_spec(bugs);
-    let mut driver = FlinkDriver::start(args.flink_dist.as_deref()).map_err(|why| {
-        InputError::new(
-            "conform",
-            "",
-            format!("real Flink is not available: {why}; to enable it, {HOW_TO_ENABLE}"),
-        )
-    })?;
+    let mut driver = start_driver(args)?;
     let started = Instant::now();
     let failed =
         |e: String| InputError::new("conform", "", format!("the Flink driver failed: {e}"));

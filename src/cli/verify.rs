@@ -631,6 +631,36 @@ fn check_failures(
     Ok(())
 }
 
+/// One JUnit case of the conformance suite: a handler's sequences or a model's schedules,
+/// `agreed` = (how many agreed, the unit's singular, plural).
+fn conformance_case(
+    name: String,
+    divergence: Option<&ConformanceDivergence>,
+    agreed: (u64, &str, &str),
+    seeds: &std::ops::Range<u64>,
+    skipped: Option<String>,
+) -> Case {
+    let (count, one, many) = agreed;
+    Case {
+        class: "verify.conformance".into(),
+        name,
+        seconds: 0.0,
+        result: match divergence {
+            Some(d) => {
+                let f = divergence_failure(d);
+                Err((format!("{}: {}", f.invariant, f.detail), failure_body(&f)))
+            }
+            None => Ok(Some(format!(
+                "{} agree (seeds {}..{})",
+                plural(count as usize, one, many),
+                seeds.start,
+                seeds.end
+            ))),
+        },
+        skipped,
+    }
+}
+
 fn divergence_failure(d: &ConformanceDivergence) -> Failure {
     Failure {
         name: format!("conformance {}", d.what),
@@ -1389,42 +1419,17 @@ fn junit(report: &Report, failures: &[Failure]) -> String {
             let mut cases: Vec<Case> = r
                 .handlers
                 .iter()
-                .map(|h| Case {
-                    class: "verify.conformance".into(),
-                    name: format!("barrier handler {}", h.handler),
-                    seconds: 0.0,
-                    result: match &h.divergence {
-                        Some(d) => {
-                            let f = divergence_failure(d);
-                            Err((format!("{}: {}", f.invariant, f.detail), failure_body(&f)))
-                        }
-                        None => Ok(Some(format!(
-                            "{} agree (seeds {}..{})",
-                            plural(h.compared as usize, "sequence", "sequences"),
-                            h.seeds.start,
-                            h.seeds.end
-                        ))),
-                    },
-                    skipped: None,
+                .map(|h| {
+                    let name = format!("barrier handler {}", h.handler);
+                    let agreed = (h.compared, "sequence", "sequences");
+                    conformance_case(name, h.divergence.as_ref(), agreed, &h.seeds, None)
                 })
                 .collect();
-            cases.extend(r.models.iter().map(|m| Case {
-                class: "verify.conformance".into(),
-                name: format!("model {}", m.model),
-                seconds: 0.0,
-                result: match &m.divergence {
-                    Some(d) => {
-                        let f = divergence_failure(d);
-                        Err((format!("{}: {}", f.invariant, f.detail), failure_body(&f)))
-                    }
-                    None => Ok(Some(format!(
-                        "{} agree (seeds {}..{})",
-                        plural(m.compared as usize, "schedule", "schedules"),
-                        m.seeds.start,
-                        m.seeds.end
-                    ))),
-                },
-                skipped: m.not_compared.clone(),
+            cases.extend(r.models.iter().map(|m| {
+                let name = format!("model {}", m.model);
+                let agreed = (m.compared, "schedule", "schedules");
+                let skipped = m.not_compared.clone();
+                conformance_case(name, m.divergence.as_ref(), agreed, &m.seeds, skipped)
             }));
             cases.push(Case {
                 class: "verify.conformance".into(),
