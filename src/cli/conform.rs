@@ -178,6 +178,14 @@ fn start_driver(args: &Args) -> Result<FlinkDriver, InputError> {
     })
 }
 
+/// A divergence's shrunk script, one driver line per line.
+fn print_script(script: &[String]) {
+    println!("shrunk script (the driver's input; conformance/SCHEMA.md):");
+    for line in script {
+        println!("  {line}");
+    }
+}
+
 fn rerun_command(args: &Args, spec: &Spec) -> String {
     let mut command = format!("{} conform", program());
     match &args.trace {
@@ -212,10 +220,7 @@ fn print_divergence(
                 divergence.model_value,
                 divergence.flink_value
             );
-            println!("shrunk script (the driver's input; conformance/SCHEMA.md):");
-            for line in &divergence.script {
-                println!("  {line}");
-            }
+            print_script(&divergence.script);
             println!("after the last input, side by side:");
             let model = divergence.model.describe();
             let flink = divergence.flink.describe();
@@ -304,10 +309,7 @@ fn run_handlers(args: &Args, which: &str) -> Result<ExitCode, InputError> {
                                 divergence.model_value,
                                 divergence.flink_value
                             );
-                            println!("shrunk script (the driver's input; conformance/SCHEMA.md):");
-                            for line in &divergence.script {
-                                println!("  {line}");
-                            }
+                            print_script(&divergence.script);
                             println!("rerun: {rerun}");
                         }
                         Format::Json => println!(

@@ -40,21 +40,12 @@ public final class Driver {
                 }
                 if (n == null || !n.isObject()) {
                     result = error(script == null ? null : ++step, "input is not a JSON object");
-                } else if (n.has("handler")) {
+                } else if (n.has("handler") || n.has("setup")) {
+                    // A new script: a barrier-handler script or a coordinator script.
                     script = null;
                     step = 0;
                     try {
-                        Session s = new HandlerScript(n.get("handler"));
-                        result = s.start();
-                        script = s;
-                    } catch (Script.BadInput e) {
-                        result = error(0, e.getMessage());
-                    }
-                } else if (n.has("setup")) {
-                    script = null;
-                    step = 0;
-                    try {
-                        Script s = new Script(n.get("setup"));
+                        Session s = n.has("handler") ? new HandlerScript(n.get("handler")) : new Script(n.get("setup"));
                         result = s.start();
                         script = s;
                     } catch (Script.BadInput e) {
