@@ -434,3 +434,33 @@ fn show_prints_a_model_in_every_format() {
         assert!(text(&output).0.starts_with(start), "{format}");
     }
 }
+
+/// `conform --keep FILE` writes the conformance schedule of one seed as a trace that replays to
+/// its recorded outcome (before the driver starts, so also where real Flink is missing), and
+/// refuses a range of more than one seed.
+#[test]
+fn conform_keep_writes_one_seeds_schedule_as_a_replayable_trace() {
+    let dir = TempDir::new("conform-keep");
+    let kept = dir.path("kept.json");
+    let _ = harness(&[
+        "conform",
+        "linear",
+        "--seeds",
+        "3..4",
+        "--keep",
+        &kept,
+        "--note",
+        "kept for a test",
+    ]);
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&kept).expect("the trace is written"))
+            .expect("json");
+    assert_eq!(trace["seed"], 3);
+    assert_eq!(trace["note"], "kept for a test");
+    assert!(trace["actions"].as_array().is_some_and(|a| !a.is_empty()));
+    let replay = harness(&["replay", &kept]);
+    assert_eq!(replay.status.code(), Some(0), "{:?}", text(&replay));
+
+    let many = harness(&["conform", "linear", "--seeds", "3..5", "--keep", &kept]);
+    assert_input_error(&many, "command line", "--keep", "one seed");
+}

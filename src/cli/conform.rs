@@ -9,8 +9,10 @@ use checkpoint_harness::conformance::flink::{FlinkDriver, HOW_TO_ENABLE};
 use checkpoint_harness::conformance::handlers::{self, HandlerKind};
 use checkpoint_harness::conformance::{self, Coverage, Divergence, Verdict, REQUIRED_COVERAGE};
 use checkpoint_harness::error::InputError;
+use checkpoint_harness::invariants::Oracle;
+use checkpoint_harness::scheduler::SchedulerKind;
 use checkpoint_harness::spec::Spec;
-use checkpoint_harness::trace::Trace;
+use checkpoint_harness::trace::{self, Expected, Origin, Trace};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +36,14 @@ pub struct Args {
     /// distribution's lib/), e.g. your fork with the change under review.
     #[arg(long)]
     flink_dist: Option<PathBuf>,
+    /// Write the schedule of the one seed in `--seeds K..K+1` to FILE as a trace, to keep a
+    /// schedule that reaches a rule few seeded ones do: `verify` compares every trace under
+    /// `traces/conformance/` with Flink (traces/README.md).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trace", "handler"])]
+    keep: Option<String>,
+    /// With `--keep`: the trace's note (which rule the schedule reaches and what it caught).
+    #[arg(long, requires = "keep")]
+    note: Option<String>,
     /// At most this many driver runs to shrink a divergence.
     #[arg(long, default_value_t = 2000)]
     shrink_tries: usize,
@@ -63,6 +73,9 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
         spec
     };
     let range = parse_range(&args.seeds)?;
+    if let Some(path) = &args.keep {
+        keep_schedule(&args, &spec, range.clone(), path)?;
+    }
     let mut driver = start_driver(&args)?;
     let started = Instant::now();
     let mut coverage = Coverage::default();
@@ -165,6 +178,56 @@ pub fn run(args: Args) -> Result<ExitCode, InputError> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `--keep FILE`: the conformance schedule of the range's one seed, written as a trace whose
+/// expectation is its replay's outcome (written before the comparison, so that a schedule is
+/// kept whatever Flink answers).
+fn keep_schedule(
+    args: &Args,
+    spec: &Spec,
+    range: std::ops::Range<u64>,
+    path: &str,
+) -> Result<(), InputError> {
+    if range.end != range.start + 1 {
+        return Err(InputError::new(
+            "command line",
+            "--keep",
+            format!(
+                "keeps the schedule of one seed: give --seeds K..K+1, not {:?}",
+                args.seeds
+            ),
+        ));
+    }
+    let seed = range.start;
+    let actions = conformance::schedule(spec, seed);
+    let mut trace = Trace::new(
+        spec,
+        spec.bugs,
+        Origin::Sim {
+            scheduler: SchedulerKind::Random,
+            config: format!(
+                "the conformance schedule of seed {seed} (conformance::schedule: trigger phases finish at once)"
+            ),
+        },
+        actions,
+        Expected::Pass,
+    );
+    trace.seed = Some(seed);
+    let replayed = trace::replay(spec, &Oracle::new(spec), &trace, path)?;
+    trace.expected = Expected::of(&replayed.outcome);
+    trace.note = args.note.clone().unwrap_or_else(|| {
+        format!(
+            "The conformance schedule of seed {seed} of {}, kept to compare with Flink.",
+            spec.name
+        )
+    });
+    trace.save(path)?;
+    println!(
+        "kept: {path} (seed {seed}, {} actions)",
+        trace.actions.len()
+    );
+    Ok(())
 }
 
 /// The Flink driver (of `--flink-dist` if given), or why real Flink is not available here.

@@ -49,8 +49,8 @@ pub struct Projection {
     /// + 1), so a divergence can name the world step.
     pub at_action: Vec<usize>,
     /// The model's attempt number that is the driver's attempt 0 at each input (the model
-    /// numbers attempts per job, Flink per execution graph, which a JobManager failover
-    /// rebuilds).
+    /// numbers a task's attempts per job, Flink per execution graph, which a JobManager failover
+    /// rebuilds; both number them per task).
     pub attempt_base: Vec<u32>,
     /// Why the projection stopped before the end of the actions, if it did.
     pub stopped: Option<String>,

@@ -33,8 +33,8 @@
 //! **Region failover** (`failover.strategy = "region"`) adds no action either: a region restore
 //! happens only inside the delivery of a task-failure report, like a global one, so R (no
 //! crash budget left, no report in flight) excludes it too; it keeps every RPC to the
-//! coordinator, and each task's attempt only grows (a region restart gives its tasks the new
-//! highest attempt), so "an RPC of an older attempt of its task" stays a no-op forever.
+//! coordinator, and each task's attempt only grows (a region restart gives each of its tasks
+//! its own next attempt, as Flink numbers them per execution vertex), so "an RPC of an older attempt of its task" stays a no-op forever.
 //!
 //! **Transaction identity** (`transactions.identity`) adds no action. Its effects ride on
 //! existing ones: a record delivered into a sink with identity sends the record into its open
