@@ -457,6 +457,10 @@ fn conform_keep_writes_one_seeds_schedule_as_a_replayable_trace() {
             .expect("json");
     assert_eq!(trace["seed"], 3);
     assert_eq!(trace["note"], "kept for a test");
+    // The schedule ran with Flink's scheduler start delay, and the kept model says so.
+    assert!(trace["model"]
+        .as_str()
+        .is_some_and(|m| m.contains("scheduler_start_delay = \"min-pause\"")));
     assert!(trace["actions"].as_array().is_some_and(|a| !a.is_empty()));
     let replay = harness(&["replay", &kept]);
     assert_eq!(replay.status.code(), Some(0), "{:?}", text(&replay));

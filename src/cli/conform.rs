@@ -201,6 +201,11 @@ fn keep_schedule(
     }
     let seed = range.start;
     let actions = conformance::schedule(spec, seed);
+    // The schedule ran with Flink's scheduler start delay (`conformance::compared_spec`): the
+    // trace's model text says so, so that it replays, and is compared, as it was made.
+    let mut kept = spec.clone();
+    kept.text = with_flink_start_delay(&spec.text);
+    let spec = &kept;
     let mut trace = Trace::new(
         spec,
         spec.bugs,
@@ -228,6 +233,35 @@ fn keep_schedule(
         trace.actions.len()
     );
     Ok(())
+}
+
+/// A model's text with `checkpointing.scheduler_start_delay = "min-pause"` (unless it already
+/// names a start delay): the key goes first into the `[checkpointing]` table, or into a new one.
+fn with_flink_start_delay(text: &str) -> String {
+    const KEY: &str = "scheduler_start_delay = \"min-pause\"";
+    if text
+        .lines()
+        .any(|l| l.trim_start().starts_with("scheduler_start_delay"))
+    {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut inserted = false;
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if !inserted && line.trim() == "[checkpointing]" {
+            out.push_str(KEY);
+            out.push('\n');
+            inserted = true;
+        }
+    }
+    if !inserted {
+        out.push_str("\n[checkpointing]\n");
+        out.push_str(KEY);
+        out.push('\n');
+    }
+    out
 }
 
 /// The Flink driver (of `--flink-dist` if given), or why real Flink is not available here.

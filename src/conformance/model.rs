@@ -470,4 +470,8 @@ fn set_state(observation: &mut Observation, world: &World) {
         c.store.entries.iter().map(|e| e.id.0).collect()
     };
     observation.failures = c.failure_manager.count as u64;
+    observation.periodic_due = c
+        .periodic_due
+        .filter(|_| !shut_down_in_flink(world))
+        .map(|due| u64::from(due.max(world.now)) * super::script::TICK_MS);
 }

@@ -14,10 +14,14 @@
 //!   registry's `unregisterUnusedState` verdicts; on Flink's side the keys whose recording
 //!   handle's `discardState` ran), as a sorted list: Flink's registry walks a hash map;
 //! - after the input: the pending checkpoints (id, kind, acknowledged and awaited tasks), the
-//!   store's ids, and the failure manager's consecutive-failure counter.
+//!   store's ids, the failure manager's consecutive-failure counter, and the periodic trigger's
+//!   due time (the first moment it may fire: a due time in the past counts as now; none once
+//!   the job is terminal), compared only where the model starts its scheduler with Flink's delay
+//!   (`CheckpointConfig::start_after_min_pause`).
 //!
 //! Left out on purpose (each is a deliberate deviation listed in docs/fidelity.md): the
-//! `lastSubsumed` id of completion notifications, timer due times, and the request queue's length.
+//! `lastSubsumed` id of completion notifications, the checkpoint timeouts' due times, and the
+//! request queue's length.
 
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -52,6 +56,9 @@ pub struct Observation {
     pub pending: Vec<String>,
     pub store: Vec<u32>,
     pub failures: u64,
+    /// The live periodic trigger's due time in ms, raised to the clock (a timer due in the past
+    /// fires at once); `None` without one or once the job is terminal.
+    pub periodic_due: Option<u64>,
 }
 
 impl Observation {
@@ -69,7 +76,12 @@ impl Observation {
         if self.refused.is_some() != other.refused.is_some() {
             return Some(("refused", show(&self.refused), show(&other.refused)));
         }
-        let fields: [(&'static str, String, String); 9] = [
+        let fields: [(&'static str, String, String); 10] = [
+            (
+                "periodic_due",
+                show(&self.periodic_due),
+                show(&other.periodic_due),
+            ),
             ("rpcs", show(&self.rpcs), show(&other.rpcs)),
             (
                 "operator_coordinator",
@@ -238,6 +250,19 @@ impl Observation {
             })
             .unwrap_or_default();
         observation.failures = number(state, "failures");
+        observation.periodic_due = state
+            .get("timers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|t| t.get("kind").and_then(Value::as_str) == Some("periodic"))
+            .and_then(|t| t.get("due").and_then(Value::as_u64))
+            .map(|due| due.max(number(state, "now")))
+            .filter(|_| {
+                // A terminal job's coordinator is shut down: a timer left armed does nothing.
+                let job = state.get("job").and_then(Value::as_str).unwrap_or("");
+                !matches!(job, "FINISHED" | "FAILED" | "CANCELED" | "SUSPENDED")
+            });
         Ok(observation.canonical())
     }
 }

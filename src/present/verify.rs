@@ -139,7 +139,7 @@ pub const EXHAUSTIVE: &[(&str, usize)] = &[
     ("ha-failures@small", 4_883_533),
     ("region-failover@small", 1_721_567),
     ("alignment-timeout@small", 29_102_685),
-    ("task-lifecycle@small", 3_173_494),
+    ("task-lifecycle@small", 3_173_772),
     ("transactions-resume@small", 668_213),
     ("transactions-mark@small", 919_905),
 ];

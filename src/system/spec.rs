@@ -200,6 +200,18 @@ struct CheckpointingFile {
     restore_mode: RestoreModeFile,
     #[serde(default)]
     start_from_retained: bool,
+    #[serde(default)]
+    scheduler_start_delay: StartDelayFile,
+}
+
+/// `checkpointing.scheduler_start_delay`: how long a started periodic scheduler waits before its
+/// first trigger.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum StartDelayFile {
+    #[default]
+    Interval,
+    MinPause,
 }
 
 /// `checkpointing.restore_mode`: how a job started from a snapshot treats it.
@@ -225,6 +237,7 @@ impl Default for CheckpointingFile {
             incremental: false,
             restore_mode: RestoreModeFile::Claim,
             start_from_retained: false,
+            scheduler_start_delay: StartDelayFile::Interval,
         }
     }
 }
@@ -630,6 +643,16 @@ pub struct CheckpointConfig {
     pub restore_mode: crate::system::protocol::ClaimMode,
     /// The job starts from a retained incremental checkpoint of an earlier run (id 1).
     pub start_from_retained: bool,
+    /// A started periodic scheduler first fires after `min_pause`, as in a deployed Flink 2.3
+    /// job (`checkpointing.scheduler_start_delay = "min-pause"`), instead of after the base
+    /// interval (`"interval"`, the default). Flink draws a random first delay in [min_pause,
+    /// base interval] for a coordinator's first start only, and a deployed job's start-up
+    /// replaces it at once with `min_pause`, as does every later start (conformance/README.md,
+    /// "How the periodic scheduler starts"). The embedded models keep the base interval, so that
+    /// a job runs a while before its first checkpoint (the explored schedules fire a timer at
+    /// its due time or later, so an earlier first trigger is one they do not explore); `conform`
+    /// switches Flink's delay on, which lets it compare the periodic timer's due time.
+    pub start_after_min_pause: bool,
 }
 
 impl CheckpointConfig {
@@ -1291,6 +1314,7 @@ fn build(file: &str, text: &str, model: ModelFile) -> Result<Spec, ModelError> {
             RestoreModeFile::NoClaim => crate::system::protocol::ClaimMode::NoClaim,
         },
         start_from_retained: c.start_from_retained,
+        start_after_min_pause: c.scheduler_start_delay == StartDelayFile::MinPause,
     };
 
     let f = &model.faults;

@@ -408,7 +408,7 @@ impl Coordinator {
             registry: SharedStateRegistry::default(),
             force_full: false,
         };
-        coordinator.start_scheduler_on_deploy(spec, now);
+        coordinator.start_scheduler_on_deploy(spec, now, true);
         coordinator
     }
 
@@ -492,8 +492,10 @@ impl Coordinator {
         };
         if next.job == JobStatus::Running {
             next.restart_job(ctx, out);
-            // A new execution graph: its scheduler activator has seen no failure yet.
+            // A new execution graph: its scheduler activator has seen no failure yet, so its
+            // tasks' deployment stops the scheduler again until one reports RUNNING.
             next.failed_over = false;
+            next.start_scheduler_on_deploy(ctx.spec, ctx.now, true);
         } else {
             next.stop_scheduler();
         }
@@ -630,15 +632,21 @@ impl Coordinator {
     // Scheduling and requests
     // -----------------------------------------------------------------------------------------
 
-    /// `startScheduler`: the first periodic trigger fires after the base interval (Flink draws a
-    /// random delay in [minPause, baseInterval]; a fixed one keeps runs deterministic).
+    /// `startCheckpointScheduler`: the first periodic trigger fires after the base interval, or
+    /// after `min_pause` as in a deployed Flink 2.3 job (`CheckpointConfig::start_after_min_pause`,
+    /// which conformance switches on to compare the trigger's due time).
     fn start_scheduler(&mut self, spec: &Spec, now: Tick) {
         self.scheduler_awaits_tasks = false;
         self.periodic_scheduling = spec.checkpointing.interval.is_some();
-        self.periodic_due = spec
-            .checkpointing
-            .base_interval()
-            .map(|base| now.saturating_add(base));
+        let checkpointing = &spec.checkpointing;
+        self.periodic_due = checkpointing.base_interval().map(|base| {
+            let delay = if checkpointing.start_after_min_pause {
+                checkpointing.min_pause
+            } else {
+                base
+            };
+            now.saturating_add(delay)
+        });
     }
 
     /// `stopScheduler` (queued requests and pending checkpoints are failed by the caller).
@@ -648,17 +656,23 @@ impl Coordinator {
         self.scheduler_awaits_tasks = false;
     }
 
-    /// The scheduler's start when the job (re)starts and deploys its tasks. With
+    /// The scheduler's start when the job (re)starts and deploys its tasks (`fresh`: a job
+    /// run's start, or a new leader's; else the restart after its first failover). With
     /// `lifecycle.deploy_steps` the tasks deploy as steps of their own, and Flink 2.3's
     /// execution-tracking activator stops the scheduler it started at RUNNING as soon as the
-    /// executions go SCHEDULED (until the job run's first failover; after it, the failover
-    /// itself stopped it): the scheduler waits for the first RUNNING report
+    /// executions go SCHEDULED: the scheduler waits for the first RUNNING report
     /// (`start_scheduler_on_running_report`). Found by conformance with real Flink, whose
-    /// scheduler arms no periodic trigger while every task deploys.
-    fn start_scheduler_on_deploy(&mut self, spec: &Spec, now: Tick) {
+    /// scheduler arms no periodic trigger while every task deploys. At the restart after the
+    /// first failover the scheduler stays as the failure left it (compared with Flink's
+    /// periodic timer): stopped if the activator had started it (every task had reported
+    /// RUNNING; its failure report stops it) or nothing had, still running with its trigger
+    /// unchanged if only the RUNNING fallback had started it.
+    fn start_scheduler_on_deploy(&mut self, spec: &Spec, now: Tick, fresh: bool) {
         if spec.lifecycle.deploy_steps && self.reported_running.is_empty() {
-            self.stop_scheduler();
-            self.scheduler_awaits_tasks = spec.checkpointing.interval.is_some();
+            if fresh || self.activator_started || !self.periodic_scheduling {
+                self.stop_scheduler();
+                self.scheduler_awaits_tasks = spec.checkpointing.interval.is_some();
+            }
         } else {
             self.start_scheduler(spec, now);
         }
@@ -1699,7 +1713,8 @@ impl Coordinator {
     /// pending checkpoints are aborted with JOB_FAILOVER_REGION (their notifications reach no
     /// task: they go to the new, not yet deployed attempts) and its queue stays; the attempts
     /// are reset, every task restored from the latest completed checkpoint and running again,
-    /// and the periodic scheduler (re)started.
+    /// and the periodic scheduler started where the failure stopped it (a kept one keeps its
+    /// trigger).
     fn restart_tasks(&mut self, ctx: &CoordinatorContext, plan: RestartPlan, out: &mut Outputs) {
         if plan.scheduler_kept {
             self.abort_all(ctx, FailureReason::JobFailover, false, out);
@@ -1739,9 +1754,15 @@ impl Coordinator {
         }));
         out.push(CoordinatorOutput::Restore { checkpoint });
         if plan.scheduler_kept {
-            self.start_scheduler(ctx.spec, ctx.now);
+            // After the job run's first failover nothing stops the scheduler: its trigger keeps
+            // its fixed-rate due time through the restart (found by comparing the trigger's due
+            // time with Flink's; the model re-armed it). A stopped one (no periodic interval, or
+            // a stop-with-savepoint's) starts.
+            if !self.periodic_scheduling {
+                self.start_scheduler(ctx.spec, ctx.now);
+            }
         } else {
-            self.start_scheduler_on_deploy(ctx.spec, ctx.now);
+            self.start_scheduler_on_deploy(ctx.spec, ctx.now, false);
         }
     }
 }
