@@ -1711,8 +1711,8 @@ impl Coordinator {
 
     /// The second half of a global failover (`restartTasks`): when the scheduler kept running,
     /// pending checkpoints are aborted with JOB_FAILOVER_REGION (their notifications reach no
-    /// task: they go to the new, not yet deployed attempts) and its queue stays; the attempts
-    /// are reset, every task restored from the latest completed checkpoint and running again,
+    /// task: they go to the new, not yet deployed attempts) and its queue stays; every task gets
+    /// its next attempt, is restored from the latest completed checkpoint and running again,
     /// and the periodic scheduler started where the failure stopped it (a kept one keeps its
     /// trigger).
     fn restart_tasks(&mut self, ctx: &CoordinatorContext, plan: RestartPlan, out: &mut Outputs) {
