@@ -77,11 +77,6 @@ impl Observation {
             return Some(("refused", show(&self.refused), show(&other.refused)));
         }
         let fields: [(&'static str, String, String); 10] = [
-            (
-                "periodic_due",
-                show(&self.periodic_due),
-                show(&other.periodic_due),
-            ),
             ("rpcs", show(&self.rpcs), show(&other.rpcs)),
             (
                 "operator_coordinator",
@@ -99,6 +94,12 @@ impl Observation {
             ("pending", show(&self.pending), show(&other.pending)),
             ("store", show(&self.store), show(&other.store)),
             ("failures", show(&self.failures), show(&other.failures)),
+            // Last: a protocol difference is named before the timing one it may cause.
+            (
+                "periodic_due",
+                show(&self.periodic_due),
+                show(&other.periodic_due),
+            ),
         ];
         fields.into_iter().find(|(_, a, b)| a != b)
     }
@@ -278,5 +279,56 @@ fn driver_alignment(trigger: &Value) -> &'static str {
         Some("UNALIGNED") => "unaligned",
         _ if timeoutable => "aligned-timeout",
         _ => "aligned",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(now: u64, job: &str, due: Option<u64>) -> Value {
+        let timers: Vec<Value> = due
+            .map(|due| json!({"kind": "periodic", "id": null, "due": due}))
+            .into_iter()
+            .chain([json!({"kind": "timeout", "id": 1, "due": 5})])
+            .collect();
+        json!({"step": 1, "outputs": [],
+               "state": {"now": now, "job": job, "failures": 0, "timers": timers}})
+    }
+
+    /// Flink's live periodic trigger is read as the first moment it may fire: a due time in the
+    /// past counts as now, a checkpoint's canceller is not it, and a terminal job has none.
+    #[test]
+    fn the_periodic_trigger_due_time_is_read_as_the_first_moment_it_may_fire() {
+        let read = |a: Value| {
+            Observation::from_driver(&a, 0)
+                .expect("parses")
+                .periodic_due
+        };
+        assert_eq!(read(answer(100, "RUNNING", Some(300))), Some(300));
+        assert_eq!(read(answer(400, "RUNNING", Some(300))), Some(400));
+        assert_eq!(read(answer(100, "RUNNING", None)), None);
+        assert_eq!(read(answer(100, "FINISHED", Some(300))), None);
+    }
+
+    /// A due time that differs is a divergence, named after any protocol difference.
+    #[test]
+    fn a_different_due_time_diverges_after_protocol_differences() {
+        let model = Observation {
+            periodic_due: Some(200),
+            ..Observation::default()
+        };
+        let flink = Observation {
+            periodic_due: Some(100),
+            ..Observation::default()
+        };
+        assert_eq!(model.difference(&flink).map(|d| d.0), Some("periodic_due"));
+        let flink = Observation {
+            failures: 1,
+            ..flink
+        };
+        assert_eq!(model.difference(&flink).map(|d| d.0), Some("failures"));
+        assert_eq!(model.difference(&model.clone()), None);
     }
 }
